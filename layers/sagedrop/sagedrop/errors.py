@@ -1,0 +1,61 @@
+"""Named domain errors.
+
+Handlers raise these instead of returning error dicts: a Lambda task surfaces the exception's
+*class name* as the Step Functions error name, so the state machine's Retry and Catch clauses
+match on these names. Renaming a class is a breaking change for statemachine/pipeline.asl.json.
+"""
+
+
+class SagedropError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+# --- bad input: never retried, the run fails with the message ---------------------------------
+class InvalidEventError(SagedropError):
+    """The Lambda received an event it cannot read (wrong shape, missing field)."""
+
+
+class InvalidConfigError(SagedropError):
+    """A run configuration (stack defaults or a folder's sagedrop.json) is invalid; names the key."""
+
+
+class InvalidCsvError(SagedropError):
+    """The uploaded file is not a usable CSV (empty, ragged, undecodable, too few rows)."""
+
+
+class LabelNotFoundError(SagedropError):
+    """The configured label column is not in the CSV."""
+
+
+class UnusableLabelError(SagedropError):
+    """The label column exists but cannot be learned (one class only, empty, mixed types)."""
+
+
+class FeatureCountMismatchError(SagedropError):
+    """Rows sent for inference do not have the feature count the model was trained with."""
+
+
+class InvalidPredictionError(SagedropError):
+    """The endpoint answered something that is not the predictions we asked for."""
+
+
+# --- SageMaker outcomes routed by the state machine -------------------------------------------
+class TrainingFailed(SagedropError):
+    """The training job ended Failed or Stopped; the message is SageMaker's FailureReason."""
+
+
+class EndpointFailed(SagedropError):
+    """The endpoint ended Failed; the message is SageMaker's FailureReason."""
+
+
+# --- transient: the state machine retries these with backoff and jitter -----------------------
+class SageMakerThrottled(SagedropError):
+    """SageMaker answered ThrottlingException: retry later."""
+
+
+class SageMakerLimitExceeded(SagedropError):
+    """SageMaker answered ResourceLimitExceeded (instance quota, concurrent jobs): retry later."""
+
+
+class EndpointConfigNotReady(SagedropError):
+    """CreateEndpoint could not yet see the endpoint config just created (eventual consistency)."""
