@@ -1,0 +1,43 @@
+"""The data bucket, as the pipeline uses it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class DataBucket:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def read_bytes(self, key: str, version_id: str | None = None) -> bytes:
+        """One object's bytes; ``version_id`` pins the exact upload that started the run."""
+        extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
+        return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
+
+    def read_bytes_if_exists(self, key: str) -> bytes | None:
+        try:
+            return self.read_bytes(key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))
+
+    def write_bytes(self, key: str, data: bytes, content_type: str) -> str:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        return self.uri(key)
+
+    def write_json(self, key: str, value: Any) -> str:
+        body = json.dumps(value, indent=2, sort_keys=False, default=str).encode()
+        return self.write_bytes(key, body, "application/json")

@@ -1,0 +1,82 @@
+"""Step 6: send the held-out test rows to the endpoint and score its answers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from sagedrop.aws.runtime import EndpointInvoker
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.evaluation import (
+    batch_rows,
+    build_evaluation,
+    check_feature_count,
+    features_only,
+    headline_metrics,
+    parse_predictions,
+    render_report_html,
+)
+from sagedrop.names import run_prefix
+from sagedrop.pipeline.preparing import split_key
+from sagedrop.pipeline.state import require
+
+MAX_BATCH_BYTES = 5_000_000  # under InvokeEndpoint's 6,291,456-byte limit, with room to spare
+CONCURRENT_BATCHES = 4
+
+
+def evaluation_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}evaluation.json"
+
+
+def report_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}report.html"
+
+
+def predict(invoker: EndpointInvoker, features_csv: bytes, problem_type: str, class_count: int | None) -> np.ndarray:
+    """Predictions for every row, in order, a few batches in flight at a time."""
+    batches = list(batch_rows(features_csv, max_bytes=MAX_BATCH_BYTES))
+    with ThreadPoolExecutor(max_workers=CONCURRENT_BATCHES) as pool:
+        answers = list(pool.map(invoker.predict_csv, batches))
+    parts = [
+        parse_predictions(answer, problem_type, class_count, expected_rows=batch.count(b"\n"))
+        for batch, answer in zip(batches, answers, strict=True)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> dict:
+    """Score the model on the test split; write evaluation.json and report.html.
+
+    Returns ``{"evaluation_key", "report_key", "headline": {metric: value}}``.
+    """
+    run_id = require(state, "run_id")
+    dataset = require(state, "prepared.dataset")
+    schema = bucket.read_json(require(state, "prepared.dataset.schema_key"))
+    labels, features_csv = features_only(bucket.read_bytes(split_key(run_id, "test")))
+    check_feature_count(features_csv, schema["feature_count"])
+    predictions = predict(invoker, features_csv, dataset["problem_type"], dataset.get("class_count"))
+    evaluation = build_evaluation(
+        run_id=run_id,
+        problem_type=dataset["problem_type"],
+        label=dataset["label"],
+        y_true=labels,
+        predictions=predictions,
+        label_mapping=schema.get("label_mapping"),
+        label_stats=schema.get("label_stats", {}),
+    )
+    bucket.write_json(evaluation_key(run_id), evaluation)
+    run_facts = {
+        "run_id": run_id,
+        "source": require(state, "source"),
+        "training_job": require(state, "training.job_name"),
+        "training_metrics": require(state, "training").get("metrics", {}),
+        "endpoint": require(state, "endpoint.endpoint_name"),
+    }
+    html = render_report_html(evaluation, schema, run_facts)
+    bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
+    return {
+        "evaluation_key": evaluation_key(run_id),
+        "report_key": report_key(run_id),
+        "headline": headline_metrics(evaluation),
+    }

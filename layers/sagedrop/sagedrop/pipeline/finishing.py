@@ -1,0 +1,146 @@
+"""The end of a run, either way: tear down what costs money, write run.json, notify."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sagedrop.aws.notifications import Notifier
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.stepfunctions import Executions
+from sagedrop.pipeline.deployment import hosting_names
+from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
+from sagedrop.pipeline.state import optional, require
+
+LOG = logging.getLogger(__name__)
+
+
+def _keep_endpoint(state: dict) -> bool:
+    return bool(optional(state, "prepared.config.keep_endpoint", False))
+
+
+def _history(executions: Executions, state: dict) -> list[dict] | None:
+    """The execution's history for per-state timings; a run is not failed for want of it."""
+    execution_arn = optional(state, "execution_arn")
+    if not execution_arn:
+        return None
+    try:
+        return executions.history(execution_arn)
+    except Exception:  # noqa: BLE001 - timings are a nicety, the record must still be written
+        LOG.warning("could not read the execution history of %s", execution_arn, exc_info=True)
+        return None
+
+
+def success_message(record: dict, bucket: DataBucket) -> str:
+    headline = record["evaluation"].get("headline") or {}
+    lines = [f"sagedrop run {record['run_id']} succeeded.", ""]
+    lines += [f"  {name}: {value}" for name, value in headline.items()]
+    lines += [
+        "",
+        f"Evaluation: {bucket.uri(record['evaluation']['evaluation_key'] or '')}",
+        f"Report:     {bucket.uri(record['evaluation']['report_key'] or '')}",
+        f"Run record: {bucket.uri(run_key(record['run_id']))}",
+    ]
+    endpoint = record["resources"]["endpoint"]
+    if endpoint and endpoint not in record["resources"]["deleted"]:
+        lines.append(f"Endpoint {endpoint} is still up (keep_endpoint); the nightly cleanup removes it once idle.")
+    return "\n".join(lines)
+
+
+def failure_message(record: dict, bucket: DataBucket) -> str:
+    error = record["error"] or {}
+    return "\n".join(
+        [
+            f"sagedrop run {record['run_id']} failed.",
+            "",
+            f"  {error.get('error')}: {error.get('message')}",
+            "",
+            f"Input (left as it was): {bucket.uri((record.get('source') or {}).get('key') or '')}",
+            f"Run record: {bucket.uri(run_key(record['run_id']))}",
+            "Cleaned up: " + (", ".join(record["resources"]["deleted"]) or "nothing to clean up"),
+        ]
+    )
+
+
+def finish_run(
+    state: dict,
+    *,
+    sagemaker: SageMakerGateway,
+    bucket: DataBucket,
+    notifier: Notifier,
+    executions: Executions,
+) -> dict:
+    """Delete the endpoint unless the run keeps it, record the run, publish the success.
+
+    Returns ``{"run_key", "deleted": [names], "status": "SUCCEEDED"}``.
+    """
+    run_id = require(state, "run_id")
+    deleted = [] if _keep_endpoint(state) else sagemaker.delete_hosting(**_hosting_args(run_id))
+    record = build_run_record(
+        state, status="SUCCEEDED", finished_at=datetime.now(UTC), history=_history(executions, state), deleted=deleted
+    )
+    bucket.write_json(run_key(run_id), record)
+    headline = record["evaluation"].get("headline") or {}
+    notifier.publish(
+        f"sagedrop run {run_id} succeeded",
+        success_message(record, bucket),
+        {"status": "SUCCEEDED", **{k: str(v) for k, v in list(headline.items())[:5]}},
+    )
+    return {"run_key": run_key(run_id), "deleted": deleted, "status": "SUCCEEDED"}
+
+
+def _hosting_args(run_id: str) -> dict:
+    names = hosting_names(run_id)
+    return {"endpoint": names["endpoint_name"], "endpoint_config": names["endpoint_config_name"], "model": names["model_name"]}
+
+
+def handle_failure(
+    state: dict,
+    *,
+    sagemaker: SageMakerGateway,
+    bucket: DataBucket,
+    notifier: Notifier,
+    executions: Executions,
+) -> dict:
+    """Stop what still runs, delete what costs money, record the failure, notify.
+
+    Every action is best effort: one that fails is logged and recorded, and the others still run,
+    so a failing run never leaves an endpoint up because, say, SNS was down. The state machine
+    ends in Fail with the original error afterwards. Returns ``{"run_key", "deleted", "error"}``.
+    """
+    run_id = require(state, "run_id")
+    failure = optional(state, "failure") or {}
+    deleted: list[str] = []
+    problems: list[str] = []
+
+    def attempt(description: str, action) -> None:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            LOG.exception("failure handling: could not %s", description)
+            problems.append(f"could not {description}: {error}")
+
+    job_name = optional(state, "training.job_name")
+    if job_name:
+        attempt(f"stop training job {job_name}", lambda: sagemaker.stop_training_job_if_running(job_name))
+    if not _keep_endpoint(state):
+        attempt("delete the endpoint", lambda: deleted.extend(sagemaker.delete_hosting(**_hosting_args(run_id))))
+
+    record = build_run_record(
+        state,
+        status="FAILED",
+        finished_at=datetime.now(UTC),
+        history=_history(executions, state),
+        deleted=deleted,
+        failure=failure,
+    )
+    record["cleanup_problems"] = problems
+    attempt("write run.json", lambda: bucket.write_json(run_key(run_id), record))
+    attempt(
+        "publish the failure",
+        lambda: notifier.publish(
+            f"sagedrop run {run_id} failed", failure_message(record, bucket), {"status": "FAILED"}
+        ),
+    )
+    return {"run_key": run_key(run_id), "deleted": deleted, "error": describe_failure(failure), "problems": problems}

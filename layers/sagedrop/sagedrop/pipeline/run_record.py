@@ -1,0 +1,111 @@
+"""run.json: what happened in a run, for people and scripts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sagedrop.names import run_prefix
+from sagedrop.pipeline.state import optional, require
+
+
+def run_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}run.json"
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def state_timings(events: list[dict]) -> list[dict]:
+    """Each state visit of an execution history with its start, end and seconds, in order.
+
+    A state entered more than once (a wait loop) appears once per visit; a visit without an
+    exit event (the state running now) has no end.
+    """
+    visits: list[dict] = []
+    open_visits: dict[str, dict] = {}
+    for event in events:
+        kind = event.get("type", "")
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            visit = {"state": name, "started_at": event["timestamp"], "ended_at": None, "seconds": None}
+            open_visits[name] = visit
+            visits.append(visit)
+        elif kind.endswith("StateExited"):
+            visit = open_visits.pop(event["stateExitedEventDetails"]["name"], None)
+            if visit is not None:
+                visit["ended_at"] = event["timestamp"]
+    for visit in visits:
+        if isinstance(visit["started_at"], datetime) and isinstance(visit["ended_at"], datetime):
+            visit["seconds"] = round((visit["ended_at"] - visit["started_at"]).total_seconds(), 3)
+        visit["started_at"], visit["ended_at"] = _iso(visit["started_at"]), _iso(visit["ended_at"])
+    return visits
+
+
+def describe_failure(failure: dict | None) -> dict | None:
+    """``{"error", "message"}`` from a Catch's ``{"Error", "Cause"}``.
+
+    A Lambda's Cause is the JSON error document (errorMessage, errorType, stackTrace); a Pass
+    state's Cause is plain text. Either way the person reading run.json gets one sentence.
+    """
+    if not failure:
+        return None
+    cause = failure.get("Cause") or ""
+    message = cause
+    try:
+        document = json.loads(cause)
+        if isinstance(document, dict):
+            message = document.get("errorMessage") or document.get("Cause") or cause
+    except (TypeError, ValueError):
+        pass
+    return {"error": failure.get("Error") or "Unknown", "message": message}
+
+
+def build_run_record(
+    state: dict,
+    *,
+    status: str,
+    finished_at: datetime,
+    history: list[dict] | None,
+    deleted: list[str],
+    failure: dict | None = None,
+) -> dict:
+    """The run.json document for a run that ended with ``status``."""
+    run_id = require(state, "run_id")
+    evaluation = optional(state, "evaluation") or {}
+    return {
+        "run_id": run_id,
+        "status": status,
+        "source": optional(state, "source"),
+        "execution_arn": optional(state, "execution_arn"),
+        "started_at": optional(state, "started_at"),
+        "finished_at": finished_at.isoformat(),
+        "error": describe_failure(failure),
+        "config": optional(state, "prepared.config"),
+        "dataset": optional(state, "prepared.dataset"),
+        "resources": {
+            "training_job": optional(state, "training.job_name"),
+            "model_artifact": optional(state, "training.model_artifact"),
+            "model": optional(state, "endpoint.model_name"),
+            "endpoint_config": optional(state, "endpoint.endpoint_config_name"),
+            "endpoint": optional(state, "endpoint.endpoint_name"),
+            "deleted": deleted,
+        },
+        "training": {
+            "status": optional(state, "training.status"),
+            "polls": optional(state, "training.polls"),
+            "metrics": optional(state, "training.metrics"),
+            "billable_seconds": optional(state, "training.billable_seconds"),
+        },
+        "evaluation": {
+            "evaluation_key": evaluation.get("evaluation_key"),
+            "report_key": evaluation.get("report_key"),
+            "headline": evaluation.get("headline"),
+        },
+        "steps": state_timings(history) if history is not None else None,
+        "history_events": len(history) if history is not None else None,
+    }

@@ -1,0 +1,101 @@
+"""Start one execution per uploaded object version."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
+from sagedrop.aws.stepfunctions import Executions
+from sagedrop.errors import InvalidEventError
+from sagedrop.names import run_id_for
+from sagedrop.settings import StarterSettings
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadedObject:
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    size: int | None
+
+    def as_dict(self) -> dict:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "version_id": self.version_id,
+            "etag": self.etag,
+            "size": self.size,
+        }
+
+
+def parse_object_created(event: dict) -> UploadedObject:
+    """The object an EventBridge "Object Created" event from S3 is about."""
+    if event.get("source") != "aws.s3" or event.get("detail-type") != "Object Created":
+        raise InvalidEventError(
+            f"expected an S3 'Object Created' event, got source={event.get('source')!r} "
+            f"detail-type={event.get('detail-type')!r}"
+        )
+    notification = S3EventBridgeNotificationEvent(event)
+    try:
+        detail = notification.detail
+        return UploadedObject(
+            bucket=detail.bucket.name,
+            # S3 URL-encodes keys in notifications ("red flower.csv" arrives as "red+flower.csv").
+            key=unquote_plus(detail.object.key),
+            version_id=detail.object.version_id,
+            etag=detail.object.etag,
+            size=detail.object.size,
+        )
+    except (KeyError, TypeError) as error:
+        raise InvalidEventError(f"S3 event is missing {error}") from None
+
+
+def ignore_reason(obj: UploadedObject, incoming_prefix: str) -> str | None:
+    """Why this object does not start a run, or None when it does."""
+    if not obj.key.startswith(incoming_prefix):
+        return f"key {obj.key!r} is outside {incoming_prefix!r}"
+    if not obj.key.lower().endswith(".csv"):
+        return f"key {obj.key!r} does not end in .csv"
+    return None
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    run_id: str | None
+    execution_arn: str | None
+    started: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "execution_arn": self.execution_arn,
+            "started": self.started,
+            "reason": self.reason,
+        }
+
+
+def start_run(obj: UploadedObject, executions: Executions, settings: StarterSettings) -> StartOutcome:
+    """Start the pipeline for ``obj`` unless it is not ours or already started."""
+    reason = ignore_reason(obj, settings.incoming_prefix)
+    if reason:
+        LOG.info("ignored upload: %s", reason)
+        return StartOutcome(None, None, False, f"ignored: {reason}")
+    run_id = run_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
+    document = {
+        "run_id": run_id,
+        "source": obj.as_dict(),
+        "poll": {"interval_seconds": settings.poll_interval_seconds, "max_polls": settings.max_polls},
+    }
+    execution_arn, started = executions.start(run_id, document)
+    if not started:
+        LOG.info("duplicate delivery: run %s already started", run_id)
+        return StartOutcome(run_id, execution_arn, False, "duplicate delivery: already started")
+    LOG.info("started run %s", run_id)
+    return StartOutcome(run_id, execution_arn, True, "started")
