@@ -1,0 +1,28 @@
+"""Check the endpoint: one poll of the endpoint, for the wait loop.
+
+Input: the run state (``endpoint.endpoint_name``, ``endpoint.polls``).
+Output (ResultPath ``$.endpoint``): the endpoint document with ``status``, ``failure_reason`` and
+``polls`` updated; the state machine's Choice routes on ``status`` and bounds the loop with ``polls``.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.pipeline.deployment import check_endpoint
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(run_id=event.get("run_id"))
+    endpoint = check_endpoint(event, SAGEMAKER)
+    logger.info("endpoint status", extra={"status": endpoint["status"], "polls": endpoint["polls"]})
+    return endpoint

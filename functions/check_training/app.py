@@ -1,0 +1,29 @@
+"""Check training: one poll of the training job, for the wait loop.
+
+Input: the run state (``training.job_name``, ``training.polls``).
+Output (ResultPath ``$.training``): ``{"job_name", "status", "secondary_status", "failure_reason",
+"polls", "metrics", "model_artifact", "billable_seconds"}``; the state machine's Choice routes on
+``status`` and bounds the loop with ``polls``.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.pipeline.training import check_training
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(run_id=event.get("run_id"))
+    training = check_training(event, SAGEMAKER)
+    logger.info("training status", extra={"status": training["status"], "polls": training["polls"]})
+    return training

@@ -1,0 +1,32 @@
+"""Deploy the model: CreateModel, CreateEndpointConfig and CreateEndpoint (idempotent per run).
+
+Input: the run state after training (``run_id``, ``training.model_artifact``, ``prepared.config``).
+Output (ResultPath ``$.endpoint``): ``{"model_name", "endpoint_config_name", "endpoint_name",
+"status": "Creating", "polls": 0}``.
+Raises EndpointConfigNotReady (retried: eventual consistency) and SageMakerThrottled /
+SageMakerLimitExceeded (retried with backoff).
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.pipeline.deployment import deploy_model
+from sagedrop.settings import PipelineSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+SETTINGS = PipelineSettings.from_environ()
+SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(run_id=event.get("run_id"))
+    endpoint = deploy_model(event, SAGEMAKER, SETTINGS)
+    logger.info("endpoint requested", extra={"endpoint_name": endpoint["endpoint_name"]})
+    return endpoint

@@ -1,0 +1,41 @@
+"""Evaluate the model: the test split through the endpoint, scored against its labels.
+
+Input: the run state (``run_id``, ``prepared.dataset``, ``training``, ``endpoint.endpoint_name``).
+Output (ResultPath ``$.evaluation``): ``{"evaluation_key", "report_key", "headline": {metric: value}}``;
+``runs/<run-id>/evaluation.json`` (the public contract) and ``report.html`` are in the bucket, the
+headline metrics go to CloudWatch (EMF) and the tutorial-style confusion table to the log.
+Raises FeatureCountMismatchError / InvalidPredictionError when rows or answers do not fit the model.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagedrop.aws.runtime import EndpointInvoker
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.evaluation import confusion_table
+from sagedrop.pipeline.evaluating import evaluate_run
+from sagedrop.settings import PipelineSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+SETTINGS = PipelineSettings.from_environ()
+S3 = boto3.client("s3")
+RUNTIME = boto3.client("sagemaker-runtime")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(run_id=event.get("run_id"))
+    bucket = DataBucket(S3, SETTINGS.data_bucket)
+    invoker = EndpointInvoker(RUNTIME, event["endpoint"]["endpoint_name"])
+    result = evaluate_run(event, bucket, invoker)
+    for name, value in result["headline"].items():
+        if isinstance(value, int | float):
+            metrics.add_metric(name=name, unit=MetricUnit.None_, value=value)
+    logger.info("evaluation\n" + confusion_table(bucket.read_json(result["evaluation_key"])))
+    return result

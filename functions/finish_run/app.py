@@ -1,0 +1,36 @@
+"""Finish the run: delete the endpoint unless the run keeps it, write run.json, notify success.
+
+Input: the run state after evaluation.
+Output (ResultPath ``$.result``): ``{"run_key", "deleted": [resource names], "status": "SUCCEEDED"}``.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagedrop.aws.notifications import Notifier
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.stepfunctions import Executions
+from sagedrop.pipeline.finishing import finish_run
+from sagedrop.settings import PipelineSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+SETTINGS = PipelineSettings.from_environ()
+SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+BUCKET = DataBucket(boto3.client("s3"), SETTINGS.data_bucket)
+NOTIFIER = Notifier(boto3.client("sns"), SETTINGS.notification_topic_arn)
+EXECUTIONS = Executions(boto3.client("stepfunctions"))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(run_id=event.get("run_id"))
+    result = finish_run(event, sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS)
+    metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
+    return result
