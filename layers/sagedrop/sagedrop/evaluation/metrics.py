@@ -1,0 +1,177 @@
+"""Classification and regression metrics in plain numpy.
+
+scikit-learn and scipy would not fit in the Lambda package next to pandas, so the few metrics the
+evaluation needs are written out here; the unit tests compare every one with scikit-learn.
+
+Conventions (the same as scikit-learn with ``zero_division=0``):
+
+* precision is 0 when nothing was predicted positive, recall is 0 when the class never occurs,
+  F1 is 0 when both are 0 — no warning, no NaN;
+* ROC AUC is ``None`` when the test rows hold a single class (it is undefined);
+* R² is ``None`` when the observed values are all equal (undefined; scikit-learn reports 0.0 or
+  1.0 there);
+* a binary prediction is class 1 when its probability is above 0.5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import BINARY_THRESHOLD
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    out = np.zeros(np.broadcast(numerator, denominator).shape)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts with rows = observed class, columns = predicted class (classes 0..n_classes-1)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks; tied values share the mean of the ranks they span."""
+    values = np.asarray(values, dtype=float)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts_group = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.array([], bool)
+    group = np.cumsum(starts_group) - 1
+    sizes = np.bincount(group) if len(values) else np.array([], int)
+    last_rank = np.cumsum(sizes)
+    mean_rank = last_rank - (sizes - 1) / 2.0
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula; ``None`` if one class."""
+    positive = np.asarray(y_true) == 1
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = average_ranks(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct threshold, from (0, 0) to (1, 1).
+
+    Empty arrays when the test rows hold a single class (the curve is undefined).
+    """
+    y_true = np.asarray(y_true) == 1
+    scores = np.asarray(scores, dtype=float)
+    n_pos = int(y_true.sum())
+    n_neg = len(y_true) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return np.empty(0), np.empty(0)
+    order = np.argsort(-scores, kind="mergesort")
+    ordered_scores = scores[order]
+    ordered_true = y_true[order]
+    # The curve only moves at the last row of each run of equal scores.
+    last_of_run = np.r_[ordered_scores[1:] != ordered_scores[:-1], True]
+    true_positives = np.cumsum(ordered_true)[last_of_run]
+    false_positives = np.cumsum(~ordered_true)[last_of_run]
+    fpr = np.r_[0.0, false_positives / n_neg]
+    tpr = np.r_[0.0, true_positives / n_pos]
+    return fpr, tpr
+
+
+def downsample_curve(x: np.ndarray, y: np.ndarray, max_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` evenly spaced points of a curve, keeping both ends."""
+    if len(x) <= max_points:
+        return np.asarray(x), np.asarray(y)
+    keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+    return np.asarray(x)[keep], np.asarray(y)[keep]
+
+
+def per_class_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, F1 and support from a confusion matrix."""
+    true_positives = np.diag(matrix).astype(float)
+    predicted = matrix.sum(axis=0)
+    support = matrix.sum(axis=1)
+    return {
+        "precision": _safe_divide(true_positives, predicted),
+        "recall": _safe_divide(true_positives, support),
+        "f1": _safe_divide(2 * true_positives, predicted + support),
+        "support": support,
+        "predicted": predicted,
+    }
+
+
+def binary_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
+    """accuracy, precision, recall, f1, roc_auc and the 2×2 confusion matrix (class 1 positive)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=float)
+    y_pred = (probabilities > BINARY_THRESHOLD).astype(np.int64)
+    matrix = confusion_matrix(y_true, y_pred, 2)
+    (tn, fp), (fn, tp) = matrix
+    rows = len(y_true)
+    return {
+        "accuracy": float((tp + tn) / rows) if rows else 0.0,
+        "precision": float(_safe_divide(tp, tp + fp)),
+        "recall": float(_safe_divide(tp, tp + fn)),
+        "f1": float(_safe_divide(2 * tp, 2 * tp + fp + fn)),
+        "roc_auc": roc_auc(y_true, probabilities),
+        "confusion_matrix": matrix,
+    }
+
+
+def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, n_classes: int) -> dict:
+    """accuracy, macro F1, per-class scores and the K×K confusion matrix.
+
+    The prediction is the class with the highest probability (the first one on a tie, as
+    ``numpy.argmax`` and the container's ``predicted_label``). Macro F1 averages over the classes
+    that occur in the test rows or in the predictions — scikit-learn's default — so a class absent
+    from both does not pull the average down.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=float).reshape(len(y_true), n_classes)
+    y_pred = probabilities.argmax(axis=1) if len(y_true) else np.empty(0, np.int64)
+    matrix = confusion_matrix(y_true, y_pred, n_classes)
+    scores = per_class_scores(matrix)
+    seen = (scores["support"] + scores["predicted"]) > 0
+    rows = len(y_true)
+    return {
+        "accuracy": float(np.trace(matrix) / rows) if rows else 0.0,
+        "macro_f1": float(scores["f1"][seen].mean()) if seen.any() else 0.0,
+        "per_class": scores,
+        "confusion_matrix": matrix,
+    }
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """RMSE, MAE and R² (``None`` when every observed value is the same)."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    if not len(y_true):
+        return {"rmse": 0.0, "mae": 0.0, "r2": None}
+    residuals = y_true - y_pred
+    total = float(((y_true - y_true.mean()) ** 2).sum())
+    return {
+        "rmse": float(np.sqrt(np.mean(residuals**2))),
+        "mae": float(np.mean(np.abs(residuals))),
+        # ptp, not total: the mean of equal floats can differ from them in the last bit.
+        "r2": 1.0 - float((residuals**2).sum()) / total if np.ptp(y_true) > 0 else None,
+    }
+
+
+def majority_baseline_accuracy(y_true: np.ndarray, majority_class: int) -> float:
+    """Accuracy of always answering the training set's most frequent class."""
+    y_true = np.asarray(y_true)
+    return float(np.mean(y_true == majority_class)) if len(y_true) else 0.0
+
+
+def mean_baseline_rmse(y_true: np.ndarray, training_mean: float) -> float:
+    """RMSE of always answering the training set's mean."""
+    y_true = np.asarray(y_true, dtype=float)
+    return float(np.sqrt(np.mean((y_true - training_mean) ** 2))) if len(y_true) else 0.0
