@@ -1,0 +1,87 @@
+"""Shared helpers of the infrastructure tests: paths, the template loaded as data, the side venvs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ASL = ROOT / "statemachine" / "pipeline.asl.json"
+# aws-sam-cli and the SageMaker SDK each live in their own virtualenv: their pins clash with ours.
+SAM_VENV = ROOT / ".venv-sam"
+SDK_VENV = ROOT / ".venv-sdk"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """PyYAML loader that turns CloudFormation short-form tags into their long form."""
+
+
+def _construct_cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def side_python(venv: Path) -> Path | None:
+    python = venv / "bin" / "python"
+    return python if python.exists() else None
+
+
+def aws_offline_env() -> dict[str, str]:
+    """Environment for AWS tools run offline: a region, dummy credentials, no telemetry."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        SAM_CLI_TELEMETRY="0",
+        SAM_CLI_CONTAINER_CONNECTION_TIMEOUT="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="session")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="session")
+def translated() -> dict[str, Any]:
+    """template.yaml after the SAM transform (policy templates and event sources expanded)."""
+    python = side_python(SAM_VENV)
+    if python is None:
+        pytest.skip(f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
+                    f"{SAM_VENV.name}/bin/pip install aws-sam-cli")
+    result = subprocess.run(
+        [str(python), str(Path(__file__).with_name("sam_translate.py")), str(TEMPLATE)],
+        cwd=ROOT, env=aws_offline_env(), capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
