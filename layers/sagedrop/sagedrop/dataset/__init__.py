@@ -1,0 +1,41 @@
+"""Dataset preparation: CSV bytes in; label-first, headerless, numeric splits and schema.json out."""
+
+from sagedrop.dataset.encoding import MAX_CATEGORIES, apply_encodings, feature_names, learn_encodings
+from sagedrop.dataset.label import (
+    BINARY,
+    LABEL_NAMES,
+    MAX_CLASSES,
+    MULTICLASS,
+    REGRESSION,
+    encode_label,
+    infer_problem_type,
+    resolve_label,
+)
+from sagedrop.dataset.prepare import PreparedDataset, prepare_dataset, to_headerless_csv
+from sagedrop.dataset.reader import DELIMITERS, MIN_DATA_ROWS, MISSING_TOKENS, Table, read_table
+from sagedrop.dataset.split import split_indices, split_sizes
+
+__all__ = [
+    "BINARY",
+    "DELIMITERS",
+    "LABEL_NAMES",
+    "MAX_CATEGORIES",
+    "MAX_CLASSES",
+    "MIN_DATA_ROWS",
+    "MISSING_TOKENS",
+    "MULTICLASS",
+    "REGRESSION",
+    "PreparedDataset",
+    "Table",
+    "apply_encodings",
+    "encode_label",
+    "feature_names",
+    "infer_problem_type",
+    "learn_encodings",
+    "prepare_dataset",
+    "read_table",
+    "resolve_label",
+    "split_indices",
+    "split_sizes",
+    "to_headerless_csv",
+]

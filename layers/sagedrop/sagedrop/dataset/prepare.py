@@ -1,0 +1,122 @@
+"""From uploaded CSV bytes to the three label-first numeric frames and schema.json."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sagedrop.dataset.encoding import DROPPED, apply_encodings, feature_names, learn_encodings
+from sagedrop.dataset.label import REGRESSION, encode_label, infer_problem_type, resolve_label
+from sagedrop.dataset.reader import read_table
+from sagedrop.dataset.split import SPLITS, split_indices
+from sagedrop.errors import InvalidCsvError, LabelNotFoundError, UnusableLabelError
+from sagedrop.run_config import RunConfig
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """Label in column 0, numeric features after it, no missing labels; ``schema`` is schema.json."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    schema: dict[str, Any]
+
+
+def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedDataset:
+    """Read, resolve and encode the label, encode the features, split; every problem is a named error."""
+    table = read_table(data, delimiter=config.delimiter, source=source)
+    frame = table.frame
+    try:
+        label = resolve_label(table.columns, config.label)
+        labels = frame[label]
+        keep = labels.notna().to_numpy()
+        dropped_missing = int((~keep).sum())
+        if dropped_missing:
+            frame = frame.loc[keep].reset_index(drop=True)
+            labels = frame[label]
+        problem_type = infer_problem_type(labels, config.problem_type)
+    except (LabelNotFoundError, UnusableLabelError) as exc:
+        raise type(exc)(f"{source}: {exc}") from None
+    y, mapping = encode_label(labels, problem_type)
+
+    source_columns = [column for column in table.columns if column != label]
+    encodings = learn_encodings(frame, source_columns, table.coerced, reserved=[label])
+    features = feature_names(encodings)
+    if not features:
+        reasons = "; ".join(f"{c}: {e['reason']}" for c, e in encodings.items())
+        raise InvalidCsvError(f"{source}: no usable feature columns besides the label {label!r} ({reasons})")
+    encoded = apply_encodings(frame, encodings)
+    encoded.insert(0, label, y)
+
+    fractions = (config.split.train, config.split.validation, config.split.test)
+    strata = None if problem_type == REGRESSION else y
+    indices = split_indices(len(encoded), fractions, config.seed, strata)
+    parts = {name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)}
+
+    train_y = y[indices[0]]
+    if problem_type != REGRESSION and len(np.unique(train_y)) < 2:
+        raise UnusableLabelError(
+            f"{source}: the train split holds one class only; label {label!r} needs more rows of each class"
+        )
+    schema = {
+        "schema_version": SCHEMA_VERSION,
+        "source": source,
+        "label": label,
+        "problem_type": problem_type,
+        "features": features,
+        "feature_count": len(features),
+        "source_columns": source_columns,
+        "encodings": encodings,
+        "label_mapping": mapping,
+        "class_count": len(mapping) if mapping is not None else None,
+        "rows": {
+            "input": len(table.frame),
+            "dropped_missing_label": dropped_missing,
+            **{name: len(parts[name]) for name in SPLITS},
+        },
+        "delimiter": table.delimiter,
+        "header": table.header,
+        "text_encoding": table.encoding,
+        "label_stats": _label_stats(train_y, problem_type, len(mapping) if mapping else 0),
+        "dropped_columns": [
+            {"column": column, "reason": encoding["reason"]}
+            for column, encoding in encodings.items()
+            if encoding["kind"] == DROPPED
+        ],
+        "split": {"fractions": dict(zip(SPLITS, fractions, strict=True)), "seed": config.seed,
+                  "stratified": problem_type != REGRESSION},
+    }
+    return PreparedDataset(train=parts["train"], validation=parts["validation"], test=parts["test"],
+                           schema=schema)
+
+
+def to_headerless_csv(frame: pd.DataFrame) -> bytes:
+    """Label-first rows for built-in XGBoost: no header, no index, ``\\n``, missing as an empty field.
+
+    Floats are written in Python's shortest round-trip form (``repr``), so no precision is lost.
+    """
+    buffer = io.StringIO()
+    frame.to_csv(buffer, header=False, index=False, lineterminator="\n", na_rep="")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _label_stats(train_y: np.ndarray, problem_type: str, class_count: int) -> dict[str, Any]:
+    """What the evaluation's baselines need: the training mean, or the training majority class.
+
+    ``mean`` / ``majority_class`` repeat ``train_mean`` / ``train_majority`` under the names the
+    evaluation module reads.
+    """
+    if problem_type == REGRESSION:
+        mean = float(np.mean(train_y))
+        return {"train_mean": mean, "train_majority": None, "mean": mean}
+    counts = np.bincount(train_y.astype(np.int64), minlength=class_count)
+    majority = int(np.argmax(counts))  # ties: the smallest class index
+    return {"train_majority": majority, "train_mean": None, "majority_class": majority,
+            "class_counts": [int(c) for c in counts]}

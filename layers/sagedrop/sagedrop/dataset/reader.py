@@ -1,0 +1,276 @@
+"""Read an uploaded CSV into typed columns: decoding, delimiter and header detection, sanity checks.
+
+Numeric columns come back as int64/float64 (missing values as NaN); every other column as object
+dtype holding stripped strings (missing values as NaN). The tokens in ``MISSING_TOKENS`` mean
+"missing" in any column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sagedrop.errors import InvalidCsvError
+
+DELIMITERS = (",", ";", "\t", "|")
+MIN_DATA_ROWS = 20
+SAMPLE_CHARS = 64 * 1024
+SAMPLE_ROWS = 200
+# Case-insensitive, after stripping surrounding whitespace ("?" is the UCI repository's convention).
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a"})
+# A column whose non-missing values are numbers except for at most this share (and at least
+# NUMERIC_MIN_VALUES_FOR_TOLERANCE values) is numeric; the odd non-numbers become missing values.
+NUMERIC_TOLERANCE = 0.01
+NUMERIC_MIN_VALUES_FOR_TOLERANCE = 100
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_MAGIC = {
+    b"\x1f\x8b": "a gzip file",
+    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
+    b"PAR1": "a Parquet file",
+    b"%PDF": "a PDF document",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed CSV: ``frame`` has one column per CSV column, in file order."""
+
+    frame: pd.DataFrame
+    delimiter: str
+    header: bool
+    encoding: str
+    source: str = ""
+    # Per column: how many non-numeric values of a mostly numeric column were read as missing.
+    coerced: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    def is_numeric(self, column: str) -> bool:
+        return pd.api.types.is_numeric_dtype(self.frame[column].dtype)
+
+
+def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> Table:
+    """Parse CSV bytes; raise InvalidCsvError naming the problem (and the line, where there is one)."""
+    prefix = f"{source}: " if source else ""
+
+    def fail(problem: str) -> InvalidCsvError:
+        return InvalidCsvError(prefix + problem)
+
+    text, encoding = _decode(data, fail)
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise fail(f"delimiter {delimiter!r} is not one of {', '.join(map(repr, DELIMITERS))}")
+    sample_rows = _sample_rows(text, delimiter)
+    if delimiter is None:
+        delimiter = _detect_delimiter(sample_rows, fail)
+    rows = [row for row in sample_rows[delimiter] if row]
+    if max((len(row) for row in rows), default=0) < 2:
+        raise fail("only one column found; sagedrop needs a label column and at least one feature column "
+                   f"(delimiter {_show(delimiter)})")
+    width = len(rows[0])
+    _check_field_counts(text, delimiter, width, fail)
+    header = _looks_like_header(rows)
+
+    raw = pd.read_csv(
+        io.StringIO(text),
+        sep=delimiter,
+        header=None,
+        dtype=object,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=True,
+        engine="c",
+    )
+    if header:
+        names = [str(name).strip() or f"col_{i}" for i, name in enumerate(raw.iloc[0])]
+        raw = raw.iloc[1:].reset_index(drop=True)
+    else:
+        names = [f"col_{i}" for i in range(raw.shape[1])]
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise fail(f"duplicate column name(s) {', '.join(map(repr, duplicates))} in the header")
+    if len(raw) < MIN_DATA_ROWS:
+        raise fail(f"only {len(raw)} data row(s); at least {MIN_DATA_ROWS} are needed to train and evaluate")
+
+    columns: dict[str, pd.Series] = {}
+    coerced: dict[str, int] = {}
+    for position, name in enumerate(names):
+        columns[name], bad = _typed(raw[position])
+        if bad:
+            coerced[name] = bad
+    frame = pd.DataFrame(columns)
+    return Table(frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source,
+                 coerced=coerced)
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+def _show(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _decode(data: bytes, fail) -> tuple[str, str]:
+    if not data or not data.strip():
+        raise fail("the file is empty")
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise fail(f"this is {what}, not a CSV text file; upload the data as .csv")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise fail("starts like UTF-16 text but does not decode as UTF-16") from None
+    if b"\x00" in data[:8192]:
+        raise fail("binary data (NUL bytes), not a CSV text file")
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        try:  # what Excel on Windows writes for "CSV (Comma delimited)"
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as exc:
+            raise fail(f"not UTF-8 or Windows-1252 text (undecodable byte at offset {exc.start})") from None
+    sample = text[:SAMPLE_CHARS]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
+    if controls > max(2, len(sample) // 100):
+        raise fail("binary data (control characters), not a CSV text file")
+    if not text.strip():
+        raise fail("the file is empty")
+    return text, encoding
+
+
+def _sample_rows(text: str, delimiter: str | None) -> dict[str, list[list[str]]]:
+    """The first rows of the file split with each candidate delimiter (complete lines only)."""
+    sample = text[:SAMPLE_CHARS]
+    truncated = len(text) > SAMPLE_CHARS
+    if truncated and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    candidates = DELIMITERS if delimiter is None else (delimiter,)
+    result: dict[str, list[list[str]]] = {}
+    for candidate in candidates:
+        rows = []
+        for row in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate):
+            rows.append(row)
+            if len(rows) > SAMPLE_ROWS:
+                break
+        if truncated and len(rows) > 1:
+            rows = rows[:-1]  # may end inside a quoted field
+        result[candidate] = rows
+    return result
+
+
+def _detect_delimiter(sample_rows: dict[str, list[list[str]]], fail) -> str:
+    """The delimiter that splits the sample rows into the same number (≥ 2) of fields most often."""
+    best: tuple[float, int] = (0.0, 0)
+    chosen = None
+    for candidate, rows in sample_rows.items():  # DELIMITERS order breaks ties
+        counts = [len(row) for row in rows if row]
+        if not counts:
+            continue
+        width, frequency = Counter(counts).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (frequency / len(counts), width)
+        if score > best:
+            best, chosen = score, candidate
+    if chosen is None:
+        raise fail("only one column found; no , ; tab or | delimiter splits the rows "
+                   "(sagedrop needs a label column and at least one feature column)")
+    return chosen
+
+
+def _check_field_counts(text: str, delimiter: str, width: int, fail) -> None:
+    """Every non-blank line has ``width`` fields; name the first line that does not."""
+    if '"' not in text:
+        for number, line in enumerate(text.splitlines(), start=1):
+            count = line.count(delimiter) + 1
+            if count != width and line.strip():
+                raise fail(_ragged(number, count, width))
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    for row in reader:
+        if row and len(row) != width and any(field.strip() for field in row):
+            raise fail(_ragged(line, len(row), width))
+        line = reader.line_num + 1
+
+
+def _ragged(line: int, count: int, width: int) -> str:
+    return f"line {line} has {count} field(s) but the first line has {width}"
+
+
+def _is_number(value: str) -> bool:
+    return bool(_NUMBER.match(value.strip()))
+
+
+def _is_missing(value: str) -> bool:
+    return value.strip().lower() in MISSING_TOKENS
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """True when the first row names the columns rather than holding data.
+
+    A header has no numbers. It is a header if some column is numeric below it, or — when every
+    column is text — if none of its values appears again in its column (data values repeat).
+    """
+    first, rest = rows[0], rows[1:]
+    if not rest:
+        return False
+    named = [value.strip() for value in first]
+    if any(_is_number(value) for value in named if value):
+        return False
+    if not any(named):
+        return False
+    numeric_below = False
+    repeats = False
+    for position, name in enumerate(named):
+        values = [row[position] for row in rest if position < len(row)]
+        present = [value for value in values if not _is_missing(value)]
+        if present and all(_is_number(value) for value in present):
+            if name and not _is_missing(name):
+                numeric_below = True
+        elif name and any(value.strip() == name for value in values):
+            repeats = True
+    if numeric_below:
+        return True
+    return not repeats and len(set(named)) == len(named)
+
+
+def _typed(raw: pd.Series) -> tuple[pd.Series, int]:
+    """Strip, mark missing tokens, and make the column numeric when its values are numbers.
+
+    Works on the distinct values (columns repeat values a lot), then maps back with the codes.
+    Returns the typed column and how many non-numbers a numeric column turned into missing values.
+    """
+    codes, uniques = pd.factorize(raw.fillna("").to_numpy(dtype=object))
+    stripped = np.array([str(value).strip() for value in uniques], dtype=object)
+    missing_u = np.array([value.lower() in MISSING_TOKENS for value in stripped], dtype=bool)
+    numbers_u = np.array([float(value) if _NUMBER.match(value) else np.nan for value in stripped], dtype=float)
+    numbers_u[~np.isfinite(numbers_u)] = np.nan  # "1e999": XGBoost rejects infinities
+    numeric_u = ~np.isnan(numbers_u)
+    counts = np.bincount(codes, minlength=len(uniques)) if len(uniques) else np.zeros(0, dtype=np.int64)
+    present = int(counts[~missing_u].sum())
+    not_numbers = int(counts[~missing_u & ~numeric_u].sum())
+    if present >= NUMERIC_MIN_VALUES_FOR_TOLERANCE:
+        tolerated = not_numbers <= NUMERIC_TOLERANCE * present
+    else:
+        tolerated = not_numbers == 0
+    if present and tolerated:
+        numbers = numbers_u[codes]  # non-numbers and missing tokens are NaN already
+        finite = numbers[~np.isnan(numbers)]
+        whole = bool(np.all(finite == np.round(finite))) and bool(np.all(np.abs(finite) < 2**53))
+        if whole and len(finite) == len(numbers):
+            return pd.Series(numbers.astype(np.int64), name=raw.name), not_numbers
+        return pd.Series(numbers, name=raw.name), not_numbers
+    text_u = stripped.copy()
+    text_u[missing_u] = np.nan
+    return pd.Series(text_u[codes], name=raw.name, dtype=object), 0
