@@ -160,8 +160,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     return {
         "rmse": float(np.sqrt(np.mean(residuals**2))),
         "mae": float(np.mean(np.abs(residuals))),
-        # ptp, not total: the mean of equal floats can differ from them in the last bit.
-        "r2": 1.0 - float((residuals**2).sum()) / total if np.ptp(y_true) > 0 else None,
+        # ptp as well as total: the mean of equal floats can differ from them in the last bit.
+        "r2": 1.0 - float((residuals**2).sum()) / total if np.ptp(y_true) > 0 and total > 0 else None,
     }
 
 
