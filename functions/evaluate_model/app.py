@@ -36,6 +36,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = evaluate_run(event, bucket, invoker)
     for name, value in result["headline"].items():
         if isinstance(value, int | float):
-            metrics.add_metric(name=name, unit=MetricUnit.None_, value=value)
+            metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
     logger.info("evaluation\n" + confusion_table(bucket.read_json(result["evaluation_key"])))
     return result

@@ -6,12 +6,12 @@ deployment fails loudly on its first invocation instead of half-way through a ru
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sagedrop.errors import InvalidConfigError
+from sagedrop.run_config import defaults_from_environment, resolve_run_config
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -34,28 +34,6 @@ def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int =
     return value
 
 
-def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"true", "1", "yes"}:
-        return True
-    if raw in {"false", "0", "no"}:
-        return False
-    raise InvalidConfigError(f"environment variable {name} must be true or false, got {raw!r}")
-
-
-def _json_object(environ: Mapping[str, str], name: str) -> dict:
-    raw = environ.get(name, "").strip() or "{}"
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidConfigError(f"environment variable {name} is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise InvalidConfigError(f"environment variable {name} must be a JSON object")
-    return value
-
-
 @dataclass(frozen=True)
 class PipelineSettings:
     """What every pipeline step knows about its stack (template Globals)."""
@@ -66,16 +44,14 @@ class PipelineSettings:
     stack_name: str
     region: str
     xgboost_version: str
-    training_instance_type: str
-    endpoint_instance_type: str
-    default_hyperparameters: dict
-    max_training_seconds: int
-    use_spot_training: bool
-    keep_endpoint: bool
+    # The stack parameters' run configuration defaults; a folder's sagedrop.json overrides them.
+    run_config_defaults: dict = field(default_factory=dict)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
         env = os.environ if environ is None else environ
+        defaults = defaults_from_environment(env)
+        resolve_run_config(defaults, None, source="stack defaults")  # fail at cold start, not mid-run
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             notification_topic_arn=_required(env, "NOTIFICATION_TOPIC_ARN"),
@@ -83,28 +59,8 @@ class PipelineSettings:
             stack_name=_required(env, "STACK_NAME"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             xgboost_version=env.get("XGBOOST_VERSION", "").strip() or "3.0-5",
-            training_instance_type=env.get("TRAINING_INSTANCE_TYPE", "").strip() or "ml.m5.xlarge",
-            endpoint_instance_type=env.get("ENDPOINT_INSTANCE_TYPE", "").strip() or "ml.m5.large",
-            default_hyperparameters=_json_object(env, "DEFAULT_HYPERPARAMETERS"),
-            max_training_seconds=_integer(env, "MAX_TRAINING_SECONDS", 3600, minimum=60),
-            use_spot_training=_boolean(env, "USE_SPOT_TRAINING", False),
-            keep_endpoint=_boolean(env, "KEEP_ENDPOINT", False),
+            run_config_defaults=defaults,
         )
-
-    def run_config_defaults(self) -> dict:
-        """The stack's defaults in the shape of a run configuration (see docs/configuration.md)."""
-        return {
-            "hyperparameters": dict(self.default_hyperparameters),
-            "training_instance_type": self.training_instance_type,
-            "endpoint_instance_type": self.endpoint_instance_type,
-            "keep_endpoint": self.keep_endpoint,
-            "use_spot": self.use_spot_training,
-            "max_runtime_seconds": self.max_training_seconds,
-        }
-
-    @property
-    def resource_tags(self) -> dict[str, str]:
-        return {"sagedrop:stack": self.stack_name}
 
 
 @dataclass(frozen=True)

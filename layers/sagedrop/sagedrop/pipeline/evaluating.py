@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
-
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import (
-    batch_rows,
     build_evaluation,
     check_feature_count,
     features_only,
     headline_metrics,
-    parse_predictions,
+    predict_in_batches,
     render_report_html,
 )
 from sagedrop.names import run_prefix
@@ -33,18 +28,6 @@ def report_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}report.html"
 
 
-def predict(invoker: EndpointInvoker, features_csv: bytes, problem_type: str, class_count: int | None) -> np.ndarray:
-    """Predictions for every row, in order, a few batches in flight at a time."""
-    batches = list(batch_rows(features_csv, max_bytes=MAX_BATCH_BYTES))
-    with ThreadPoolExecutor(max_workers=CONCURRENT_BATCHES) as pool:
-        answers = list(pool.map(invoker.predict_csv, batches))
-    parts = [
-        parse_predictions(answer, problem_type, class_count, expected_rows=batch.count(b"\n"))
-        for batch, answer in zip(batches, answers, strict=True)
-    ]
-    return np.concatenate(parts) if parts else np.empty(0)
-
-
 def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> dict:
     """Score the model on the test split; write evaluation.json and report.html.
 
@@ -55,7 +38,14 @@ def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> d
     schema = bucket.read_json(require(state, "prepared.dataset.schema_key"))
     labels, features_csv = features_only(bucket.read_bytes(split_key(run_id, "test")))
     check_feature_count(features_csv, schema["feature_count"])
-    predictions = predict(invoker, features_csv, dataset["problem_type"], dataset.get("class_count"))
+    predictions = predict_in_batches(
+        features_csv,
+        invoker.predict_csv,
+        dataset["problem_type"],
+        dataset.get("class_count"),
+        max_bytes=MAX_BATCH_BYTES,
+        concurrency=CONCURRENT_BATCHES,
+    )
     evaluation = build_evaluation(
         run_id=run_id,
         problem_type=dataset["problem_type"],

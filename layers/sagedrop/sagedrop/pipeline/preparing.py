@@ -8,16 +8,10 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.dataset import prepare_dataset, to_headerless_csv
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.state import require
-from sagedrop.run_config import parse_override, resolve_run_config
+from sagedrop.run_config import config_key_for, parse_override, resolve_run_config
 from sagedrop.settings import PipelineSettings
 
-CONFIG_FILE_NAME = "sagedrop.json"
 SPLITS = ("train", "validation", "test")
-
-
-def config_key_for(csv_key: str) -> str:
-    """A CSV is configured by ``sagedrop.json`` in its own folder: incoming/bank/x.csv -> incoming/bank/sagedrop.json."""
-    return posixpath.join(posixpath.dirname(csv_key), CONFIG_FILE_NAME)
 
 
 def split_key(run_id: str, split: str) -> str:
@@ -39,7 +33,7 @@ def prepare_run(state: dict, bucket: DataBucket, settings: PipelineSettings) -> 
     config_key = config_key_for(source_key)
     override_text = bucket.read_bytes_if_exists(config_key)
     override = parse_override(override_text, source=config_key) if override_text is not None else None
-    config = resolve_run_config(settings.run_config_defaults(), override, source=config_key)
+    config = resolve_run_config(settings.run_config_defaults, override, source=config_key)
 
     data = bucket.read_bytes(source_key, require(state, "source").get("version_id"))
     prepared = prepare_dataset(data, config, source=source_key)

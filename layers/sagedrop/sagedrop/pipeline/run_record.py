@@ -82,7 +82,7 @@ def build_run_record(
         "status": status,
         "source": optional(state, "source"),
         "execution_arn": optional(state, "execution_arn"),
-        "started_at": optional(state, "started_at"),
+        "started_at": _iso(history[0]["timestamp"]) if history else None,
         "finished_at": finished_at.isoformat(),
         "error": describe_failure(failure),
         "config": optional(state, "prepared.config"),

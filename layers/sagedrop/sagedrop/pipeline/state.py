@@ -4,7 +4,7 @@
       "run_id": "bank-full-1a2b3c4d5e6f7a8b",
       "source": {"bucket": "...", "key": "incoming/bank-full.csv", "version_id": "...", "etag": "..."},
       "poll": {"interval_seconds": 60, "max_polls": 60},
-      "execution_arn": "...", "started_at": "...",           # added by the first Pass state
+      "execution_arn": "...",                                 # added by the first Pass state
       "prepared": {"config": {...}, "dataset": {...}},        # preprocess
       "training": {"job_name": "...", "status": "...", "polls": 3, ...},
       "endpoint": {"endpoint_name": "...", "status": "...", "polls": 2, ...},

@@ -1,0 +1,254 @@
+"""``sagedrop``: run the pipeline locally, or clean up what local runs left.
+
+    sagedrop local run PATH.csv [--label COL] [--config FILE.json] [--out DIR] [--keep-endpoint]
+    sagedrop local cleanup [--dry-run] [--now ISO-TIME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from sagedrop_local.cloud import LocalCloud, default_state_dir
+
+
+class ProgressPrinter:
+    """One line per finished state, with its time and, for the checks, the status it saw."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.entered: dict[str, datetime] = {}
+
+    def __call__(self, event: dict) -> None:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            self.entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+        elif kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            name = details["name"]
+            started = self.entered.pop(name, event["timestamp"])
+            seconds = (event["timestamp"] - started).total_seconds()
+            note = self._note(name, details.get("output"))
+            self.stream.write(f"  ✓ {name:<34} {seconds:6.1f} s{note}\n")
+            self.stream.flush()
+        elif kind in {"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}:
+            details = event.get("executionFailedEventDetails", {})
+            self.stream.write(f"  ✗ {kind}: {details.get('error', '')}\n")
+
+    @staticmethod
+    def _note(name: str, output: str | None) -> str:
+        if not output or not name.startswith("Check"):
+            return ""
+        try:
+            state = json.loads(output)
+        except ValueError:
+            return ""
+        part = state.get("training" if "training" in name else "endpoint") or {}
+        return f"   {part.get('status')} (poll {part.get('polls')})" if part.get("status") else ""
+
+
+def _read_csv_argument(path: Path) -> tuple[bytes, str]:
+    """The CSV's bytes and its upload name; ``.csv.gz`` is decompressed, as the bucket wants ``.csv``."""
+    if not path.exists():
+        raise SystemExit(f"sagedrop: {path}: no such file")
+    data = path.read_bytes()
+    name = path.name
+    if name.endswith(".gz"):
+        data = gzip.decompress(data)
+        name = name[: -len(".gz")]
+    if not name.lower().endswith(".csv"):
+        name += ".csv"
+    return data, name
+
+
+def _run_config(args: argparse.Namespace) -> dict | None:
+    config: dict = {}
+    if args.config:
+        try:
+            config = json.loads(Path(args.config).read_text())
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"sagedrop: --config {args.config}: {error}") from None
+    if args.label:
+        config["label"] = args.label
+    if args.keep_endpoint:
+        config["keep_endpoint"] = True
+    return config or None
+
+
+def _state_visits(history: list[dict]) -> list[dict]:
+    from sagedrop.pipeline.run_record import state_timings
+
+    return state_timings(history)
+
+
+def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
+    data, name = _read_csv_argument(Path(args.csv))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = _run_config(args)
+    folder = f"incoming/{Path(name).stem}"
+    started = time.perf_counter()
+    stream.write(f"sagedrop local run: {args.csv} ({len(data):,} bytes)\n")
+    with LocalCloud(work_dir=out, state_dir=Path(args.state_dir)) as cloud:
+        if config is not None:
+            cloud.put_object(f"{folder}/sagedrop.json", json.dumps(config).encode(), "application/json")
+        event = cloud.drop_csv(data, f"{folder}/{name}")
+        stream.write(f"  uploaded s3://{cloud.bucket}/{folder}/{name}\n")
+        outcome = cloud.deliver(event)
+        if not outcome.get("started"):
+            stream.write(f"sagedrop: no run started: {outcome.get('reason')}\n")
+            return 2
+        run_id = outcome["run_id"]
+        stream.write(f"  run {run_id}\n")
+        final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
+        history = cloud.history(outcome["execution_arn"])
+        cloud.download(f"runs/{run_id}/", out / "bucket")
+        notifications = cloud.notifications()
+        record = _write_outputs(out, cloud, run_id, final, history, notifications)
+        endpoints_left = [e["EndpointName"] for e in cloud.session.client("sagemaker").list_endpoints()["Endpoints"]]
+    wall = time.perf_counter() - started
+    return _summarise(stream, out, record, wall, endpoints_left)
+
+
+def _write_outputs(out: Path, cloud: LocalCloud, run_id: str, final: dict, history: list[dict], notifications: list) -> dict:
+    run_dir = out / "bucket" / "runs" / run_id
+    for name in ("evaluation.json", "report.html"):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, out / name)
+    pipeline_record = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
+    record = {
+        "run_id": run_id,
+        "status": final["status"],
+        "error": final.get("error"),
+        "cause": final.get("cause"),
+        "execution_arn": final["executionArn"],
+        "started_at": final["startDate"].isoformat(),
+        "stopped_at": final["stopDate"].isoformat() if final.get("stopDate") else None,
+        "states": _state_visits(history),
+        "history_events": len(history),
+        "state_transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
+        "notifications": notifications,
+        "pipeline_record": pipeline_record,
+        "results": {"bucket_copy": str(run_dir)},
+    }
+    (out / "run.json").write_text(json.dumps(record, indent=2, default=str))
+    return record
+
+
+def _one_line_reason(record: dict) -> str:
+    error = (record.get("pipeline_record") or {}).get("error") or {}
+    if error.get("message"):
+        return f"{error.get('error')}: {error['message']}"
+    cause = record.get("cause") or ""
+    try:
+        cause = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        pass
+    return f"{record.get('error')}: {cause}".strip()
+
+
+def _summarise(stream: IO[str], out: Path, record: dict, wall: float, endpoints_left: list[str]) -> int:
+    if record["status"] != "SUCCEEDED":
+        stream.write(f"\nrun {record['status'].lower()}: {_one_line_reason(record)}\n")
+        stream.write(f"details: {out / 'run.json'}\n")
+        return 1
+    from sagedrop.evaluation import confusion_table
+
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    stream.write("\n" + confusion_table(evaluation) + "\n\n")
+    for name, value in evaluation["metrics"].items():
+        if isinstance(value, int | float):
+            stream.write(f"  {name:<10} {value:.4f}\n")
+    for name, value in evaluation.get("baseline", {}).items():
+        stream.write(f"  baseline {name}: {value:.4f}\n")
+    stream.write(
+        f"\nSUCCEEDED in {wall:.1f} s, {record['state_transitions']} state transitions, "
+        f"{record['history_events']} history events\n"
+    )
+    stream.write(f"results: {out / 'evaluation.json'}, {out / 'report.html'}, {out / 'run.json'}\n")
+    if endpoints_left:
+        stream.write(
+            f"endpoint kept: {', '.join(endpoints_left)} (sagedrop local cleanup removes it once idle)\n"
+        )
+    return 0
+
+
+def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
+    out = Path(args.out)
+    event: dict = {"dry_run": bool(args.dry_run)}
+    if args.now:
+        try:
+            datetime.fromisoformat(args.now)
+        except ValueError:
+            raise SystemExit(f"sagedrop: --now {args.now!r} is not an ISO-8601 time") from None
+        event["now"] = args.now
+    with LocalCloud(work_dir=out, state_dir=Path(args.state_dir)) as cloud:
+        cloud.sagemaker.republish(cloud.session.client("logs"), cloud.session.client("cloudwatch"))
+        summary = cloud.invoke("CleanupEndpointsFunction", event)
+        reports = cloud.keys("cleanup/")
+        report = json.loads(cloud.read(reports[-1])) if reports else None
+    if report is not None:
+        (out / "cleanup-report.json").write_text(json.dumps(report, indent=2, default=str))
+    stream.write(_cleanup_text(summary, report, dry_run=bool(args.dry_run)))
+    return 0
+
+
+def _cleanup_text(summary: dict, report: dict | None, dry_run: bool) -> str:
+    from sagedrop.cleanup.report import render_text
+
+    return render_text(report or summary, dry_run=dry_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagedrop",
+        description="Turn a CSV into a trained, deployed, evaluated SageMaker XGBoost model.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("local", help="run on the local cloud: no AWS account, no Docker, no Java")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+
+    run = local_commands.add_parser(
+        "run",
+        help="run the whole pipeline on a CSV",
+        description="Upload PATH to the local bucket and run the real state machine, handlers and XGBoost "
+        "training on it. Exit status 0 when the execution SUCCEEDED, 1 with a one-line reason otherwise.",
+    )
+    run.add_argument("csv", metavar="PATH", help="the CSV file (.csv or .csv.gz)")
+    run.add_argument("--label", metavar="COL", help="the label column (default: y/label/target/class, else the last)")
+    run.add_argument("--config", metavar="FILE.json", help="a run configuration, as a folder's sagedrop.json")
+    run.add_argument("--out", metavar="DIR", default="out", help="where run.json, evaluation.json, report.html go (default: out)")
+    run.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint up after evaluation")
+    run.add_argument(
+        "--state-dir", metavar="DIR", default=str(default_state_dir()),
+        help="where the local SageMaker keeps endpoints between commands (default: %(default)s)",
+    )
+    run.set_defaults(handler=run_command)
+
+    cleanup = local_commands.add_parser(
+        "cleanup",
+        help="delete idle endpoints left by local runs",
+        description="Run the nightly cleanup handler against the local cloud's endpoints and log groups.",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
+    cleanup.add_argument("--now", metavar="ISO-TIME", help="evaluate idleness as of this time (e.g. 2026-11-24T03:00:00+00:00)")
+    cleanup.add_argument("--out", metavar="DIR", default="out", help="where cleanup-report.json goes (default: out)")
+    cleanup.add_argument("--state-dir", metavar="DIR", default=str(default_state_dir()), help="the local SageMaker's state (default: %(default)s)")
+    cleanup.set_defaults(handler=cleanup_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The local cloud: the stack of template.yaml on moto, real handlers, a real local SageMaker.
+
+    with LocalCloud(work_dir=Path("out")) as cloud:
+        event = cloud.drop_csv(Path("bank.csv").read_bytes(), "incoming/bank/bank.csv")
+        started = cloud.deliver(event)            # the starter handler gets S3's EventBridge event
+        final = cloud.wait(started["execution_arn"])
+
+What runs for real: moto executes statemachine/pipeline.asl.json (its Step Functions executor),
+every Lambda task runs the handler in functions/ in this process, SageMaker training uses the
+xgboost package and endpoints are HTTP model servers on 127.0.0.1. S3, SNS, SQS, CloudWatch
+and Logs are moto's, in memory: they end with the process. The local SageMaker keeps its state
+(and kept endpoints) in ``state_dir``, so a later process (``sagedrop local cleanup``) sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from moto import mock_aws
+
+from sagedrop_local.lambdas import LocalLambdaRuntime
+from sagedrop_local.sagemaker import LocalSageMaker
+from sagedrop_local.stack import LocalStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPolls": "600"}
+
+
+def default_state_dir() -> Path:
+    return Path.home() / ".sagedrop" / "local"
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        *,
+        work_dir: Path,
+        state_dir: Path | None = None,
+        root: Path = REPO_ROOT,
+        parameter_overrides: dict[str, str] | None = None,
+        startup_seconds: float = 1.0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not (root / "template.yaml").exists():
+            raise FileNotFoundError(f"{root} has no template.yaml: run sagedrop from a checkout of the project")
+        self.root = root
+        self.work_dir = Path(work_dir)
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        self.stack = LocalStack.from_template(
+            root, region=REGION, parameter_overrides={**LOCAL_PARAMETERS, **(parameter_overrides or {})}
+        )
+        self.startup_seconds = startup_seconds
+        self.clock = clock
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self.log: IO[str] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.work_dir / "lambda.log", "a", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+        self._route_library_logs()
+        if str(self.root) not in sys.path:
+            sys.path.insert(0, str(self.root))
+        self._mock.start()
+        try:
+            self._build()
+        except BaseException:
+            self._mock.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self.sagemaker.close()
+            self.lambdas.forget_handlers()
+        finally:
+            self._mock.stop()
+            boto3.DEFAULT_SESSION = None
+            if self.log:
+                self.log.close()
+
+    def _route_library_logs(self) -> None:
+        """moto logs every failed state at WARNING; those belong in the log file, not the terminal."""
+        handler = logging.StreamHandler(self.log)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        for name in ("moto", "sagedrop_local.sagemaker"):
+            library_logger = logging.getLogger(name)
+            library_logger.handlers = [handler]
+            library_logger.propagate = False
+
+    def _build(self) -> None:
+        boto3.setup_default_session(region_name=REGION)
+        self.session = boto3.DEFAULT_SESSION
+        self.s3 = self.session.client("s3")
+        self.sfn = self.session.client("stepfunctions")
+        self.bucket = self.stack.resource("DataBucket")
+        self.s3.create_bucket(Bucket=self.bucket)
+        self.s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
+
+        sns = self.session.client("sns")
+        sqs = self.session.client("sqs")
+        self.topic_arn = sns.create_topic(Name=self.stack.resource("RunNotificationTopic", "TopicName"))["TopicArn"]
+        # Stands in for the e-mail subscription: what the topic publishes can be read back.
+        self._inbox_url = sqs.create_queue(QueueName="sagedrop-local-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=self._inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+        self._sqs = sqs
+
+        self.sagemaker = LocalSageMaker(
+            self.s3,
+            self.state_dir,
+            logs_client=self.session.client("logs"),
+            cloudwatch_client=self.session.client("cloudwatch"),
+            startup_seconds=self.startup_seconds,
+            **({"clock": self.clock} if self.clock else {}),
+        )
+        self.sagemaker.install(self.session)
+
+        functions = self.stack.functions()
+        for function in functions.values():
+            function.environment.update(
+                AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, POWERTOOLS_TRACE_DISABLED="true"
+            )
+        self.functions = functions
+        self.lambdas = LocalLambdaRuntime(functions, log=self.log)
+        self.lambdas.install(self.session.events)
+
+        machine = self.stack.template["Resources"]["PipelineStateMachine"]["Properties"]
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=self.stack.resource("PipelineStateMachine", "Name"),
+            definition=self.stack.state_machine_definition(),
+            roleArn=f"arn:aws:iam::123456789012:role/{self.stack.stack_name}-pipeline-role",
+            type=machine.get("Type", "STANDARD"),
+        )["stateMachineArn"]
+
+    # --- what a user does ------------------------------------------------------------------------
+    def put_object(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def drop_csv(self, data: bytes, key: str) -> dict:
+        """Upload a CSV as a user would; returns the EventBridge event S3 would send for it."""
+        response = self.put_object(key, data, "text/csv")
+        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        return self.object_created_event(key, response.get("VersionId"), head["ETag"].strip('"'), len(data))
+
+    def object_created_event(self, key: str, version_id: str | None, etag: str, size: int) -> dict:
+        from urllib.parse import quote_plus
+
+        event = json.loads((self.root / "events" / "object_created.json").read_text())
+        now = datetime.now(UTC)
+        event.update(time=now.strftime("%Y-%m-%dT%H:%M:%SZ"), region=REGION, resources=[f"arn:aws:s3:::{self.bucket}"])
+        event["detail"]["bucket"]["name"] = self.bucket
+        # S3 URL-encodes keys in its notifications.
+        event["detail"]["object"].update(
+            {"key": quote_plus(key, safe="/"), "size": size, "etag": etag, "sequencer": f"{time.time_ns():X}"}
+        )
+        if version_id:
+            event["detail"]["object"]["version-id"] = version_id
+        else:
+            event["detail"]["object"].pop("version-id", None)
+        return event
+
+    def invoke(self, logical_id: str, event: dict) -> dict:
+        """Invoke a function through the Lambda API, as EventBridge or Scheduler would."""
+        response = self.session.client("lambda").invoke(
+            FunctionName=self.functions[logical_id].arn, Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
+        return payload
+
+    def deliver(self, event: dict) -> dict:
+        """Hand an S3 event to the starter, as the EventBridge rule does."""
+        return self.invoke("StartPipelineFunction", event)
+
+    def history(self, execution_arn: str) -> list[dict]:
+        events: list[dict] = []
+        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def wait(
+        self,
+        execution_arn: str,
+        on_event: Callable[[dict], None] | None = None,
+        timeout_seconds: float = 3600,
+        poll_seconds: float = 0.2,
+    ) -> dict:
+        """Block until the execution ends, passing each new history event to ``on_event``."""
+        seen = 0
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            description = self.sfn.describe_execution(executionArn=execution_arn)
+            if on_event:
+                events = self.history(execution_arn)
+                for event in events[seen:]:
+                    on_event(event)
+                seen = len(events)
+            if description["status"] != "RUNNING":
+                return description
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout_seconds} s")
+            time.sleep(poll_seconds)
+
+    def notifications(self) -> list[dict]:
+        """Messages the run notification topic published (drains the local inbox)."""
+        messages = []
+        while True:
+            batch = self._sqs.receive_message(QueueUrl=self._inbox_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                messages.append({"subject": envelope.get("Subject"), "message": envelope.get("Message")})
+                self._sqs.delete_message(QueueUrl=self._inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def keys(self, prefix: str) -> list[str]:
+        found = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return found
+
+    def read(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def download(self, prefix: str, destination: Path) -> list[Path]:
+        """Copy every object under ``prefix`` to ``destination`` (the bucket vanishes with the process)."""
+        written = []
+        for key in self.keys(prefix):
+            target = destination / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.read(key))
+            written.append(target)
+        return written
