@@ -1,0 +1,412 @@
+"""Run one training job the way the built-in XGBoost algorithm container does, in-process.
+
+Data: every object under each channel's ``S3Prefix`` (skipping names starting with ``.`` or ``_``,
+as ``data_utils._is_data_file`` does). CSV means label in column 0, no header, numeric only; a
+text cell is read as 0 (C ``strtof``, what the container's parser does, so a header row is silently
+read as data) and an empty cell as missing. A channel without ``ContentType`` is LIBSVM to the
+container, and CSV lines then fail its LIBSVM check.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tarfile
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from . import hyperparameters as hp
+from .hyperparameters import AlgorithmError, UserError
+
+MODEL_FILE_NAME = "xgboost-model"  # xgb_constants.MODEL_NAME in the container
+FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob.FailureReason max length
+_CONTAINER_SITE = "/miniconda3/lib/python3.10/site-packages"
+_XGBOOST_CUSTOMER_ERRORS = (
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
+    "Check failed: preds.size() == info.labels_.size()",
+    "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
+    "Check failed: base_score > 0.0f && base_score < 1.0f base_score must be in (0,1) for logistic loss",
+    "Check failed: label_correct PoissonRegression: label must be nonnegative",
+    "Check failed: label_correct TweedieRegression: label must be nonnegative",
+    "Parameter reg_lambda should be greater equal to 0",
+)
+
+
+class DataDownloadError(Exception):
+    """The channel's S3 data could not be listed or downloaded (a ClientError in SageMaker)."""
+
+
+class TrainingStopped(Exception):
+    """StopTrainingJob or MaxRuntimeInSeconds interrupted the boosting loop."""
+
+
+@dataclass
+class TrainingOutcome:
+    """What a finished job reports back: metrics, the artifact's S3 URI, and its log lines."""
+
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    model_s3_uri: str | None = None
+    log_lines: list[str] = field(default_factory=list)
+
+
+def failure_reason(error: Exception) -> str:
+    """FailureReason text as SageMaker shows it for the XGBoost container's errors.
+
+    The container lets its toolkit exceptions escape to the training toolkit, which writes
+    ``framework error:`` plus the traceback to /opt/ml/output/failure; SageMaker prefixes
+    ``AlgorithmError:`` (see aws/amazon-sagemaker-examples#1740 for a `silent` example).
+    """
+    if isinstance(error, DataDownloadError):
+        return f"ClientError: {error}"[:FAILURE_REASON_LIMIT]
+    kind = "UserError" if isinstance(error, UserError) else "AlgorithmError"
+    message = str(error)
+    text = (
+        "AlgorithmError: framework error: \nTraceback (most recent call last):\n"
+        f'  File "{_CONTAINER_SITE}/sagemaker_xgboost_container/algorithm_mode/train.py", '
+        "in sagemaker_train\n"
+        f"sagemaker_algorithm_toolkit.exceptions.{kind}: {message}\n\n{message}"
+    )
+    return text[:FAILURE_REASON_LIMIT]
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/key`` into bucket and key."""
+    if not uri.startswith("s3://"):
+        raise UserError(f"{uri} is not a valid S3 URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def content_type_of(channel: dict[str, Any]) -> str:
+    """``data_utils.get_content_type``: 'csv' | 'libsvm' | 'parquet' | 'recordio-protobuf'."""
+    raw = channel.get("ContentType")
+    if raw is None:
+        return "libsvm"
+    base, *rest = [token.strip() for token in raw.lower().split(";")]
+    params = dict(token.split("=", 1) for token in rest if "=" in token)
+    if base in ("csv", "text/csv"):
+        if params.get("label_size", "1") != "1":
+            raise UserError(
+                f"{raw} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+            )
+        return "csv"
+    if base in ("libsvm", "text/libsvm", "text/x-libsvm"):
+        return "libsvm"
+    if base in ("parquet", "application/x-parquet"):
+        return "parquet"
+    if base in ("recordio-protobuf", "application/x-recordio-protobuf"):
+        return "recordio-protobuf"
+    raise UserError(
+        f"{raw} is not an accepted ContentType: csv, libsvm, parquet, recordio-protobuf, text/csv, "
+        "text/libsvm, text/x-libsvm, application/x-parquet, application/x-recordio-protobuf."
+    )
+
+
+def validate_channels(input_data_config: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``channel_validation``: train required, validation optional, nothing else."""
+    channels = {channel["ChannelName"]: channel for channel in input_data_config}
+    if "train" not in channels:
+        raise UserError("Missing required channel: train")
+    for name in channels:
+        if name not in ("train", "validation", "code"):
+            raise UserError(f"Extraneous channel found: {name}")
+    return channels
+
+
+def download_channel(s3_client, channel: dict[str, Any], destination: Path) -> list[Path]:
+    """Copy every data object under the channel's S3Prefix into ``destination``."""
+    source = channel["DataSource"].get("S3DataSource") or {}
+    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+        raise UserError(f"S3DataType {source.get('S3DataType')} is not supported by the local emulator")
+    bucket, prefix = parse_s3_uri(source["S3Uri"])
+    destination.mkdir(parents=True, exist_ok=True)
+    files = []
+    found_any = False
+    try:
+        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found_any = True
+                key = item["Key"]
+                name = key.rsplit("/", 1)[-1]
+                if not name or name.startswith((".", "_")):
+                    continue
+                target = destination / key[len(prefix) :].lstrip("/").replace("/", "__")
+                s3_client.download_file(bucket, key, str(target))
+                files.append(target)
+    except botocore.exceptions.ClientError as error:
+        raise DataDownloadError(f"Data download failed:{error}") from error
+    if not found_any:
+        raise DataDownloadError(
+            f'No S3 objects found under S3 URL "{source["S3Uri"]}" given in input data source. Please ensure '
+            "that the bucket exists in the selected region, that objects exist under that S3 prefix, "
+            f'and that the role has "s3:ListBucket" permissions on bucket "{bucket}".'
+        )
+    return sorted(files)
+
+
+def _sniff_delimiter(line: str) -> str:
+    try:
+        return csv.Sniffer().sniff(line).delimiter
+    except Exception as error:  # noqa: BLE001 — the container wraps whatever the sniffer raises
+        raise UserError(f"Could not determine delimiter on line {line[:50]}:\n{error}") from error
+
+
+def _looks_like_libsvm(line: str) -> bool:
+    parts = line.strip().split(" ")
+    label = parts[0].split(":")
+    try:
+        if len(label) > 2:
+            return False
+        for piece in label:
+            float(piece)
+    except ValueError:
+        return False
+    return all(":" in part for part in parts[1:])
+
+
+def validate_files(files: list[Path], file_type: str) -> None:
+    """``data_utils.validate_data_file_path``: a first-line check per file."""
+    for path in files:
+        with open(path, errors="ignore") as handle:
+            first_line = handle.readline()
+        if file_type == "csv":
+            _sniff_delimiter(first_line)
+        elif file_type == "libsvm" and not _looks_like_libsvm(first_line):
+            raise UserError(
+                f"First line '{first_line[:50]}...' of file '{path.name}' is not 'LIBSVM' format. "
+                "Please ensure the file is in 'LIBSVM' format."
+            )
+
+
+def _strtof(cell: str) -> float:
+    cell = cell.strip()
+    if cell == "":
+        return np.nan
+    try:
+        return float(cell)
+    except ValueError:
+        return 0.0
+
+
+def read_csv_matrix(files: list[Path], csv_weights: int = 0) -> xgb.DMatrix:
+    """Label-first, headerless CSV files -> DMatrix, delimiter sniffed from the first line."""
+    with open(files[0], errors="ignore") as handle:
+        delimiter = _sniff_delimiter(handle.readline())
+    frames = []
+    for path in files:
+        if path.stat().st_size == 0:
+            continue
+        frame = pd.read_csv(path, header=None, sep=delimiter, dtype=str, keep_default_na=False)
+        frames.append(frame)
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    try:
+        values = table.astype(float).to_numpy()
+    except ValueError:
+        values = np.vectorize(_strtof, otypes=[float])(table.to_numpy())
+    try:
+        if csv_weights == 1:
+            return xgb.DMatrix(values[:, 2:], label=values[:, 0], weight=values[:, 1])
+        return xgb.DMatrix(values[:, 1:], label=values[:, 0])
+    except Exception as error:  # noqa: BLE001
+        raise UserError(f"Failed to load csv data with exception:\n{error}") from error
+
+
+def _custom_metric(names: list[str]) -> Callable | None:
+    """The container computes some metrics itself (sklearn in the container, numpy here)."""
+    wanted = [name for name in names if name in hp.CUSTOM_METRICS]
+    if not wanted:
+        return None
+
+    def evaluate(predictions: np.ndarray, data: xgb.DMatrix):
+        labels = data.get_label()
+        if predictions.ndim > 1:
+            predicted_class = predictions.argmax(axis=1)
+        else:
+            predicted_class = (predictions > 0.5).astype(float)
+        results = []
+        for name in wanted:
+            results.append((name, float(_metric_value(name, labels, predictions, predicted_class))))
+        return results
+
+    return evaluate
+
+
+def _metric_value(name: str, labels, predictions, predicted_class) -> float:
+    if name == "mse":
+        return float(np.mean((labels - predictions) ** 2))
+    if name == "r2":
+        total = np.sum((labels - labels.mean()) ** 2)
+        return float(1 - np.sum((labels - predictions) ** 2) / total) if total else 0.0
+    if name == "accuracy":
+        return float(np.mean(predicted_class == labels))
+    true_positive = np.sum((predicted_class == 1) & (labels == 1))
+    precision = true_positive / max(np.sum(predicted_class == 1), 1)
+    recall = true_positive / max(np.sum(labels == 1), 1)
+    if name.startswith("precision"):
+        return float(precision)
+    if name.startswith("recall"):
+        return float(recall)
+    if name == "balanced_accuracy":
+        specificity = np.sum((predicted_class == 0) & (labels == 0)) / max(np.sum(labels == 0), 1)
+        return float((recall + specificity) / 2)
+    return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
+
+
+class _StopCheck(xgb.callback.TrainingCallback):
+    """Ends boosting when StopTrainingJob is called or MaxRuntimeInSeconds passes."""
+
+    def __init__(self, should_stop: Callable[[], str | None], log: Callable[[str], None]):
+        super().__init__()
+        self._should_stop = should_stop
+        self._log = log
+
+    def after_iteration(self, model, epoch, evals_log):
+        line = f"[{epoch}]" + "".join(
+            f"\t{data}-{metric}:{values[-1]:.5f}"
+            for data, metrics in evals_log.items()
+            for metric, values in metrics.items()
+        )
+        self._log(line)
+        reason = self._should_stop()
+        if reason:
+            raise TrainingStopped(reason)
+        return False
+
+
+def train_job(
+    job: dict[str, Any],
+    s3_client,
+    work_dir: Path,
+    *,
+    on_phase: Callable[[str], None],
+    should_stop: Callable[[], str | None],
+    log: Callable[[str], None],
+) -> TrainingOutcome:
+    """Validate, download, train and upload one job; raise UserError/AlgorithmError/TrainingStopped."""
+    outcome = TrainingOutcome()
+    log("Running XGBoost Sagemaker in algorithm mode")
+    validated = hp.validate(dict(job.get("HyperParameters") or {}))
+    channels = validate_channels(job.get("InputDataConfig") or [])
+    file_type = content_type_of(channels["train"])
+    for name, channel in channels.items():
+        if name != "train":
+            content_type_of(channel)  # an unknown ContentType fails even on validation
+
+    on_phase("Downloading")
+    files: dict[str, list[Path]] = {}
+    for name in ("train", "validation"):
+        if name in channels:
+            files[name] = download_channel(s3_client, channels[name], work_dir / "input" / "data" / name)
+    for channel_files in files.values():
+        validate_files(channel_files, file_type)
+    if file_type != "csv":
+        raise UserError(
+            f"Content type {file_type} is not supported by the local SageMaker emulator; "
+            "set ContentType text/csv on every channel"
+        )
+
+    on_phase("Training")
+    csv_weights = validated.get("csv_weights", 0)
+    train_matrix = read_csv_matrix(files["train"], csv_weights) if files["train"] else None
+    if train_matrix is None:
+        raise UserError(f"No data in training channel path {work_dir / 'input/data/train'}")
+    validation_matrix = None
+    if "validation" in files:
+        validation_matrix = read_csv_matrix(files["validation"], csv_weights) if files["validation"] else None
+        if validation_matrix is None:
+            raise UserError(f"No data in validation channel path {work_dir / 'input/data/validation'}")
+    log(f"Train matrix has {train_matrix.num_row()} rows and {train_matrix.num_col()} columns")
+    if validation_matrix is not None:
+        log(f"Validation matrix has {validation_matrix.num_row()} rows")
+
+    params = {name: value for name, value in validated.items() if name not in hp.CONTAINER_ONLY}
+    params.setdefault("verbosity", 0)
+    metrics = list(params.pop("eval_metric", []) or [])
+    native_metrics = [m for m in metrics if m not in hp.CUSTOM_METRICS]
+    if native_metrics:
+        params["eval_metric"] = native_metrics
+    evals = [(train_matrix, "train")]
+    if validation_matrix is not None:
+        evals.append((validation_matrix, "validation"))
+    evals_result: dict[str, dict[str, list[float]]] = {}
+    callbacks = [_StopCheck(should_stop, log)]
+    if validated.get("early_stopping_rounds") and validation_matrix is not None:
+        callbacks.append(
+            xgb.callback.EarlyStopping(rounds=validated["early_stopping_rounds"], data_name="validation")
+        )
+    try:
+        booster = xgb.train(
+            params,
+            train_matrix,
+            num_boost_round=validated["num_round"],
+            evals=evals,
+            evals_result=evals_result,
+            custom_metric=_custom_metric(metrics),
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+    except TrainingStopped:
+        raise
+    except Exception as error:  # noqa: BLE001 — mirror the container's classification of xgboost errors
+        if any(marker in str(error) for marker in _XGBOOST_CUSTOMER_ERRORS):
+            raise UserError(str(error)) from error
+        raise AlgorithmError(f"XGB train call failed with exception:\n {error}") from error
+
+    # What SageMaker's metric regexes pick up from the last evaluation line.
+    for data_name, by_metric in evals_result.items():
+        for metric, values in by_metric.items():
+            if values:
+                outcome.final_metrics[f"{data_name}:{metric}"] = float(values[-1])
+
+    on_phase("Uploading")
+    outcome.model_s3_uri = _upload_model(booster, job, s3_client, work_dir)
+    return outcome
+
+
+def _upload_model(booster: xgb.Booster, job: dict[str, Any], s3_client, work_dir: Path) -> str:
+    model_dir = work_dir / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # xgboost warns that no extension means UBJSON; so does the container
+        booster.save_model(str(model_dir / MODEL_FILE_NAME))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        tar.add(model_dir / MODEL_FILE_NAME, arcname=MODEL_FILE_NAME)
+    output_path = job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    bucket, prefix = parse_s3_uri(output_path)
+    key = "/".join(part for part in (prefix, job["TrainingJobName"], "output", "model.tar.gz") if part)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+    return f"s3://{bucket}/{key}"
+
+
+def scratch_dir(root: Path, job_name: str) -> Path:
+    """A fresh working directory for one job under the emulator's state directory."""
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{job_name}-", dir=root))
+
+
+__all__ = [
+    "train_job",
+    "failure_reason",
+    "TrainingStopped",
+    "DataDownloadError",
+    "UserError",
+    "AlgorithmError",
+    "MODEL_FILE_NAME",
+    "parse_s3_uri",
+    "scratch_dir",
+]
