@@ -63,18 +63,61 @@ SPLIT_SUM_TOLERANCE = 1e-6
 # plus its declared aliases. Any other name makes the training job fail with "Extraneous hyperparameter".
 XGBOOST_HYPERPARAMETERS = frozenset(
     {
-        "num_round", "early_stopping_rounds", "booster", "verbosity", "nthread",
-        "eta", "learning_rate", "gamma", "min_split_loss", "max_depth", "min_child_weight",
-        "max_delta_step", "subsample", "colsample_bytree", "colsample_bylevel", "colsample_bynode",
-        "lambda", "reg_lambda", "alpha", "reg_alpha", "tree_method", "sketch_eps", "scale_pos_weight",
-        "updater", "dsplit", "refresh_leaf", "process_type", "grow_policy", "max_leaves", "max_bin",
-        "predictor", "monotone_constraints", "interaction_constraints", "sample_type", "normalize_type",
-        "rate_drop", "one_drop", "skip_drop", "lambda_bias", "tweedie_variance_power", "base_score",
-        "eval_metric", "seed", "num_parallel_tree", "save_model_on_termination",
-        "aft_loss_distribution", "aft_loss_distribution_scale", "single_precision_histogram",
-        "deterministic_histogram", "sampling_method", "prob_buffer_row",
+        "num_round",
+        "early_stopping_rounds",
+        "booster",
+        "verbosity",
+        "nthread",
+        "eta",
+        "learning_rate",
+        "gamma",
+        "min_split_loss",
+        "max_depth",
+        "min_child_weight",
+        "max_delta_step",
+        "subsample",
+        "colsample_bytree",
+        "colsample_bylevel",
+        "colsample_bynode",
+        "lambda",
+        "reg_lambda",
+        "alpha",
+        "reg_alpha",
+        "tree_method",
+        "sketch_eps",
+        "scale_pos_weight",
+        "updater",
+        "dsplit",
+        "refresh_leaf",
+        "process_type",
+        "grow_policy",
+        "max_leaves",
+        "max_bin",
+        "predictor",
+        "monotone_constraints",
+        "interaction_constraints",
+        "sample_type",
+        "normalize_type",
+        "rate_drop",
+        "one_drop",
+        "skip_drop",
+        "lambda_bias",
+        "tweedie_variance_power",
+        "base_score",
+        "eval_metric",
+        "seed",
+        "num_parallel_tree",
+        "save_model_on_termination",
+        "aft_loss_distribution",
+        "aft_loss_distribution_scale",
+        "single_precision_histogram",
+        "deterministic_histogram",
+        "sampling_method",
+        "prob_buffer_row",
         # Set by the pipeline, accepted only under the conditions in _check_hyperparameter_name:
-        "objective", "num_class", "csv_weights",
+        "objective",
+        "num_class",
+        "csv_weights",
     }
 )
 
@@ -202,7 +245,7 @@ def parse_override(text: str | bytes, source: str) -> dict[str, Any]:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InvalidConfigError(
-                f"{source}: not UTF-8 text (byte {exc.start}: {bytes(text)[exc.start:exc.start + 1]!r})"
+                f"{source}: not UTF-8 text (byte {exc.start}: {bytes(text)[exc.start : exc.start + 1]!r})"
             ) from None
     elif text.startswith("\ufeff"):
         text = text[1:]
@@ -336,7 +379,9 @@ def _raise(problems: list[tuple[str, str]]) -> None:
     by_source: dict[str, list[str]] = {}
     for source, text in problems:
         by_source.setdefault(source, []).append(text)
-    raise InvalidConfigError("; ".join(f"{source}: {'; '.join(texts)}" for source, texts in by_source.items()))
+    raise InvalidConfigError(
+        "; ".join(f"{source}: {'; '.join(texts)}" for source, texts in by_source.items())
+    )
 
 
 def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | frozenset[str]) -> str:
@@ -414,8 +459,12 @@ def _merge(
     return merged
 
 
-def _check_hyperparameters(hyperparameters: Mapping[str, str], problem_type: str | None,
-                           sources: Mapping[str, str], fallback_source: str) -> None:
+def _check_hyperparameters(
+    hyperparameters: Mapping[str, str],
+    problem_type: str | None,
+    sources: Mapping[str, str],
+    fallback_source: str,
+) -> None:
     problems: list[tuple[str, str]] = []
 
     def problem(name: str, text: str) -> None:
@@ -431,11 +480,16 @@ def _check_hyperparameters(hyperparameters: Mapping[str, str], problem_type: str
         elif name == "objective":
             objective = hyperparameters[name]
             if problem_type is None:
-                problem(name, "'objective' is set by sagedrop from the problem type; to choose it, "
-                              f"also set problem_type (allowed: {_objectives_text()})")
+                problem(
+                    name,
+                    "'objective' is set by sagedrop from the problem type; to choose it, "
+                    f"also set problem_type (allowed: {_objectives_text()})",
+                )
             elif objective not in OBJECTIVES_BY_PROBLEM_TYPE[problem_type]:
                 allowed = ", ".join(OBJECTIVES_BY_PROBLEM_TYPE[problem_type])
-                problem(name, f"{objective!r} does not fit problem_type {problem_type!r} (allowed: {allowed})")
+                problem(
+                    name, f"{objective!r} does not fit problem_type {problem_type!r} (allowed: {allowed})"
+                )
     if "num_round" not in hyperparameters:
         problem("num_round", "XGBoost requires num_round (the number of boosting rounds)")
     elif not hyperparameters["num_round"].isdigit() or int(hyperparameters["num_round"]) < 1:
@@ -456,8 +510,9 @@ def _build(merged: Mapping[str, Any], source: str) -> RunConfig:
             f"{_where(source, ['split'])}: train + validation + test must add up to 1, not {total:.6g}"
         )
     hyperparameters = dict(merged["hyperparameters"])
-    _check_hyperparameters(hyperparameters, merged["problem_type"],
-                           merged.get("__hyperparameter_sources__", {}), source)
+    _check_hyperparameters(
+        hyperparameters, merged["problem_type"], merged.get("__hyperparameter_sources__", {}), source
+    )
     serverless = merged["serverless"]
     return RunConfig(
         label=merged["label"],

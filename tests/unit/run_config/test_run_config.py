@@ -6,7 +6,6 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config import (
     BUILTIN_DEFAULTS,
@@ -21,13 +20,25 @@ from sagedrop.run_config import (
 SOURCE = "incoming/bank/sagedrop.json"
 
 CONTRACT_SHAPE = {
-    "label": None, "problem_type": None,
-    "hyperparameters": {"max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6",
-                        "subsample": "0.7", "num_round": "50"},
-    "training_instance_type": "ml.m5.xlarge", "endpoint_instance_type": "ml.m5.large",
+    "label": None,
+    "problem_type": None,
+    "hyperparameters": {
+        "max_depth": "5",
+        "eta": "0.2",
+        "gamma": "4",
+        "min_child_weight": "6",
+        "subsample": "0.7",
+        "num_round": "50",
+    },
+    "training_instance_type": "ml.m5.xlarge",
+    "endpoint_instance_type": "ml.m5.large",
     "serverless": None,
-    "split": {"train": 0.7, "validation": 0.15, "test": 0.15}, "seed": 1729,
-    "keep_endpoint": False, "use_spot": False, "max_runtime_seconds": 3600, "delimiter": None,
+    "split": {"train": 0.7, "validation": 0.15, "test": 0.15},
+    "seed": 1729,
+    "keep_endpoint": False,
+    "use_spot": False,
+    "max_runtime_seconds": 3600,
+    "delimiter": None,
 }
 
 
@@ -73,7 +84,11 @@ def test_override_replaces_values_and_merges_hyperparameters():
     assert config.keep_endpoint is True
     assert config.seed == 0
     assert dict(config.hyperparameters) == {
-        "max_depth": "6", "eta": "0.1", "min_child_weight": "6", "subsample": "0.7", "num_round": "100",
+        "max_depth": "6",
+        "eta": "0.1",
+        "min_child_weight": "6",
+        "subsample": "0.7",
+        "num_round": "100",
         "objective": "reg:absoluteerror",
     }
     assert config.split.as_dict() == {"train": 0.8, "validation": 0.0, "test": 0.2}
@@ -82,16 +97,26 @@ def test_override_replaces_values_and_merges_hyperparameters():
 
 
 def test_serverless_defaults_fill_missing_keys():
-    assert resolve('{"serverless": {}}').serverless.as_dict() == {"memory_size_mb": 2048, "max_concurrency": 5}
+    assert resolve('{"serverless": {}}').serverless.as_dict() == {
+        "memory_size_mb": 2048,
+        "max_concurrency": 5,
+    }
 
 
 def test_booleans_become_lowercase_strings():
-    assert resolve('{"hyperparameters": {"save_model_on_termination": true}}').hyperparameters[
-        "save_model_on_termination"] == "true"
+    assert (
+        resolve('{"hyperparameters": {"save_model_on_termination": true}}').hyperparameters[
+            "save_model_on_termination"
+        ]
+        == "true"
+    )
 
 
 def test_stack_defaults_sit_between_builtin_and_override():
-    defaults = {"hyperparameters": {"num_round": "10", "eta": "0.3"}, "training_instance_type": "ml.c5.2xlarge"}
+    defaults = {
+        "hyperparameters": {"num_round": "10", "eta": "0.3"},
+        "training_instance_type": "ml.c5.2xlarge",
+    }
     config = resolve('{"hyperparameters": {"max_depth": 3}}', defaults)
     # The stack's hyperparameters replace the built-in set; the folder's merge over them.
     assert dict(config.hyperparameters) == {"num_round": "10", "eta": "0.3", "max_depth": "3"}
@@ -101,19 +126,29 @@ def test_stack_defaults_sit_between_builtin_and_override():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('{"split": {"train": 1.4, "validation": 0, "test": 0.1}}',
-         f"{SOURCE}: split.train: 1.4 is greater than the maximum of 1"),
+        (
+            '{"split": {"train": 1.4, "validation": 0, "test": 0.1}}',
+            f"{SOURCE}: split.train: 1.4 is greater than the maximum of 1",
+        ),
         ('{"lable": "y"}', "unknown key 'lable' (did you mean 'label'?)"),
-        ('{"split": {"trian": 0.7, "train": 0.7, "validation": 0.15, "test": 0.15}}',
-         "split: unknown key 'trian' (did you mean 'train'?)"),
+        (
+            '{"split": {"trian": 0.7, "train": 0.7, "validation": 0.15, "test": 0.15}}',
+            "split: unknown key 'trian' (did you mean 'train'?)",
+        ),
         ('{"split": {"train": 0.5, "validation": 0.1, "test": 0.1}}', "must add up to 1"),
-        ('{"split": {"train": 0.0, "validation": 0.5, "test": 0.5}}', "split.train: 0.0 is less than or equal"),
+        (
+            '{"split": {"train": 0.0, "validation": 0.5, "test": 0.5}}',
+            "split.train: 0.0 is less than or equal",
+        ),
         ('{"split": {"train": 1, "validation": 0, "test": 0}}', "split.test: 0 is less than or equal"),
         ('{"split": {"train": 0.8}}', "split: 'validation' is a required property"),
         ('{"problem_type": "binary"}', "problem_type: 'binary' is not one of"),
         ('{"training_instance_type": "m5.large"}', "training_instance_type: 'm5.large' is not a SageMaker"),
         ('{"endpoint_instance_type": "ml.m5"}', "endpoint_instance_type: 'ml.m5' is not a SageMaker"),
-        ('{"serverless": {"memory_size_mb": 1500}}', "serverless.memory_size_mb: 1500 is not a multiple of 1024"),
+        (
+            '{"serverless": {"memory_size_mb": 1500}}',
+            "serverless.memory_size_mb: 1500 is not a multiple of 1024",
+        ),
         ('{"serverless": {"memory_size_mb": 8192}}', "serverless.memory_size_mb: 8192 is greater than"),
         ('{"serverless": {"max_concurrency": 0}}', "serverless.max_concurrency: 0 is less than"),
         ('{"serverless": {"max_concurrency": 201}}', "serverless.max_concurrency: 201 is greater than"),
@@ -126,11 +161,19 @@ def test_stack_defaults_sit_between_builtin_and_override():
         ('{"label": ""}', "label: '' should be non-empty"),
         ('{"hyperparameters": {"silent": 1}}', "hyperparameters.silent: 'silent' was removed"),
         ('{"hyperparameters": {"silent": 1}}', "use 'verbosity'"),
-        ('{"hyperparameters": {"max_dept": 3}}', "unknown XGBoost hyperparameter 'max_dept' (did you mean 'max_depth'?)"),
-        ('{"hyperparameters": {"num_class": 3}}', "hyperparameters.num_class: 'num_class' is set by sagedrop"),
+        (
+            '{"hyperparameters": {"max_dept": 3}}',
+            "unknown XGBoost hyperparameter 'max_dept' (did you mean 'max_depth'?)",
+        ),
+        (
+            '{"hyperparameters": {"num_class": 3}}',
+            "hyperparameters.num_class: 'num_class' is set by sagedrop",
+        ),
         ('{"hyperparameters": {"objective": "binary:logistic"}}', "also set problem_type"),
-        ('{"problem_type": "regression", "hyperparameters": {"objective": "binary:logistic"}}',
-         "'binary:logistic' does not fit problem_type 'regression'"),
+        (
+            '{"problem_type": "regression", "hyperparameters": {"objective": "binary:logistic"}}',
+            "'binary:logistic' does not fit problem_type 'regression'",
+        ),
         ('{"hyperparameters": {"csv_weights": 1}}', "no instance-weight column"),
         ('{"hyperparameters": {"num_round": null}}', "hyperparameters.num_round: XGBoost requires num_round"),
         ('{"hyperparameters": {"num_round": "ten"}}', "'ten' is not a whole number"),
@@ -177,21 +220,36 @@ def test_parse_override_accepts_bytes_with_bom_and_rejects_non_utf8():
 
 
 def test_bad_stack_defaults_name_the_environment_variable():
-    defaults = defaults_from_environment({"MAX_TRAINING_SECONDS": "30", "DEFAULT_HYPERPARAMETERS": '{"num_round": "5"}'})
+    defaults = defaults_from_environment(
+        {"MAX_TRAINING_SECONDS": "30", "DEFAULT_HYPERPARAMETERS": '{"num_round": "5"}'}
+    )
     with pytest.raises(InvalidConfigError) as caught:
         resolve_run_config(defaults, None, SOURCE)
-    assert str(caught.value) == ("stack defaults: max_runtime_seconds (environment variable MAX_TRAINING_SECONDS): "
-                                 "30 is less than the minimum of 60")
+    assert str(caught.value) == (
+        "stack defaults: max_runtime_seconds (environment variable MAX_TRAINING_SECONDS): "
+        "30 is less than the minimum of 60"
+    )
     with pytest.raises(InvalidConfigError, match="environment variable DEFAULT_HYPERPARAMETERS.*silent"):
         resolve_run_config({"hyperparameters": {"silent": "0", "num_round": "5"}}, None, SOURCE)
 
 
 def test_defaults_from_environment():
-    assert defaults_from_environment({
-        "TRAINING_INSTANCE_TYPE": "ml.c5.xlarge", "USE_SPOT_TRAINING": "True", "KEEP_ENDPOINT": "false",
-        "DEFAULT_HYPERPARAMETERS": '{"num_round": "9"}', "MAX_TRAINING_SECONDS": "600", "ENDPOINT_INSTANCE_TYPE": "",
-    }) == {"training_instance_type": "ml.c5.xlarge", "use_spot": True, "keep_endpoint": False,
-           "hyperparameters": {"num_round": "9"}, "max_runtime_seconds": 600}
+    assert defaults_from_environment(
+        {
+            "TRAINING_INSTANCE_TYPE": "ml.c5.xlarge",
+            "USE_SPOT_TRAINING": "True",
+            "KEEP_ENDPOINT": "false",
+            "DEFAULT_HYPERPARAMETERS": '{"num_round": "9"}',
+            "MAX_TRAINING_SECONDS": "600",
+            "ENDPOINT_INSTANCE_TYPE": "",
+        }
+    ) == {
+        "training_instance_type": "ml.c5.xlarge",
+        "use_spot": True,
+        "keep_endpoint": False,
+        "hyperparameters": {"num_round": "9"},
+        "max_runtime_seconds": 600,
+    }
     with pytest.raises(InvalidConfigError, match="USE_SPOT_TRAINING: 'maybe'"):
         defaults_from_environment({"USE_SPOT_TRAINING": "maybe"})
     with pytest.raises(InvalidConfigError, match="DEFAULT_HYPERPARAMETERS: invalid JSON"):
@@ -204,22 +262,33 @@ def test_config_key_is_in_the_folder_of_the_csv():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 config_like = st.fixed_dictionaries(
     {},
     optional={
         "label": st.none() | st.text(max_size=5),
-        "problem_type": st.sampled_from(["binary_classification", "regression", "multiclass_classification", "x"]),
+        "problem_type": st.sampled_from(
+            ["binary_classification", "regression", "multiclass_classification", "x"]
+        ),
         "hyperparameters": st.dictionaries(
             st.sampled_from(["eta", "num_round", "objective", "silent", "max_depth", "num_class", "etaa"]),
-            json_values, max_size=4),
-        "split": st.fixed_dictionaries({"train": json_values, "validation": json_values, "test": json_values}),
-        "serverless": st.none() | st.dictionaries(st.sampled_from(["memory_size_mb", "max_concurrency"]),
-                                                  json_values),
+            json_values,
+            max_size=4,
+        ),
+        "split": st.fixed_dictionaries(
+            {"train": json_values, "validation": json_values, "test": json_values}
+        ),
+        "serverless": st.none()
+        | st.dictionaries(st.sampled_from(["memory_size_mb", "max_concurrency"]), json_values),
         "seed": json_values,
         "max_runtime_seconds": json_values,
         "delimiter": json_values,

@@ -28,9 +28,12 @@ ONE_HOT = "one_hot"
 DROPPED = "dropped"
 
 
-def learn_encodings(frame: pd.DataFrame, columns: Iterable[str],
-                    coerced: Mapping[str, int] | None = None,
-                    reserved: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+def learn_encodings(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    coerced: Mapping[str, int] | None = None,
+    reserved: Iterable[str] = (),
+) -> dict[str, dict[str, Any]]:
     """One encoding per source column, in column order; ``reserved`` names no feature may take."""
     coerced = coerced or {}
     used = set(reserved)
@@ -78,8 +81,10 @@ def learn_encodings(frame: pd.DataFrame, columns: Iterable[str],
         }
         if other:
             encoding["other_values"] = other
-            encoding["note"] = (f"{len(counts)} categories; kept the {MAX_CATEGORIES} most frequent, "
-                                f"the other {other} values are encoded as all zeros")
+            encoding["note"] = (
+                f"{len(counts)} categories; kept the {MAX_CATEGORIES} most frequent, "
+                f"the other {other} values are encoded as all zeros"
+            )
         encodings[column] = encoding
     return encodings
 
@@ -110,7 +115,9 @@ def apply_encodings(frame: pd.DataFrame, encodings: Mapping[str, Mapping[str, An
         elif kind == ONE_HOT:
             categories = encoding["categories"]
             values = series.to_numpy(dtype=object)
-            if not pd.api.types.is_object_dtype(series.dtype) and not pd.api.types.is_string_dtype(series.dtype):
+            if not pd.api.types.is_object_dtype(series.dtype) and not pd.api.types.is_string_dtype(
+                series.dtype
+            ):
                 values = np.array([None if pd.isna(v) else str(_plain(v)) for v in values], dtype=object)
             codes = pd.Categorical(values, categories=categories).codes
             matrix = np.zeros((n, len(categories)), dtype=np.uint8)

@@ -56,7 +56,8 @@ def infer_problem_type(label_series: pd.Series, configured: str | None) -> str:
     if configured is not None:
         if configured == BINARY and distinct != 2:
             raise UnusableLabelError(
-                f"problem_type is binary_classification but label column {name!r} has {distinct} distinct values"
+                f"problem_type is binary_classification but label column {name!r} "
+                f"has {distinct} distinct values"
             )
         if configured == MULTICLASS and distinct > MAX_CLASSES:
             raise UnusableLabelError(

@@ -58,7 +58,9 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
     fractions = (config.split.train, config.split.validation, config.split.test)
     strata = None if problem_type == REGRESSION else y
     indices = split_indices(len(encoded), fractions, config.seed, strata)
-    parts = {name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)}
+    parts = {
+        name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)
+    }
 
     train_y = y[indices[0]]
     if problem_type != REGRESSION and len(np.unique(train_y)) < 2:
@@ -90,11 +92,15 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
             for column, encoding in encodings.items()
             if encoding["kind"] == DROPPED
         ],
-        "split": {"fractions": dict(zip(SPLITS, fractions, strict=True)), "seed": config.seed,
-                  "stratified": problem_type != REGRESSION},
+        "split": {
+            "fractions": dict(zip(SPLITS, fractions, strict=True)),
+            "seed": config.seed,
+            "stratified": problem_type != REGRESSION,
+        },
     }
-    return PreparedDataset(train=parts["train"], validation=parts["validation"], test=parts["test"],
-                           schema=schema)
+    return PreparedDataset(
+        train=parts["train"], validation=parts["validation"], test=parts["test"], schema=schema
+    )
 
 
 def to_headerless_csv(frame: pd.DataFrame) -> bytes:
@@ -118,5 +124,9 @@ def _label_stats(train_y: np.ndarray, problem_type: str, class_count: int) -> di
         return {"train_mean": mean, "train_majority": None, "mean": mean}
     counts = np.bincount(train_y.astype(np.int64), minlength=class_count)
     majority = int(np.argmax(counts))  # ties: the smallest class index
-    return {"train_majority": majority, "train_mean": None, "majority_class": majority,
-            "class_counts": [int(c) for c in counts]}
+    return {
+        "train_majority": majority,
+        "train_mean": None,
+        "majority_class": majority,
+        "class_counts": [int(c) for c in counts],
+    }

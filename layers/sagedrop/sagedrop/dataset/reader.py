@@ -74,8 +74,10 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
         delimiter = _detect_delimiter(sample_rows, fail)
     rows = [row for row in sample_rows[delimiter] if row]
     if max((len(row) for row in rows), default=0) < 2:
-        raise fail("only one column found; sagedrop needs a label column and at least one feature column "
-                   f"(delimiter {_show(delimiter)})")
+        raise fail(
+            "only one column found; sagedrop needs a label column and at least one feature column "
+            f"(delimiter {_show(delimiter)})"
+        )
     width = len(rows[0])
     _check_field_counts(text, delimiter, width, fail)
     header = _looks_like_header(rows)
@@ -108,8 +110,9 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
         if bad:
             coerced[name] = bad
     frame = pd.DataFrame(columns)
-    return Table(frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source,
-                 coerced=coerced)
+    return Table(
+        frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source, coerced=coerced
+    )
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -183,8 +186,10 @@ def _detect_delimiter(sample_rows: dict[str, list[list[str]]], fail) -> str:
         if score > best:
             best, chosen = score, candidate
     if chosen is None:
-        raise fail("only one column found; no , ; tab or | delimiter splits the rows "
-                   "(sagedrop needs a label column and at least one feature column)")
+        raise fail(
+            "only one column found; no , ; tab or | delimiter splits the rows "
+            "(sagedrop needs a label column and at least one feature column)"
+        )
     return chosen
 
 
@@ -254,7 +259,9 @@ def _typed(raw: pd.Series) -> tuple[pd.Series, int]:
     codes, uniques = pd.factorize(raw.fillna("").to_numpy(dtype=object))
     stripped = np.array([str(value).strip() for value in uniques], dtype=object)
     missing_u = np.array([value.lower() in MISSING_TOKENS for value in stripped], dtype=bool)
-    numbers_u = np.array([float(value) if _NUMBER.match(value) else np.nan for value in stripped], dtype=float)
+    numbers_u = np.array(
+        [float(value) if _NUMBER.match(value) else np.nan for value in stripped], dtype=float
+    )
     numbers_u[~np.isfinite(numbers_u)] = np.nan  # "1e999": XGBoost rejects infinities
     numeric_u = ~np.isnan(numbers_u)
     counts = np.bincount(codes, minlength=len(uniques)) if len(uniques) else np.zeros(0, dtype=np.int64)

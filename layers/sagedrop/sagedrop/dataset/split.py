@@ -33,8 +33,9 @@ def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
     return sizes
 
 
-def split_indices(n: int, fractions: Sequence[float], seed: int,
-                  strata: np.ndarray | None = None) -> list[np.ndarray]:
+def split_indices(
+    n: int, fractions: Sequence[float], seed: int, strata: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Row indices of each split (in ``fractions`` order), each shuffled."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
@@ -52,6 +53,8 @@ def split_indices(n: int, fractions: Sequence[float], seed: int,
 def _interleave(sizes: Sequence[int]) -> np.ndarray:
     """A sequence of split numbers, ``sizes[s]`` of each, every split spread evenly along it."""
     n = sum(sizes)
-    positions = np.concatenate([(np.arange(size) + 0.5) * (n / size) for size in sizes if size] or [np.zeros(0)])
+    positions = np.concatenate(
+        [(np.arange(size) + 0.5) * (n / size) for size in sizes if size] or [np.zeros(0)]
+    )
     labels = np.concatenate([np.full(size, s) for s, size in enumerate(sizes) if size] or [np.zeros(0, int)])
     return labels[np.lexsort((labels, positions))]
