@@ -77,11 +77,18 @@ def translated() -> dict[str, Any]:
     """template.yaml after the SAM transform (policy templates and event sources expanded)."""
     python = side_python(SAM_VENV)
     if python is None:
-        pytest.skip(f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
-                    f"{SAM_VENV.name}/bin/pip install aws-sam-cli")
+        pytest.skip(
+            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
+            f"{SAM_VENV.name}/bin/pip install aws-sam-cli"
+        )
     result = subprocess.run(
         [str(python), str(Path(__file__).with_name("sam_translate.py")), str(TEMPLATE)],
-        cwd=ROOT, env=aws_offline_env(), capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=aws_offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

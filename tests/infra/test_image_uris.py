@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-
 from sagedrop.errors import InvalidConfigError
 from sagedrop.image_uris import supported_regions, supported_versions, xgboost_image_uri
 
@@ -53,13 +52,16 @@ def test_template_offers_exactly_the_versions_in_the_table():
 def test_table_agrees_with_the_sagemaker_sdk_for_every_region():
     python = side_python(SDK_VENV)
     if python is None:
-        pytest.skip(f"SageMaker SDK not installed: python3 -m venv {SDK_VENV.name} && "
-                    f"{SDK_VENV.name}/bin/pip install sagemaker-core")
+        pytest.skip(
+            f"SageMaker SDK not installed: python3 -m venv {SDK_VENV.name} && "
+            f"{SDK_VENV.name}/bin/pip install sagemaker-core"
+        )
     args = [str(python), str(ROOT / "scripts/generate_image_uris.py"), "--stdout"]
     for version in supported_versions():
         args += ["--version", version]
-    result = subprocess.run(args, cwd=ROOT, env=aws_offline_env(), capture_output=True, text=True,
-                            timeout=300, check=False)
+    result = subprocess.run(
+        args, cwd=ROOT, env=aws_offline_env(), capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr
     from_sdk = json.loads(result.stdout)["versions"]
     shipped = json.loads(TABLE.read_text(encoding="utf-8"))["versions"]

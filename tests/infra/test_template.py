@@ -1,0 +1,468 @@
+"""template.yaml: linters, and the security and wiring properties the issue asks for.
+
+Properties are checked on the template as written and, for IAM, on the CloudFormation the SAM
+transform makes of it (policy templates such as SNSPublishMessagePolicy expanded), so a policy
+template can never hide a wildcard.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ASL, ROOT, SAM_VENV, TEMPLATE, aws_offline_env
+
+FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
+    "start_pipeline": "StartPipelineFunction",
+    "preprocess": "PreprocessFunction",
+    "start_training": "StartTrainingFunction",
+    "check_training": "CheckTrainingFunction",
+    "deploy_model": "DeployModelFunction",
+    "check_endpoint": "CheckEndpointFunction",
+    "evaluate_model": "EvaluateModelFunction",
+    "finish_run": "FinishRunFunction",
+    "handle_failure": "HandleFailureFunction",
+    "cleanup_endpoints": "CleanupEndpointsFunction",
+}
+STATE_MACHINE_TASKS = set(FUNCTIONS.values()) - {"StartPipelineFunction", "CleanupEndpointsFunction"}
+
+GLOBAL_ENVIRONMENT = {
+    "DATA_BUCKET",
+    "NOTIFICATION_TOPIC_ARN",
+    "SAGEMAKER_ROLE_ARN",
+    "STACK_NAME",
+    "XGBOOST_VERSION",
+    "TRAINING_INSTANCE_TYPE",
+    "ENDPOINT_INSTANCE_TYPE",
+    "DEFAULT_HYPERPARAMETERS",
+    "MAX_TRAINING_SECONDS",
+    "USE_SPOT_TRAINING",
+    "KEEP_ENDPOINT",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+}
+STARTER_ENVIRONMENT = {"STATE_MACHINE_ARN", "POLL_INTERVAL_SECONDS", "MAX_POLLS"}
+CLEANUP_ENVIRONMENT = {
+    "CLEANUP_LOOKBACK_HOURS",
+    "CLEANUP_GRACE_HOURS",
+    "CLEANUP_MAX_DELETIONS",
+    "CLEANUP_INCLUDE_SERVERLESS",
+    "CLEANUP_OPT_IN_TAG",
+    "LOG_GROUP_MAX_IDLE_DAYS",
+    "LOG_GROUP_RETENTION_DAYS",
+}
+
+# Actions AWS authorises only on Resource "*" (no resource-level permissions), each one justified
+# by a comment in template.yaml. Anything else on "*" is a finding.
+STAR_RESOURCE_ALLOWED = {
+    "sagemaker:ListEndpoints",  # cleanup: list actions have no resource ARN
+    "cloudwatch:GetMetricData",  # cleanup: Invocations metrics of the endpoints
+    "ecr:GetAuthorizationToken",  # SageMaker role: registry login
+    "cloudwatch:PutMetricData",  # SageMaker role: narrowed by a cloudwatch:namespace condition
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",  # state machine: vended-log delivery to its log group
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role logical id, statement) for every inline statement of every IAM role."""
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+                yield logical_id, statement
+
+
+def _function_statements(resources: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in resources[logical_id]["Properties"].get("Policies", []):
+        if "Statement" in policy:
+            statements.extend(_as_list(policy["Statement"]))
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return _as_list(statement.get("Action", []))
+
+
+def _functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+# --- linters ------------------------------------------------------------------------------------
+def test_cfn_lint_reports_nothing():
+    cfn_lint = shutil.which("cfn-lint") or str(Path(sys.executable).with_name("cfn-lint"))
+    result = subprocess.run(
+        [cfn_lint, str(TEMPLATE)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_sam_validate_lint_reports_nothing():
+    sam = SAM_VENV / "bin" / "sam"
+    if not sam.exists():
+        pytest.skip(
+            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
+            f"{SAM_VENV.name}/bin/pip install aws-sam-cli"
+        )
+    # Offline is fine: validation translates locally; region and credentials are dummies.
+    result = subprocess.run(
+        [str(sam), "validate", "--lint", "--template-file", str(TEMPLATE)],
+        cwd=ROOT,
+        env=aws_offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0, output
+    assert output.splitlines()[-1].endswith("is a valid SAM Template"), output
+    assert "E" not in {line[:1] for line in output.splitlines() if line.startswith("[")}, output
+
+
+# --- data bucket --------------------------------------------------------------------------------
+def test_bucket_is_versioned_encrypted_private_and_owner_enforced(resources):
+    bucket = resources["DataBucket"]["Properties"]
+    assert "BucketName" not in bucket, "no hard-coded bucket name"
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms", "aws:kms:dsse"}
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_bucket_sends_events_to_eventbridge(resources):
+    notification = resources["DataBucket"]["Properties"]["NotificationConfiguration"]
+    assert notification["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+
+
+def test_bucket_policy_denies_requests_without_tls(resources):
+    policy = resources["DataBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "DataBucket"}
+    denies = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(
+        s["Principal"] == "*"
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and {"Fn::GetAtt": ["DataBucket", "Arn"]} in s["Resource"]
+        and {"Fn::Sub": "${DataBucket.Arn}/*"} in s["Resource"]
+        for s in denies
+    )
+
+
+def test_lifecycle_expires_run_artifacts_cleanup_reports_and_old_versions(resources):
+    rules = resources["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    by_prefix = {r.get("Prefix"): r for r in rules if r["Status"] == "Enabled"}
+    for prefix in ("runs/", "cleanup/"):
+        assert by_prefix[prefix]["ExpirationInDays"] == {"Ref": "ArtifactRetentionDays"}
+    assert any("NoncurrentVersionExpiration" in r for r in rules)
+    assert "incoming/" not in by_prefix, "uploads are never deleted by the stack"
+
+
+# --- trigger ------------------------------------------------------------------------------------
+def test_upload_rule_matches_csv_under_incoming_in_the_data_bucket(resources):
+    event = resources["StartPipelineFunction"]["Properties"]["Events"]["CsvUploaded"]
+    assert event["Type"] == "EventBridgeRule"
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DataBucket"}]
+    assert pattern["detail"]["object"]["key"] == [{"wildcard": "incoming/*.csv"}]
+
+
+def test_upload_rule_retries_and_dead_letters_to_an_encrypted_queue(resources):
+    properties = resources["StartPipelineFunction"]["Properties"]["Events"]["CsvUploaded"]["Properties"]
+    assert properties["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["UploadEventsDeadLetterQueue", "Arn"]}}
+    assert resources["UploadEventsDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # EventBridge may only send to the DLQ on behalf of this very rule.
+    [allow] = [
+        s
+        for s in resources["UploadEventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    rule_arn = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert rule_arn.endswith(":rule/" + properties["RuleName"]["Fn::Sub"])
+
+
+# --- functions and layer ------------------------------------------------------------------------
+def test_the_ten_functions_exist_with_their_folders(resources):
+    functions = _functions(resources)
+    assert set(functions) == set(FUNCTIONS.values())
+    for folder, logical_id in FUNCTIONS.items():
+        code_uri = functions[logical_id]["Properties"]["CodeUri"]
+        assert code_uri == f"functions/{folder}/"
+        path = ROOT / code_uri
+        assert (path / "__init__.py").is_file(), path
+        assert (path / "requirements.txt").is_file(), path
+
+
+@pytest.mark.parametrize("folder", sorted(FUNCTIONS))
+def test_handler_module_defines_lambda_handler(template, folder):
+    handler = template["Globals"]["Function"]["Handler"]
+    module, _, name = handler.partition(".")
+    source = ROOT / "functions" / folder / f"{module}.py"
+    if not source.exists():
+        pytest.skip(f"{source.relative_to(ROOT)} not written yet")
+    assert re.search(rf"^def {name}\(", source.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_globals_runtime_tracing_layer_and_environment(template):
+    function = template["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [{"Ref": "SagedropLayer"}]
+    assert set(function["Environment"]["Variables"]) == GLOBAL_ENVIRONMENT
+
+
+def test_function_specific_environment(resources):
+    def variables(logical_id: str) -> set[str]:
+        return set(resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {}))
+
+    assert variables("StartPipelineFunction") == STARTER_ENVIRONMENT
+    assert variables("CleanupEndpointsFunction") == CLEANUP_ENVIRONMENT
+    for logical_id in set(FUNCTIONS.values()) - {"StartPipelineFunction", "CleanupEndpointsFunction"}:
+        assert variables(logical_id) == set(), logical_id
+
+
+def test_layer_is_built_by_sam_from_the_sagedrop_folder(template, resources):
+    layer = resources["SagedropLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/sagedrop/"
+    assert layer["Metadata"]["BuildMethod"] == template["Globals"]["Function"]["Runtime"]
+    assert layer["Properties"]["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
+    assert layer["Metadata"]["BuildArchitecture"] == template["Globals"]["Function"]["Architectures"][0]
+    assert (ROOT / "layers/sagedrop/requirements.txt").is_file()
+    assert (ROOT / "layers/sagedrop/sagedrop/__init__.py").is_file()
+
+
+def test_cleanup_runs_nightly_on_eventbridge_scheduler(resources):
+    event = resources["CleanupEndpointsFunction"]["Properties"]["Events"]["Nightly"]
+    assert event["Type"] == "ScheduleV2"
+    properties = event["Properties"]
+    assert properties["ScheduleExpression"] == {"Ref": "CleanupSchedule"}
+    assert properties["ScheduleExpressionTimezone"] == {"Ref": "CleanupTimezone"}
+    assert json.loads(properties["Input"]) == {"dry_run": False}
+
+
+# --- state machine ------------------------------------------------------------------------------
+def test_state_machine_is_standard_logged_and_traced(resources):
+    machine = resources["PipelineStateMachine"]["Properties"]
+    assert machine["Type"] == "STANDARD"
+    assert machine["Tracing"] == {"Enabled": True}
+    logging = machine["Logging"]
+    assert logging["Level"] in {"ALL", "ERROR"}
+    assert logging["IncludeExecutionData"] is True
+    [destination] = logging["Destinations"]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group_name = resources[log_group_id]["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert log_group_name.startswith("/aws/vendedlogs/states/")
+
+
+def test_every_definition_substitution_names_an_existing_function(resources):
+    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    functions = _functions(resources)
+    assert {key.removesuffix("Arn") for key in substitutions} == STATE_MACHINE_TASKS
+    for key, value in substitutions.items():
+        assert value == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}
+        assert key.removesuffix("Arn") in functions
+
+
+def test_every_asl_placeholder_has_a_substitution(resources):
+    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", ASL.read_text(encoding="utf-8")))
+    assert placeholders, "the ASL references no function"
+    assert placeholders <= set(substitutions), placeholders - set(substitutions)
+
+
+def test_state_machine_may_invoke_exactly_its_task_functions(resources):
+    policies = resources["PipelineStateMachine"]["Properties"]["Policies"]
+    invoked = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in policies if "LambdaInvokePolicy" in p}
+    assert invoked == STATE_MACHINE_TASKS
+
+
+# --- IAM ----------------------------------------------------------------------------------------
+def test_no_allow_statement_uses_a_wildcard_action(translated):
+    for role, statement in _role_statements(translated["Resources"]):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in _actions(statement):
+            assert "*" not in action, (role, action)
+
+
+def test_resource_star_only_for_actions_without_resource_level_permissions(translated):
+    for role, statement in _role_statements(translated["Resources"]):
+        if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
+            assert set(_actions(statement)) <= STAR_RESOURCE_ALLOWED, (role, statement)
+
+
+def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
+    passing = []
+    for role, statement in _role_statements(translated["Resources"]):
+        if "iam:PassRole" in _actions(statement):
+            passing.append(role)
+            assert _actions(statement) == ["iam:PassRole"], (role, statement)
+            assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}, role
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            }, role
+    assert sorted(passing) == ["DeployModelFunctionRole", "StartTrainingFunctionRole"]
+
+
+def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):
+    for logical_id in FUNCTIONS.values():
+        for statement in _function_statements(resources, logical_id):
+            if not any(a.startswith("sagemaker:") for a in _actions(statement)):
+                continue
+            if _actions(statement) == ["sagemaker:ListEndpoints", "cloudwatch:GetMetricData"]:
+                continue  # the justified Resource "*" statement of the cleanup
+            for resource in _as_list(statement["Resource"]):
+                assert resource["Fn::Sub"].startswith(
+                    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:"
+                ), (logical_id, resource)
+
+
+def test_only_the_starter_starts_executions_and_only_of_the_pipeline(translated):
+    for role, statement in _role_statements(translated["Resources"]):
+        if "states:StartExecution" in _actions(statement):
+            assert role == "StartPipelineFunctionRole"
+            [resource] = _as_list(statement["Resource"])
+            name = resource["Fn::Sub"][1]["stateMachineName"]
+            assert name == {"Fn::GetAtt": ["PipelineStateMachine", "Name"]}
+
+
+def test_execution_history_readers_are_limited_to_pipeline_executions(translated, resources):
+    machine_name = resources["PipelineStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    readers = []
+    for role, statement in _role_statements(translated["Resources"]):
+        if "states:GetExecutionHistory" in _actions(statement):
+            readers.append(role)
+            assert statement["Resource"]["Fn::Sub"].endswith(f":execution:{machine_name}:*")
+    assert sorted(readers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole"]
+
+
+def test_sagemaker_role_is_for_sagemaker_and_touches_only_the_data_bucket(resources):
+    role = resources["SageMakerExecutionRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert s3
+    for statement in s3:
+        for resource in _as_list(statement["Resource"]):
+            assert resource in ({"Fn::GetAtt": ["DataBucket", "Arn"]}, {"Fn::Sub": "${DataBucket.Arn}/*"})
+    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
+    assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
+    [logs] = [s for s in statements if "logs:PutLogEvents" in _actions(s)]
+    assert all("log-group:/aws/sagemaker/" in r["Fn::Sub"] for r in logs["Resource"])
+
+
+def test_notifications_are_published_only_by_finish_and_failure(translated):
+    publishers = [
+        role for role, s in _role_statements(translated["Resources"]) if "sns:Publish" in _actions(s)
+    ]
+    assert sorted(publishers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole"]
+
+
+# --- notifications, parameters, outputs ---------------------------------------------------------
+def test_topic_is_encrypted_and_email_subscription_is_optional(template, resources):
+    assert resources["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    subscription = resources["RunNotificationEmailSubscription"]
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert template["Parameters"]["NotificationEmail"]["Default"] == ""
+    assert template["Conditions"]["HasNotificationEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]
+    }
+
+
+def test_parameter_defaults(template):
+    defaults = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    assert defaults == {
+        "TrainingInstanceType": "ml.m5.xlarge",
+        "EndpointInstanceType": "ml.m5.large",
+        "XGBoostVersion": "3.0-5",
+        "DefaultHyperparameters": json.dumps(
+            {
+                "max_depth": "5",
+                "eta": "0.2",
+                "gamma": "4",
+                "min_child_weight": "6",
+                "subsample": "0.7",
+                "num_round": "50",
+            },
+            separators=(",", ":"),
+        ),
+        "PollIntervalSeconds": 60,
+        "MaxPolls": 60,
+        "MaxTrainingSeconds": 3600,
+        "UseSpotTraining": "false",
+        "KeepEndpoint": "false",
+        "ArtifactRetentionDays": 30,
+        "NotificationEmail": "",
+        "CleanupSchedule": "cron(0 2 * * ? *)",
+        "CleanupTimezone": "UTC",
+        "CleanupLookbackHours": 24,
+        "CleanupGraceHours": 24,
+        "CleanupMaxDeletions": 10,
+        "CleanupIncludeServerless": "false",
+        "CleanupOptInTag": "",
+        "LogGroupMaxIdleDays": 30,
+        "LogGroupRetentionDays": 30,
+        "LogLevel": "INFO",
+    }
+
+
+def test_default_hyperparameters_are_a_json_object_of_strings(template):
+    hyperparameters = json.loads(template["Parameters"]["DefaultHyperparameters"]["Default"])
+    assert all(isinstance(v, str) for v in hyperparameters.values())
+    assert "num_round" in hyperparameters
+
+
+def test_outputs(template):
+    assert {
+        "DataBucketName",
+        "PipelineStateMachineArn",
+        "RunNotificationTopicArn",
+        "SageMakerExecutionRoleArn",
+    } <= set(template["Outputs"])
+
+
+def test_samconfig_deploys_with_iam_capability_and_a_changeset():
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    default = config["default"]
+    assert default["global"]["parameters"]["stack_name"] == "sagedrop"
+    deploy = default["deploy"]["parameters"]
+    assert deploy["stack_name"] == "sagedrop"
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    assert default["build"]["parameters"] == {"cached": True, "parallel": True}
+    assert default["validate"]["parameters"]["lint"] is True
