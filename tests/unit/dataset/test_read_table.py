@@ -39,6 +39,12 @@ def test_headerless_file_gets_positional_names():
     assert len(table.frame) == 25
 
 
+def test_numeric_column_names_do_not_hide_the_header():
+    rows = ["region,2019,2020,total"] + [f"r{i % 3},{i},{i * 2},{i * 3}" for i in range(25)]
+    table = read_table(csv_bytes(rows))
+    assert table.header is True and table.columns == ["region", "2019", "2020", "total"]
+
+
 def test_all_text_file_header_detected_by_repeating_values():
     with_header = ["colour,size"] + [
         f"{c},{s}" for c, s in zip(["red", "blue"] * 15, ["S", "M", "L"] * 10, strict=False)

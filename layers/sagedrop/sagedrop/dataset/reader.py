@@ -224,29 +224,28 @@ def _is_missing(value: str) -> bool:
 def _looks_like_header(rows: list[list[str]]) -> bool:
     """True when the first row names the columns rather than holding data.
 
-    A header has no numbers. It is a header if some column is numeric below it, or — when every
-    column is text — if none of its values appears again in its column (data values repeat).
+    Strong evidence: a column whose first value is text while every value below it is a number
+    (numeric column names such as "2019" elsewhere in the row do not matter then). Without it, a
+    first row holding any number is data; an all-text first row over all-text columns is a header
+    when its values are distinct and none appears again in its column (data values repeat).
     """
     first, rest = rows[0], rows[1:]
     if not rest:
         return False
     named = [value.strip() for value in first]
-    if any(_is_number(value) for value in named if value):
-        return False
     if not any(named):
         return False
-    numeric_below = False
     repeats = False
     for position, name in enumerate(named):
         values = [row[position] for row in rest if position < len(row)]
         present = [value for value in values if not _is_missing(value)]
-        if present and all(_is_number(value) for value in present):
-            if name and not _is_missing(name):
-                numeric_below = True
-        elif name and any(value.strip() == name for value in values):
+        numeric_below = bool(present) and all(_is_number(value) for value in present)
+        if numeric_below and name and not _is_missing(name) and not _is_number(name):
+            return True
+        if not numeric_below and name and any(value.strip() == name for value in values):
             repeats = True
-    if numeric_below:
-        return True
+    if any(_is_number(value) for value in named if value):
+        return False
     return not repeats and len(set(named)) == len(named)
 
 
