@@ -119,7 +119,7 @@ class Account:
         serverless: bool = False,
         instance_type: str = "ml.m5.xlarge",
     ) -> str:
-        """``models`` maps variant name → model name (default: one AllTraffic variant, model ``<name>-model``)."""
+        """``models`` maps variant name → model name (default: AllTraffic → ``<name>-model``)."""
         models = models or {"AllTraffic": f"{name}-model"}
         variants = []
         for variant_name, model_name in models.items():

@@ -33,9 +33,10 @@ from sagedrop.cleanup.rules import (
 from .conftest import NOW, STACK, days, hours, make_settings
 
 SETTINGS = make_settings(lookback_hours=24, grace_hours=12)
+THREE_DAYS, TWO_DAYS, NINETY_DAYS = hours(72), hours(48), days(90)
 
 
-def endpoint(name="e", *, age=hours(72), status="InService", tags=None, serverless=False) -> EndpointFacts:
+def endpoint(name="e", *, age=THREE_DAYS, status="InService", tags=None, serverless=False) -> EndpointFacts:
     return EndpointFacts(
         name=name,
         arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
@@ -148,7 +149,7 @@ class TestBlastRadius:
 
 
 # --- configs and models ----------------------------------------------------------------------------------
-def config(name, age=hours(48), models=("m",)):
+def config(name, age=TWO_DAYS, models=("m",)):
     return EndpointConfigFacts(
         name,
         f"arn:{name}",
@@ -229,7 +230,7 @@ class TestConfigsAndModels:
 
 
 # --- log groups --------------------------------------------------------------------------------------------
-def group(name="/aws/sagemaker/TrainingJobs", *, age=days(90), last=None, retention=None, protected=False):
+def group(name="/aws/sagemaker/TrainingJobs", *, age=NINETY_DAYS, last=None, retention=None, protected=False):
     return LogGroupFacts(name, NOW - age, retention, protected, None if last is None else NOW - last)
 
 
