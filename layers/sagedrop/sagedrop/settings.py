@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sagedrop.errors import InvalidConfigError
+from sagedrop.image_uris import supported_regions, supported_versions
 from sagedrop.run_config import defaults_from_environment, resolve_run_config
 
 
@@ -52,15 +53,29 @@ class PipelineSettings:
         env = os.environ if environ is None else environ
         defaults = defaults_from_environment(env)
         resolve_run_config(defaults, None, source="stack defaults")  # fail at cold start, not mid-run
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        version = env.get("XGBOOST_VERSION", "").strip() or "3.0-5"
+        _check_image(region, version)
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             notification_topic_arn=_required(env, "NOTIFICATION_TOPIC_ARN"),
             sagemaker_role_arn=_required(env, "SAGEMAKER_ROLE_ARN"),
             stack_name=_required(env, "STACK_NAME"),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            xgboost_version=env.get("XGBOOST_VERSION", "").strip() or "3.0-5",
+            region=region,
+            xgboost_version=version,
             run_config_defaults=defaults,
         )
+
+
+def _check_image(region: str, version: str) -> None:
+    """An unknown XGBOOST_VERSION (or a region without its image) fails at cold start, not at training."""
+    if version not in supported_versions():
+        raise InvalidConfigError(
+            f"environment variable XGBOOST_VERSION: unknown XGBoost version {version!r}; "
+            f"supported: {', '.join(supported_versions())}"
+        )
+    if region not in supported_regions(version):
+        raise InvalidConfigError(f"environment variable AWS_REGION: no XGBoost {version} image for region {region!r}")
 
 
 @dataclass(frozen=True)
