@@ -32,7 +32,7 @@ def multiclass_case(draw):
     return np.array(y), np.array(raw, dtype=float), k
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=binary_case())
 def test_binary_metrics_match_scikit_learn(case):
     y, p = case
@@ -70,7 +70,7 @@ def test_average_ranks_match_scipy(values):
     np.testing.assert_allclose(m.average_ranks(np.array(values)), rankdata(values) if values else [])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=multiclass_case())
 def test_multiclass_metrics_match_scikit_learn(case):
     y, probabilities, k = case
@@ -94,7 +94,7 @@ def test_multiclass_metrics_match_scikit_learn(case):
 finite = st.floats(-1e4, 1e4, allow_subnormal=False)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     pairs=st.lists(
         st.tuples(st.one_of(finite, st.sampled_from([0.0, 1.0, 2.5])), finite), min_size=1, max_size=60
@@ -105,10 +105,13 @@ def test_regression_metrics_match_scikit_learn(pairs):
     got = m.regression_metrics(y, pred)
     assert got["rmse"] == pytest.approx(np.sqrt(sk.mean_squared_error(y, pred)), rel=1e-9, abs=1e-9)
     assert got["mae"] == pytest.approx(sk.mean_absolute_error(y, pred), rel=1e-9, abs=1e-9)
-    if np.ptp(y) > 0 and ((y - y.mean()) ** 2).sum() > 0:  # else R² is undefined
-        assert got["r2"] == pytest.approx(sk.r2_score(y, pred), rel=1e-6, abs=1e-9)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected_r2 = sk.r2_score(y, pred)
+    if np.ptp(y) > 0 and ((y - y.mean()) ** 2).sum() > 0 and np.isfinite(expected_r2):
+        assert got["r2"] == pytest.approx(expected_r2, rel=1e-6, abs=1e-9)
     else:
-        assert got["r2"] is None  # scikit-learn reports 0.0 or 1.0 here
+        assert got["r2"] is None  # undefined: scikit-learn reports 0.0 or 1.0, or overflows
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,6 +1,7 @@
 """evaluation.json is a public contract: exact keys, JSON types, metrics as scikit-learn has them."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -119,8 +120,13 @@ def test_regression_evaluation_agrees_with_scikit_learn_at_4_decimals(pairs, tra
     metrics = evaluation["metrics"]
     assert metrics["rmse"] == pytest.approx(np.sqrt(sk.mean_squared_error(y, pred)), abs=1e-4)
     assert metrics["mae"] == pytest.approx(sk.mean_absolute_error(y, pred), abs=1e-4)
-    if np.ptp(y) > 0 and ((y - y.mean()) ** 2).sum() > 0:  # else R² is undefined
-        assert metrics["r2"] == pytest.approx(sk.r2_score(y, pred), abs=1e-4, rel=1e-6)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected_r2 = sk.r2_score(y, pred)
+    if np.ptp(y) > 0 and ((y - y.mean()) ** 2).sum() > 0 and np.isfinite(expected_r2):
+        assert metrics["r2"] == pytest.approx(expected_r2, abs=1e-4, rel=1e-6)
+    else:  # undefined (constant values) or overflowing: null, and the document stays valid JSON
+        assert metrics["r2"] is None
     baseline = np.sqrt(sk.mean_squared_error(y, np.full(len(y), train_mean)))
     assert evaluation["baseline"]["rmse"] == pytest.approx(baseline, abs=1e-4)
     assert round_trip(evaluation) == evaluation
@@ -195,3 +201,9 @@ def test_headline_metrics_flatten_metrics_and_baseline_and_drop_nulls():
         "baseline_accuracy": 0.0,
     }
     assert all(isinstance(v, float) for v in headline.values())
+
+
+def test_overflowing_metrics_become_null_so_the_document_stays_json():
+    evaluation = build_evaluation("r", REGRESSION, "v", [0.0, 1e200], [1e200, -1e200], None, {"mean": 0.0})
+    assert evaluation["metrics"]["rmse"] is None and evaluation["metrics"]["r2"] is None
+    assert round_trip(evaluation) == evaluation

@@ -150,19 +150,22 @@ def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, n_classes:
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """RMSE, MAE and R² (``None`` when every observed value is the same)."""
+    """RMSE, MAE and R² (``None`` when every observed value is the same, or it overflows)."""
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
     if not len(y_true):
         return {"rmse": 0.0, "mae": 0.0, "r2": None}
-    residuals = y_true - y_pred
-    total = float(((y_true - y_true.mean()) ** 2).sum())
-    return {
-        "rmse": float(np.sqrt(np.mean(residuals**2))),
-        "mae": float(np.mean(np.abs(residuals))),
+    with np.errstate(over="ignore", invalid="ignore"):
+        residuals = y_true - y_pred
+        total = float(((y_true - y_true.mean()) ** 2).sum())
+        squared = float((residuals**2).sum())
         # ptp as well as total: the mean of equal floats can differ from them in the last bit.
-        "r2": 1.0 - float((residuals**2).sum()) / total if np.ptp(y_true) > 0 and total > 0 else None,
-    }
+        r2 = 1.0 - squared / total if np.ptp(y_true) > 0 and total > 0 else None
+        return {
+            "rmse": float(np.sqrt(squared / len(y_true))),
+            "mae": float(np.mean(np.abs(residuals))),
+            "r2": r2 if r2 is not None and np.isfinite(r2) else None,
+        }
 
 
 def majority_baseline_accuracy(y_true: np.ndarray, majority_class: int) -> float:
@@ -174,4 +177,7 @@ def majority_baseline_accuracy(y_true: np.ndarray, majority_class: int) -> float
 def mean_baseline_rmse(y_true: np.ndarray, training_mean: float) -> float:
     """RMSE of always answering the training set's mean."""
     y_true = np.asarray(y_true, dtype=float)
-    return float(np.sqrt(np.mean((y_true - training_mean) ** 2))) if len(y_true) else 0.0
+    if not len(y_true):
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(np.sqrt(np.mean((y_true - training_mean) ** 2)))

@@ -16,7 +16,7 @@ Shape (issue 2)::
 
 Matrix rows are observed classes, columns predicted classes; ``labels`` are the original label
 values as strings. Every float is rounded to 4 decimals; a metric that is undefined for the test
-rows (ROC AUC with one class, R² with constant values) is ``null``.
+rows (ROC AUC with one class, R² with constant values) or overflows is ``null``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from .constants import BINARY, DECIMALS, MULTICLASS, PROBLEM_TYPES, REGRESSION
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), DECIMALS)
+    # evaluation.json must stay valid JSON: an overflowed value is reported as null.
+    return None if value is None or not np.isfinite(value) else round(float(value), DECIMALS)
 
 
 def _is_int(value: Any) -> bool:
