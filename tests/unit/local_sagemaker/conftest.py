@@ -14,7 +14,6 @@ import botocore.session
 import numpy as np
 import pytest
 from moto import mock_aws
-
 from sagedrop_local.sagemaker import LocalSageMaker
 
 REGION = "us-east-1"
@@ -119,15 +118,24 @@ def upload_channels(s3, prefix: str, data: np.ndarray) -> dict[str, np.ndarray]:
     return parts
 
 
-def training_request(name: str, prefix: str, hyperparameters: dict[str, str] | None = None,
-                     content_type: str | None = "text/csv") -> dict:
+def training_request(
+    name: str,
+    prefix: str,
+    hyperparameters: dict[str, str] | None = None,
+    content_type: str | None = "text/csv",
+) -> dict:
     """A CreateTrainingJob request shaped like the pipeline's."""
+
     def channel(channel_name: str) -> dict:
         spec = {
             "ChannelName": channel_name,
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                            "S3Uri": f"s3://{BUCKET}/{prefix}/data/{channel_name}/",
-                                            "S3DataDistributionType": "FullyReplicated"}},
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{BUCKET}/{prefix}/data/{channel_name}/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
         }
         if content_type:
             spec["ContentType"] = content_type
@@ -181,11 +189,18 @@ def model_tar(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def deploy(sagemaker, name: str, model_data_url: str, *, serverless: dict | None = None,
-           tags: list[dict] | None = None) -> None:
+def deploy(
+    sagemaker,
+    name: str,
+    model_data_url: str,
+    *,
+    serverless: dict | None = None,
+    tags: list[dict] | None = None,
+) -> None:
     """CreateModel + CreateEndpointConfig + CreateEndpoint, named after ``name``."""
     sagemaker.create_model(
-        ModelName=f"{name}-model", ExecutionRoleArn=ROLE_ARN,
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=ROLE_ARN,
         PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_data_url},
     )
     variant = {"VariantName": "AllTraffic", "ModelName": f"{name}-model"}

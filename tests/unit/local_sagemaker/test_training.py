@@ -28,7 +28,11 @@ def test_job_trains_reports_validation_metrics_and_writes_a_loadable_model(sagem
     assert first["SecondaryStatus"] == "Starting"
     assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
     assert [t["Status"] for t in final["SecondaryStatusTransitions"]] == [
-        "Starting", "Downloading", "Training", "Uploading", "Completed"
+        "Starting",
+        "Downloading",
+        "Training",
+        "Uploading",
+        "Completed",
     ]
     assert final["TrainingStartTime"] <= final["TrainingEndTime"]
     metrics = {m["MetricName"]: m["Value"] for m in final["FinalMetricDataList"]}
@@ -55,8 +59,9 @@ def test_job_trains_reports_validation_metrics_and_writes_a_loadable_model(sagem
 
 def test_default_metric_is_reported_for_both_channels_without_eval_metric(sagemaker, s3):
     upload_channels(s3, "runs/r2", make_dataset())
-    request = training_request("job-default-metric", "runs/r2",
-                               {"objective": "binary:logistic", "num_round": "5"})
+    request = training_request(
+        "job-default-metric", "runs/r2", {"objective": "binary:logistic", "num_round": "5"}
+    )
 
     sagemaker.create_training_job(**request)
     final = wait_for_job(sagemaker, "job-default-metric")
@@ -69,8 +74,10 @@ def test_default_metric_is_reported_for_both_channels_without_eval_metric(sagema
     [
         ({"num_round": "5", "silent": "0"}, "Extraneous hyperparameter found: silent"),
         ({"objective": "binary:logistic"}, "Missing required hyperparameter: num_round"),
-        ({"num_round": "5", "objective": "multi:softprob"},
-         "Require input for parameter 'num_class' for multi-classification"),
+        (
+            {"num_round": "5", "objective": "multi:softprob"},
+            "Require input for parameter 'num_class' for multi-classification",
+        ),
         ({"num_round": "five"}, "Hyperparameter num_round: could not parse value"),
         ({"num_round": "5", "subsample": "0"}, "Hyperparameter subsample: 0.0 is not in (0, 1]"),
     ],
@@ -141,8 +148,10 @@ def test_errors_match_the_api(sagemaker, s3):
         sagemaker.create_training_job(**training_request("job-dup", "runs/r5"))
     with pytest.raises(ClientError) as missing:
         sagemaker.describe_training_job(TrainingJobName="no-such-job")
-    assert missing.value.response["Error"] == {"Code": "ValidationException",
-                                               "Message": "Requested resource not found."}
+    assert missing.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Requested resource not found.",
+    }
     with pytest.raises(ClientError) as bad_name:
         sagemaker.create_training_job(**training_request("bad_name_with_underscores", "runs/r5"))
     assert "failed to satisfy constraint" in bad_name.value.response["Error"]["Message"]
