@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,8 @@ class LocalCloud:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.work_dir / "lambda.log", "a", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
         self._route_library_logs()
+        # Powertools warns on every handler that adds no metric; in Lambda that goes to the log.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
         self._mock.start()
@@ -80,6 +83,7 @@ class LocalCloud:
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
+            self._stop_running_executions()
             self.sagemaker.close()
             self.lambdas.forget_handlers()
         finally:
@@ -87,6 +91,14 @@ class LocalCloud:
             boto3.DEFAULT_SESSION = None
             if self.log:
                 self.log.close()
+
+    def _stop_running_executions(self) -> None:
+        """An execution left running would call into a cloud that no longer exists."""
+        for page in self.sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
+        ):
+            for execution in page["executions"]:
+                self.sfn.stop_execution(executionArn=execution["executionArn"], cause="local cloud shut down")
 
     def _route_library_logs(self) -> None:
         """moto logs every failed state at WARNING; those belong in the log file, not the terminal."""

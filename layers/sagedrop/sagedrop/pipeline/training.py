@@ -8,8 +8,9 @@ from sagedrop.names import run_prefix, training_job_name
 from sagedrop.pipeline.state import require
 from sagedrop.settings import PipelineSettings
 
-# What the problem type dictates. The objective and num_class are not the user's to change: the
-# evaluation step reads the predictions as probabilities (or values) of exactly this objective.
+# The default objective and evaluation metric of each problem type. A run configuration may pick
+# another objective only together with problem_type, and only one whose predictions the evaluation
+# step can read (run_config.OBJECTIVES_BY_PROBLEM_TYPE); num_class always follows the data.
 _OBJECTIVES = {
     "binary_classification": ("binary:logistic", "auc"),
     "multiclass_classification": ("multi:softprob", "mlogloss"),
@@ -23,7 +24,7 @@ def training_hyperparameters(config: dict, dataset: dict) -> dict[str, str]:
     objective, eval_metric = _OBJECTIVES[dataset["problem_type"]]
     chosen = {"verbosity": "1", "eval_metric": eval_metric}
     chosen.update({name: str(value) for name, value in config["hyperparameters"].items()})
-    chosen["objective"] = objective
+    chosen.setdefault("objective", objective)
     if dataset["problem_type"] == "multiclass_classification":
         chosen["num_class"] = str(dataset["class_count"])
     else:

@@ -1,0 +1,171 @@
+"""The state machine definition: the rules FACTS.md and the issue set, checked on the file itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+ASL_PATH = ROOT / "statemachine" / "pipeline.asl.json"
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+FAILURE_HANDLER = "Record the failure"
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict:
+    return json.loads(ASL_PATH.read_text())
+
+
+def _states(definition: dict) -> dict:
+    return definition["States"]
+
+
+def _lambda_tasks(definition: dict) -> dict:
+    return {
+        name: state
+        for name, state in _states(definition).items()
+        if state["Type"] == "Task" and re.fullmatch(r"\$\{\w+FunctionArn\}", state["Resource"])
+    }
+
+
+def _next_states(state: dict) -> set[str]:
+    targets = {state.get("Next"), state.get("Default")}
+    targets |= {choice["Next"] for choice in state.get("Choices", [])}
+    targets |= {catch["Next"] for catch in state.get("Catch", [])}
+    return {t for t in targets if t}
+
+
+def test_every_lambda_task_retries_the_lambda_service_errors(definition):
+    for name, state in _lambda_tasks(definition).items():
+        retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+        assert LAMBDA_SERVICE_ERRORS <= retried, f"{name} does not retry {LAMBDA_SERVICE_ERRORS - retried}"
+
+
+def test_retriers_back_off_with_jitter_and_a_cap(definition):
+    for name, state in _lambda_tasks(definition).items():
+        for retrier in state["Retry"]:
+            assert retrier.get("BackoffRate", 1) > 1, name
+            assert retrier.get("JitterStrategy") == "FULL", name
+            assert retrier.get("MaxDelaySeconds"), name
+
+
+def test_every_task_catches_everything_into_the_failure_path(definition):
+    for name, state in _lambda_tasks(definition).items():
+        catches = state.get("Catch", [])
+        assert catches, f"{name} has no Catch"
+        assert any("States.ALL" in c["ErrorEquals"] for c in catches), name
+        expected = "Run failed" if name == FAILURE_HANDLER else FAILURE_HANDLER
+        assert {c["Next"] for c in catches} == {expected}, name
+        assert all(c.get("ResultPath") for c in catches), f"{name}'s Catch would drop the run state"
+
+
+def test_sagemaker_calls_retry_throttling_and_limits(definition):
+    for name in ("Start training", "Check training", "Deploy the model", "Check the endpoint"):
+        retried = {e for r in _states(definition)[name]["Retry"] for e in r["ErrorEquals"]}
+        assert {"SageMakerThrottled", "SageMakerLimitExceeded"} <= retried, name
+    deploy = {e for r in _states(definition)["Deploy the model"]["Retry"] for e in r["ErrorEquals"]}
+    assert "EndpointConfigNotReady" in deploy
+
+
+def test_retried_error_names_are_real_exception_classes(definition):
+    """Retry matches the exception *class name*: a typo would silently never retry."""
+    import sagedrop.errors as errors
+
+    for state in _states(definition).values():
+        for retrier in state.get("Retry", []):
+            for error in retrier["ErrorEquals"]:
+                if not error.startswith(("Lambda.", "States.")):
+                    assert hasattr(errors, error), error
+
+
+def test_every_choice_has_a_default(definition):
+    for name, state in _states(definition).items():
+        if state["Type"] == "Choice":
+            assert state.get("Default") in _states(definition), f"{name} has no Default"
+
+
+def test_every_next_names_an_existing_state_and_every_state_is_reachable(definition):
+    states = _states(definition)
+    for name, state in states.items():
+        for target in _next_states(state):
+            assert target in states, f"{name} -> {target} does not exist"
+    reachable, frontier = set(), [definition["StartAt"]]
+    while frontier:
+        current = frontier.pop()
+        if current not in reachable:
+            reachable.add(current)
+            frontier.extend(_next_states(states[current]))
+    assert reachable == set(states), f"unreachable: {set(states) - reachable}"
+
+
+def test_wait_loops_are_bounded_by_max_polls(definition):
+    """Every edge back into a Wait state is guarded by a polls < max_polls comparison."""
+    states = _states(definition)
+    waits = {name for name, state in states.items() if state["Type"] == "Wait"}
+    for name, state in states.items():
+        if state["Type"] != "Choice":
+            continue
+        for choice in state["Choices"]:
+            if choice["Next"] in waits:
+                text = json.dumps(choice)
+                assert "NumericLessThanPath" in text and "$.poll.max_polls" in text, f"{name} loops unbounded"
+        assert state["Default"] not in waits, f"{name} loops by default"
+
+
+def test_waits_take_their_seconds_from_the_execution_input(definition):
+    for name, state in _states(definition).items():
+        if state["Type"] == "Wait":
+            assert state.get("SecondsPath") == "$.poll.interval_seconds", name
+
+
+def test_training_loop_routes_failed_and_stopped_to_the_failure_path(definition):
+    choice = _states(definition)["Is training finished?"]
+    routed = {}
+    for rule in choice["Choices"]:
+        for status in re.findall(r'"StringEquals": "(\w+)"', json.dumps(rule)):
+            routed.setdefault(status, rule["Next"])
+    assert routed["Completed"] == "Deploy the model"
+    for status in ("Failed", "Stopped"):
+        failure_pass = _states(definition)[routed[status]]
+        assert failure_pass["Parameters"]["Cause.$"] == "$.training.failure_reason"
+        assert failure_pass["Next"] == FAILURE_HANDLER
+
+
+def test_endpoint_loop_routes_failed_to_the_failure_path(definition):
+    choice = _states(definition)["Is the endpoint in service?"]
+    failed = next(r for r in choice["Choices"] if r.get("StringEquals") == "Failed")
+    assert _states(definition)[failed["Next"]]["Next"] == FAILURE_HANDLER
+
+
+def test_the_run_ends_in_fail_with_the_original_error(definition):
+    fail = _states(definition)["Run failed"]
+    assert fail["Type"] == "Fail"
+    assert fail["ErrorPath"] == "$.failure.Error" and fail["CausePath"] == "$.failure.Cause"
+
+
+def test_jsonpath_only(definition):
+    """The local cloud's executor (moto) does not evaluate JSONata."""
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+    for state in _states(definition).values():
+        assert state.get("QueryLanguage", "JSONPath") == "JSONPath"
+
+
+@pytest.mark.skipif(not shutil.which("statelint"), reason="statelint is not installed")
+def test_statelint_accepts_the_definition_with_substitutions_filled(tmp_path):
+    text = re.sub(
+        r"\$\{(\w+)\}", lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", ASL_PATH.read_text()
+    )
+    resolved = tmp_path / "pipeline.json"
+    resolved.write_text(text)
+    result = subprocess.run(["statelint", str(resolved)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
