@@ -14,9 +14,11 @@ What the container writes (``aws/sagemaker-xgboost-container``,
   line**: ``0.0123,0.9871,0.4``. Batch transform (``SAGEMAKER_BATCH``) writes one per line.
 * ``multi:softprob`` — ``preds`` is 2-D, and ``str()`` of a Python list gives **bracketed rows**:
   ``[0.1, 0.2, 0.7],[0.3, 0.3, 0.4]`` (batch transform: one bracketed row per line).
-* The multi-model handler (``algorithm_mode/handler_service.py``, ``default_output_fn``) and the
-  SageMaker docs' CSV examples also show plain rows, one per line: ``0.1,0.2,0.7\\n0.3,0.3,0.4\\n``,
-  and one value per line for binary models.
+* Plain rows, one per line (``0.1,0.2,0.7\\n0.3,0.3,0.4\\n``; one value per line for binary
+  models), are what an older multi-model handler wrote (its test,
+  ``test/unit/algorithm_mode/test_handler_service.py``, expects ``b'1.0,1.0\\n1.0,1.0\\n'`` for a
+  2x2 array) and what the SageMaker Clarify docs show for XGBoost endpoints. (The current
+  ``algorithm_mode/handler_service.py`` uses the same joins as serve.py.)
 
 The parser accepts all of these and checks the row count, so a container change shows up as an
 :class:`~sagedrop.errors.InvalidPredictionError` rather than as wrong metrics.
