@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
@@ -44,11 +45,15 @@ def parse_object_created(event: dict) -> UploadedObject:
     notification = S3EventBridgeNotificationEvent(event)
     try:
         detail = notification.detail
+        raw_object = detail["object"]
         return UploadedObject(
             bucket=detail.bucket.name,
             # S3 URL-encodes keys in notifications ("red flower.csv" arrives as "red+flower.csv").
-            key=unquote_plus(detail.object.key),
-            version_id=detail.object.version_id,
+            # Decode the raw field exactly once: Powertools' ``object.key`` already decodes, and a
+            # second pass would turn a literal "+" (sent as "%2B") into a space.
+            key=unquote_plus(raw_object["key"]),
+            # Absent when the bucket is not versioned; run_id_for then falls back to the ETag.
+            version_id=raw_object.get("version-id"),
             etag=detail.object.etag,
             size=detail.object.size,
         )
@@ -90,6 +95,10 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
     run_id = run_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
     document = {
         "run_id": run_id,
+        # Unique per delivery: StartExecution with the same name AND the same input as a running
+        # execution succeeds and returns that execution, so a duplicate would look newly started.
+        # A different input makes it answer ExecutionAlreadyExists instead. ("Start the run" drops it.)
+        "requested_at": datetime.now(UTC).isoformat(),
         "source": obj.as_dict(),
         "poll": {"interval_seconds": settings.poll_interval_seconds, "max_polls": settings.max_polls},
     }
