@@ -14,9 +14,10 @@ from sagedrop.evaluation import (
 )
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
-from sagedrop.pipeline.state import require
+from sagedrop.pipeline.state import optional, require
 
 MAX_BATCH_BYTES = 5_000_000  # under InvokeEndpoint's 6,291,456-byte limit, with room to spare
+MAX_SERVERLESS_BATCH_BYTES = 3_500_000  # serverless endpoints take at most 4 MB
 CONCURRENT_BATCHES = 4
 
 
@@ -43,7 +44,7 @@ def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> d
         invoker.predict_csv,
         dataset["problem_type"],
         dataset.get("class_count"),
-        max_bytes=MAX_BATCH_BYTES,
+        max_bytes=MAX_SERVERLESS_BATCH_BYTES if optional(state, "prepared.config.serverless") else MAX_BATCH_BYTES,
         concurrency=CONCURRENT_BATCHES,
     )
     evaluation = build_evaluation(
@@ -63,7 +64,7 @@ def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> d
         "training_metrics": require(state, "training").get("metrics", {}),
         "endpoint": require(state, "endpoint.endpoint_name"),
     }
-    html = render_report_html(evaluation, schema, run_facts)
+    html = render_report_html(evaluation, schema, run_facts, y_true=labels, predictions=predictions)
     bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
     return {
         "evaluation_key": evaluation_key(run_id),
