@@ -66,6 +66,8 @@ CLEANUP_ENVIRONMENT = {
 # by a comment in template.yaml. Anything else on "*" is a finding.
 STAR_RESOURCE_ALLOWED = {
     "sagemaker:ListEndpoints",  # cleanup: list actions have no resource ARN
+    "sagemaker:ListEndpointConfigs",
+    "sagemaker:ListModels",
     "cloudwatch:GetMetricData",  # cleanup: Invocations metrics of the endpoints
     "ecr:GetAuthorizationToken",  # SageMaker role: registry login
     "cloudwatch:PutMetricData",  # SageMaker role: narrowed by a cloudwatch:namespace condition
@@ -340,7 +342,8 @@ def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):
         for statement in _function_statements(resources, logical_id):
             if not any(a.startswith("sagemaker:") for a in _actions(statement)):
                 continue
-            if _actions(statement) == ["sagemaker:ListEndpoints", "cloudwatch:GetMetricData"]:
+            if statement["Resource"] == "*":
+                assert set(_actions(statement)) <= STAR_RESOURCE_ALLOWED, (logical_id, statement)
                 continue  # the justified Resource "*" statement of the cleanup
             for resource in _as_list(statement["Resource"]):
                 assert resource["Fn::Sub"].startswith(
@@ -384,11 +387,15 @@ def test_sagemaker_role_is_for_sagemaker_and_touches_only_the_data_bucket(resour
     assert all("log-group:/aws/sagemaker/" in r["Fn::Sub"] for r in logs["Resource"])
 
 
-def test_notifications_are_published_only_by_finish_and_failure(translated):
+def test_notifications_are_published_only_by_finish_failure_and_cleanup(translated):
     publishers = [
         role for role, s in _role_statements(translated["Resources"]) if "sns:Publish" in _actions(s)
     ]
-    assert sorted(publishers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole"]
+    assert sorted(publishers) == [
+        "CleanupEndpointsFunctionRole",
+        "FinishRunFunctionRole",
+        "HandleFailureFunctionRole",
+    ]
 
 
 # --- notifications, parameters, outputs ---------------------------------------------------------
