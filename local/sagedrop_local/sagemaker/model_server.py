@@ -32,7 +32,8 @@ def load_boosters(model_dir: Path) -> list[xgb.Booster]:
     for path in sorted(p for p in model_dir.iterdir() if p.is_file()):
         booster = xgb.Booster()
         try:
-            with warnings.catch_warnings():
+            # The container's file has no extension; xgboost guesses UBJSON and says so. Keep quiet.
+            with warnings.catch_warnings(), xgb.config_context(verbosity=0):
                 warnings.simplefilter("ignore")
                 booster.load_model(str(path))
         except xgb.core.XGBoostError as error:
