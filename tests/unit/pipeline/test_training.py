@@ -1,0 +1,276 @@
+"""Training: the exact CreateTrainingJob request (checked with a botocore Stubber), errors, polling."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from botocore.stub import ANY
+
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
+from sagedrop.pipeline.training import check_training, start_training
+
+from .conftest import BUCKET, ROLE_ARN, RUN_ID, STACK, make_config, make_dataset, make_settings, make_state
+
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+JOB_ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/x"
+SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def created_request(stubbed, state) -> dict:
+    stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN})
+    start_training(state, SageMakerGateway(stubbed.client), make_settings())
+    (request,) = stubbed.calls("CreateTrainingJob")
+    return request
+
+
+def test_the_binary_request_is_exactly_what_sagemaker_needs(stubbed):
+    # Given a binary classification run with train and validation channels, default configuration
+    state = make_state()
+    data = f"s3://{BUCKET}/runs/{RUN_ID}/data"
+    expected = {
+        "TrainingJobName": ANY,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE_ARN,
+        "HyperParameters": {
+            "max_depth": "5",
+            "eta": "0.2",
+            "gamma": "4",
+            "min_child_weight": "6",
+            "subsample": "0.7",
+            "num_round": "50",
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "verbosity": "1",
+        },
+        "InputDataConfig": [
+            {
+                "ChannelName": name,
+                "ContentType": "text/csv",
+                "CompressionType": "None",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"{data}/{name}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for name in ("train", "validation")
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/runs/{RUN_ID}/model/"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "EnableNetworkIsolation": True,
+        "Tags": [{"Key": "sagedrop:stack", "Value": STACK}, {"Key": "sagedrop:run-id", "Value": RUN_ID}],
+    }
+    stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, expected)
+
+    # When the step starts training
+    result = start_training(state, SageMakerGateway(stubbed.client), make_settings())
+
+    # Then SageMaker received that request (the Stubber fails on any difference) under a valid name
+    (request,) = stubbed.calls("CreateTrainingJob")
+    assert result == {"job_name": request["TrainingJobName"], "status": "InProgress", "polls": 0}
+    assert len(result["job_name"]) <= 63 and SAGEMAKER_NAME.fullmatch(result["job_name"])
+    assert "silent" not in request["HyperParameters"]
+    assert "EnableManagedSpotTraining" not in request and "CheckpointConfig" not in request
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "classes", "objective", "metric"),
+    [
+        ("binary_classification", 2, "binary:logistic", "auc"),
+        ("multiclass_classification", 4, "multi:softprob", "mlogloss"),
+        ("regression", None, "reg:squarederror", "rmse"),
+    ],
+)
+def test_hyperparameters_follow_the_problem_type(stubbed, problem_type, classes, objective, metric):
+    state = make_state(dataset=make_dataset(problem_type, classes=classes))
+
+    hyperparameters = created_request(stubbed, state)["HyperParameters"]
+
+    assert hyperparameters["objective"] == objective
+    assert hyperparameters["eval_metric"] == metric
+    assert hyperparameters["verbosity"] in {"0", "1", "2", "3"}
+    assert "silent" not in hyperparameters
+    assert all(isinstance(v, str) for v in hyperparameters.values())
+    if problem_type == "multiclass_classification":
+        assert hyperparameters["num_class"] == "4"
+    else:
+        assert "num_class" not in hyperparameters
+
+
+def test_every_channel_is_csv_from_an_s3_prefix(stubbed):
+    channels = created_request(stubbed, make_state())["InputDataConfig"]
+
+    assert {c["ChannelName"] for c in channels} == {"train", "validation"}
+    for channel in channels:
+        assert channel["ContentType"] == "text/csv"
+        source = channel["DataSource"]["S3DataSource"]
+        assert source["S3DataType"] == "S3Prefix"
+        assert source["S3Uri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/data/") and source["S3Uri"].endswith("/")
+
+
+def test_no_validation_channel_when_the_dataset_has_none(stubbed):
+    config = make_config(hyperparameters={"early_stopping_rounds": "10"})
+    state = make_state(config=config, dataset=make_dataset(validation=False))
+
+    request = created_request(stubbed, state)
+
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train"]
+    # early stopping needs a validation channel; the container rejects it without one
+    assert "early_stopping_rounds" not in request["HyperParameters"]
+
+
+def test_spot_training_waits_longer_than_it_runs_and_checkpoints(stubbed):
+    state = make_state(config=make_config(use_spot=True, max_runtime_seconds=1200))
+
+    request = created_request(stubbed, state)
+
+    assert request["EnableManagedSpotTraining"] is True
+    stopping = request["StoppingCondition"]
+    assert stopping["MaxRuntimeInSeconds"] == 1200
+    assert stopping["MaxWaitTimeInSeconds"] >= stopping["MaxRuntimeInSeconds"]
+    assert request["CheckpointConfig"]["S3Uri"] == f"s3://{BUCKET}/runs/{RUN_ID}/checkpoints/"
+
+
+def test_user_hyperparameters_are_sent_as_strings(stubbed):
+    state = make_state(config=make_config(hyperparameters={"max_depth": 3, "num_round": "7"}))
+
+    hyperparameters = created_request(stubbed, state)["HyperParameters"]
+
+    assert hyperparameters["max_depth"] == "3"
+    assert hyperparameters["num_round"] == "7"
+
+
+def test_each_attempt_creates_a_job_under_a_new_name(stubbed):
+    # A retried StartTraining state must not reuse a name SageMaker already took.
+    gateway = SageMakerGateway(stubbed.client)
+    for _ in range(2):
+        stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN})
+        start_training(make_state(), gateway, make_settings())
+
+    first, second = (r["TrainingJobName"] for r in stubbed.calls("CreateTrainingJob"))
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("ThrottlingException", SageMakerThrottled),
+        ("ResourceLimitExceeded", SageMakerLimitExceeded),
+    ],
+)
+def test_throttling_and_quota_errors_become_named_errors(stubbed, code, error):
+    stubbed.stubber.add_client_error("create_training_job", service_error_code=code, service_message="slow down")
+
+    with pytest.raises(error, match="slow down"):
+        start_training(make_state(), SageMakerGateway(stubbed.client), make_settings())
+
+
+def test_other_client_errors_pass_through_unchanged(stubbed):
+    from botocore.exceptions import ClientError
+
+    stubbed.stubber.add_client_error("create_training_job", service_error_code="ValidationException")
+
+    with pytest.raises(ClientError) as caught:
+        start_training(make_state(), SageMakerGateway(stubbed.client), make_settings())
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_state_without_prepared_data_names_the_missing_field(stubbed):
+    state = make_state()
+    del state["prepared"]["dataset"]
+
+    with pytest.raises(InvalidEventError, match="prepared.dataset"):
+        start_training(state, SageMakerGateway(stubbed.client), make_settings())
+
+
+def describe_response(status: str, **extra) -> dict:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return {
+        "TrainingJobName": "job",
+        "TrainingJobArn": JOB_ARN,
+        "TrainingJobStatus": status,
+        "SecondaryStatus": extra.pop("SecondaryStatus", "Training"),
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": IMAGE},
+        "ModelArtifacts": {"S3ModelArtifacts": extra.pop("artifact", "")},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "CreationTime": now,
+        **extra,
+    }
+
+
+def test_check_training_counts_polls_while_in_progress(stubbed):
+    stubbed.stubber.add_response(
+        "describe_training_job", describe_response("InProgress"), {"TrainingJobName": "job-1"}
+    )
+    state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 4})
+
+    training = check_training(state, SageMakerGateway(stubbed.client))
+
+    assert training["status"] == "InProgress"
+    assert training["polls"] == 5
+    assert training["job_name"] == "job-1"
+
+
+def test_check_training_carries_metrics_and_the_model_artifact_when_completed(stubbed):
+    artifact = f"s3://{BUCKET}/runs/{RUN_ID}/model/job-1/output/model.tar.gz"
+    stubbed.stubber.add_response(
+        "describe_training_job",
+        describe_response(
+            "Completed",
+            SecondaryStatus="Completed",
+            artifact=artifact,
+            BillableTimeInSeconds=95,
+            FinalMetricDataList=[
+                {"MetricName": "validation:auc", "Value": 0.93},
+                {"MetricName": "train:auc", "Value": 0.97},
+            ],
+        ),
+    )
+    state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 0})
+
+    training = check_training(state, SageMakerGateway(stubbed.client))
+
+    assert training["status"] == "Completed"
+    assert training["polls"] == 1
+    assert training["metrics"] == {"validation:auc": 0.93, "train:auc": 0.97}
+    assert training["model_artifact"] == artifact
+    assert training["billable_seconds"] == 95
+
+
+def test_check_training_carries_the_failure_reason(stubbed):
+    stubbed.stubber.add_response(
+        "describe_training_job",
+        describe_response("Failed", FailureReason="ClientError: Extraneous hyperparameter found: silent"),
+    )
+    state = make_state(training={"job_name": "job-1", "polls": 2})
+
+    training = check_training(state, SageMakerGateway(stubbed.client))
+
+    assert training["status"] == "Failed"
+    assert training["failure_reason"] == "ClientError: Extraneous hyperparameter found: silent"
+    assert training["polls"] == 3
+
+
+def test_check_training_explains_a_stop_without_a_reason(stubbed):
+    stubbed.stubber.add_response("describe_training_job", describe_response("Stopped"))
+    state = make_state(training={"job_name": "job-1", "polls": 0})
+
+    training = check_training(state, SageMakerGateway(stubbed.client))
+
+    assert "job-1" in training["failure_reason"] and "Stopped" in training["failure_reason"]
+
+
+def test_check_training_throttled_is_named(stubbed):
+    stubbed.stubber.add_client_error("describe_training_job", service_error_code="ThrottlingException")
+    state = make_state(training={"job_name": "job-1", "polls": 0})
+
+    with pytest.raises(SageMakerThrottled):
+        check_training(state, SageMakerGateway(stubbed.client))
+
