@@ -325,24 +325,27 @@ class LocalSageMaker:
         return {}
 
     def _list_training_jobs(self, params: dict, _region: str, _context: dict) -> dict:
-        summaries = [
-            {
-                key: job[key]
-                for key in (
-                    "TrainingJobName",
-                    "TrainingJobArn",
-                    "CreationTime",
-                    "TrainingEndTime",
-                    "LastModifiedTime",
-                    "TrainingJobStatus",
-                    "SecondaryStatus",
-                )
-                if key in job
-            }
-            for job in self._state["training_jobs"].values()
-        ]
-        page, token = _paginate(summaries, params, "TrainingJobName", "TrainingJobStatus")
+        keys = (
+            "TrainingJobName",
+            "TrainingJobArn",
+            "CreationTime",
+            "TrainingEndTime",
+            "LastModifiedTime",
+            "TrainingJobStatus",
+            "SecondaryStatus",
+        )
+        page, token = _paginate(
+            self._summaries("training_jobs", keys), params, "TrainingJobName", "TrainingJobStatus"
+        )
         return {"TrainingJobSummaries": page, **token}
+
+    def _summaries(self, table: str, keys: tuple[str, ...]) -> list[dict]:
+        """List* rows, copied under the lock (background threads change the tables)."""
+        with self._lock:
+            return [
+                {key: copy.deepcopy(record[key]) for key in keys if key in record}
+                for record in self._state[table].values()
+            ]
 
     def _transition(self, job: dict, status: str, message: str) -> None:
         now = self._now()
@@ -508,10 +511,7 @@ class LocalSageMaker:
         return {}
 
     def _list_models(self, params: dict, _region: str, _context: dict) -> dict:
-        summaries = [
-            {key: model[key] for key in ("ModelName", "ModelArn", "CreationTime")}
-            for model in self._state["models"].values()
-        ]
+        summaries = self._summaries("models", ("ModelName", "ModelArn", "CreationTime"))
         page, token = _paginate(summaries, params, "ModelName", None)
         return {"Models": page, **token}
 
@@ -587,10 +587,9 @@ class LocalSageMaker:
         return {}
 
     def _list_endpoint_configs(self, params: dict, _region: str, _context: dict) -> dict:
-        summaries = [
-            {key: config[key] for key in ("EndpointConfigName", "EndpointConfigArn", "CreationTime")}
-            for config in self._state["endpoint_configs"].values()
-        ]
+        summaries = self._summaries(
+            "endpoint_configs", ("EndpointConfigName", "EndpointConfigArn", "CreationTime")
+        )
         page, token = _paginate(summaries, params, "EndpointConfigName", None)
         return {"EndpointConfigs": page, **token}
 
@@ -789,20 +788,8 @@ class LocalSageMaker:
         return {}
 
     def _list_endpoints(self, params: dict, _region: str, _context: dict) -> dict:
-        summaries = [
-            {
-                key: endpoint[key]
-                for key in (
-                    "EndpointName",
-                    "EndpointArn",
-                    "CreationTime",
-                    "LastModifiedTime",
-                    "EndpointStatus",
-                )
-            }
-            for endpoint in self._state["endpoints"].values()
-        ]
-        page, token = _paginate(summaries, params, "EndpointName", "EndpointStatus")
+        keys = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
+        page, token = _paginate(self._summaries("endpoints", keys), params, "EndpointName", "EndpointStatus")
         return {"Endpoints": page, **token}
 
     # ------------------------------------------------------------------ tags
