@@ -26,7 +26,8 @@ PYTHON_VERSION = "3.13"
 ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}
 # Same glibc range aws-lambda-builders allows for cp313 (its _COMPATIBLE_PLATFORM_* lists).
 MANYLINUX = ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "manylinux_2_34")
-NEVER_IN_LAMBDA = {"scikit-learn", "scipy", "xgboost", "xgboost-cpu", "matplotlib", "moto"}
+# Too big for Lambda or test-only (docs/CONTRACTS.md); pyarrow alone is ~150 MB and would break the limit.
+NEVER_IN_LAMBDA = {"scikit-learn", "scipy", "xgboost", "xgboost-cpu", "matplotlib", "moto", "pyarrow"}
 # Local byte-code of our own sources is not shipped (sam build copies sources, Lambda's /opt is
 # read-only); dependencies are installed with --no-compile, as aws-lambda-builders unpacks wheels.
 SKIP_DIRS = {"__pycache__", ".pytest_cache"}
