@@ -9,7 +9,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-
 from sagedrop.run_config import resolve_run_config
 from sagedrop.settings import PipelineSettings
 
@@ -62,7 +61,9 @@ def make_config(**overrides) -> dict:
     return resolve_run_config(None, overrides or None, source="test").as_dict()
 
 
-def make_dataset(problem_type: str = "binary_classification", *, validation: bool = True, classes=None) -> dict:
+def make_dataset(
+    problem_type: str = "binary_classification", *, validation: bool = True, classes=None
+) -> dict:
     prefix = f"s3://{BUCKET}/runs/{RUN_ID}/data"
     channels = {"train": f"{prefix}/train/", "test": f"{prefix}/test/"}
     if validation:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
-
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
@@ -32,8 +31,16 @@ NAMES = {
 HISTORY = [
     {"type": "ExecutionStarted", "timestamp": T0},
     {"type": "PassStateEntered", "timestamp": T0, "stateEnteredEventDetails": {"name": "Start the run"}},
-    {"type": "PassStateExited", "timestamp": T0 + timedelta(seconds=1), "stateExitedEventDetails": {"name": "Start the run"}},
-    {"type": "TaskStateEntered", "timestamp": T0 + timedelta(seconds=2), "stateEnteredEventDetails": {"name": "Finish the run"}},
+    {
+        "type": "PassStateExited",
+        "timestamp": T0 + timedelta(seconds=1),
+        "stateExitedEventDetails": {"name": "Start the run"},
+    },
+    {
+        "type": "TaskStateEntered",
+        "timestamp": T0 + timedelta(seconds=2),
+        "stateEnteredEventDetails": {"name": "Finish the run"},
+    },
 ]
 
 
@@ -59,7 +66,9 @@ class World:
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"}
+        )
         self.notifier = Notifier(sns, topic_arn)
         self.sagemaker_client = boto3.client("sagemaker", region_name=REGION)
         self.sagemaker = SageMakerGateway(self.sagemaker_client)
@@ -72,7 +81,12 @@ class World:
         self.sagemaker_client.create_endpoint_config(
             EndpointConfigName=NAMES["endpoint_config_name"],
             ProductionVariants=[
-                {"VariantName": "AllTraffic", "ModelName": NAMES["model_name"], "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": NAMES["model_name"],
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
             ],
         )
         self.sagemaker_client.create_endpoint(
@@ -91,7 +105,9 @@ class World:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/run.json")["Body"].read())
 
     def notifications(self) -> list[dict]:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
         return [json.loads(m["Body"]) for m in messages]
 
 
@@ -104,7 +120,12 @@ def world():
 def finished_state(*, keep_endpoint: bool = False) -> dict:
     return make_state(
         config=make_config(keep_endpoint=keep_endpoint),
-        training={"job_name": "job-1", "status": "Completed", "polls": 3, "model_artifact": "s3://b/m.tar.gz"},
+        training={
+            "job_name": "job-1",
+            "status": "Completed",
+            "polls": 3,
+            "model_artifact": "s3://b/m.tar.gz",
+        },
         endpoint={**NAMES, "status": "InService", "polls": 5},
         evaluation={
             "evaluation_key": f"runs/{RUN_ID}/evaluation.json",
@@ -123,14 +144,21 @@ def test_finish_run_deletes_hosting_writes_run_json_and_notifies(world):
 
     # When the run finishes
     result = finish_run(
-        finished_state(), sagemaker=world.sagemaker, bucket=world.bucket, notifier=world.notifier,
+        finished_state(),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
         executions=FakeExecutions(HISTORY),
     )
 
     # Then endpoint, config and model are gone, and the record and the message say so
     assert world.hosting() == set()
     assert set(result["deleted"]) == set(NAMES.values())
-    assert result == {"run_key": f"runs/{RUN_ID}/run.json", "deleted": result["deleted"], "status": "SUCCEEDED"}
+    assert result == {
+        "run_key": f"runs/{RUN_ID}/run.json",
+        "deleted": result["deleted"],
+        "status": "SUCCEEDED",
+    }
     record = world.run_json()
     assert record["status"] == "SUCCEEDED"
     assert set(record["resources"]["deleted"]) == set(NAMES.values())
@@ -147,8 +175,11 @@ def test_finish_run_keeps_the_endpoint_when_the_run_asks(world):
     world.host()
 
     result = finish_run(
-        finished_state(keep_endpoint=True), sagemaker=world.sagemaker, bucket=world.bucket,
-        notifier=world.notifier, executions=FakeExecutions(HISTORY),
+        finished_state(keep_endpoint=True),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(HISTORY),
     )
 
     assert world.hosting() == set(NAMES.values())
@@ -162,7 +193,10 @@ def test_finish_run_writes_the_record_even_without_a_history(world):
     world.host()
 
     finish_run(
-        finished_state(), sagemaker=world.sagemaker, bucket=world.bucket, notifier=world.notifier,
+        finished_state(),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
         executions=FakeExecutions(error=RuntimeError("AccessDenied")),
     )
 
@@ -174,13 +208,20 @@ def test_finish_run_reads_the_history_of_the_real_execution(world):
     # Given the execution that carries the run (moto Step Functions)
     sfn = boto3.client("stepfunctions", region_name=REGION)
     machine = sfn.create_state_machine(
-        name="p", roleArn="arn:aws:iam::123456789012:role/sfn",
+        name="p",
+        roleArn="arn:aws:iam::123456789012:role/sfn",
         definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
     execution_arn = sfn.start_execution(stateMachineArn=machine, name=RUN_ID, input="{}")["executionArn"]
     state = {**finished_state(), "execution_arn": execution_arn}
 
-    finish_run(state, sagemaker=world.sagemaker, bucket=world.bucket, notifier=world.notifier, executions=Executions(sfn))
+    finish_run(
+        state,
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=Executions(sfn),
+    )
 
     record = world.run_json()
     assert record["execution_arn"] == execution_arn
@@ -237,7 +278,10 @@ def test_handle_failure_stops_training_deletes_hosting_records_and_notifies(worl
     sagemaker = FakeSageMaker()
 
     result = handle_failure(
-        failed_state(), sagemaker=sagemaker, bucket=world.bucket, notifier=world.notifier,
+        failed_state(),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
         executions=FakeExecutions(HISTORY),
     )
 
@@ -245,7 +289,10 @@ def test_handle_failure_stops_training_deletes_hosting_records_and_notifies(worl
         ("stop", "job-1"),
         ("delete", NAMES["endpoint_name"], NAMES["endpoint_config_name"], NAMES["model_name"]),
     ]
-    expected_error = {"error": "TrainingFailed", "message": "training job job-1 ended Failed: AlgorithmError: bad label"}
+    expected_error = {
+        "error": "TrainingFailed",
+        "message": "training job job-1 ended Failed: AlgorithmError: bad label",
+    }
     assert result == {
         "run_key": f"runs/{RUN_ID}/run.json",
         "deleted": list(NAMES[k] for k in ("endpoint_name", "endpoint_config_name", "model_name")),
@@ -268,7 +315,10 @@ def test_handle_failure_with_real_hosting_removes_it(world):
 
     result = handle_failure(
         make_state(failure={"Error": "EndpointFailed", "Cause": "capacity"}),
-        sagemaker=world.sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions(),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
     )
 
     assert world.hosting() == set()
@@ -281,7 +331,11 @@ def test_handle_failure_before_anything_was_created_is_quiet(world):
     del state["prepared"]
 
     result = handle_failure(
-        state, sagemaker=world.sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions()
+        state,
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
     )
 
     assert result["problems"] == [] and result["deleted"] == []
@@ -294,7 +348,9 @@ def test_handle_failure_keeps_a_kept_endpoint(world):
     state = failed_state()
     state["prepared"]["config"]["keep_endpoint"] = True
 
-    result = handle_failure(state, sagemaker=sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions())
+    result = handle_failure(
+        state, sagemaker=sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions()
+    )
 
     assert [c[0] for c in sagemaker.calls] == ["stop"]
     assert result["deleted"] == []
@@ -304,7 +360,11 @@ def test_a_failing_publish_does_not_stop_the_cleanup(world):
     sagemaker = FakeSageMaker()
 
     result = handle_failure(
-        failed_state(), sagemaker=sagemaker, bucket=world.bucket, notifier=BrokenNotifier(), executions=FakeExecutions()
+        failed_state(),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=BrokenNotifier(),
+        executions=FakeExecutions(),
     )
 
     # The other actions still happened ...
@@ -321,7 +381,11 @@ def test_a_failing_sagemaker_call_is_recorded_and_the_rest_still_happens(world, 
     sagemaker = FakeSageMaker(fail=failing)
 
     result = handle_failure(
-        failed_state(), sagemaker=sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions()
+        failed_state(),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
     )
 
     assert [c[0] for c in sagemaker.calls] == ["stop", "delete"]
@@ -336,7 +400,11 @@ def test_a_failing_run_json_write_still_notifies(world):
     broken_bucket = DataBucket(world.s3, "no-such-bucket")
 
     result = handle_failure(
-        failed_state(), sagemaker=sagemaker, bucket=broken_bucket, notifier=world.notifier, executions=FakeExecutions()
+        failed_state(),
+        sagemaker=sagemaker,
+        bucket=broken_bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
     )
 
     assert any("run.json" in p for p in result["problems"])
@@ -347,17 +415,22 @@ def test_stop_training_job_if_running_only_stops_a_running_job(stubbed):
     stubbed.stubber.add_response(
         "describe_training_job",
         {
-            "TrainingJobName": "job-1", "TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/job-1",
-            "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training",
+            "TrainingJobName": "job-1",
+            "TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/job-1",
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": "Training",
             "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": IMAGE},
             "ModelArtifacts": {"S3ModelArtifacts": ""},
             "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "CreationTime": T0,
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "CreationTime": T0,
         },
     )
     stubbed.stubber.add_response("stop_training_job", {}, {"TrainingJobName": "job-1"})
     stubbed.stubber.add_client_error(
-        "describe_training_job", service_error_code="ValidationException", service_message="Requested resource not found."
+        "describe_training_job",
+        service_error_code="ValidationException",
+        service_message="Requested resource not found.",
     )
     gateway = SageMakerGateway(stubbed.client)
 

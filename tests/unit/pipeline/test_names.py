@@ -6,7 +6,6 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from sagedrop.names import (
     endpoint_config_name,
     endpoint_name,
@@ -25,7 +24,9 @@ buckets = st.from_regex(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", fullmatch=True)
 # Keys of any shape: unicode, punctuation, whitespace, very long.
 keys = st.one_of(
     st.text(min_size=1, max_size=300),
-    st.builds(lambda folder, name: f"incoming/{folder}/{name}.csv", st.text(max_size=50), st.text(max_size=200)),
+    st.builds(
+        lambda folder, name: f"incoming/{folder}/{name}.csv", st.text(max_size=50), st.text(max_size=200)
+    ),
     st.just("incoming/" + "x" * 1000 + ".csv"),
     st.just("incoming/!!!.csv"),
     st.just("incoming/日本語のデータ.csv"),
@@ -99,7 +100,12 @@ def test_run_id_keeps_a_readable_part_of_the_file_name():
 def test_every_sagemaker_name_is_valid_for_any_key(bucket, key, version):
     run_id = run_id_for(bucket, key, version)
 
-    names = [training_job_name(run_id), model_name(run_id), endpoint_config_name(run_id), endpoint_name(run_id)]
+    names = [
+        training_job_name(run_id),
+        model_name(run_id),
+        endpoint_config_name(run_id),
+        endpoint_name(run_id),
+    ]
 
     for name in names:
         assert is_valid_sagemaker_name(name), name

@@ -13,11 +13,19 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def entered(kind: str, name: str, at: float) -> dict:
-    return {"type": f"{kind}StateEntered", "timestamp": T0 + timedelta(seconds=at), "stateEnteredEventDetails": {"name": name}}
+    return {
+        "type": f"{kind}StateEntered",
+        "timestamp": T0 + timedelta(seconds=at),
+        "stateEnteredEventDetails": {"name": name},
+    }
 
 
 def exited(kind: str, name: str, at: float) -> dict:
-    return {"type": f"{kind}StateExited", "timestamp": T0 + timedelta(seconds=at), "stateExitedEventDetails": {"name": name}}
+    return {
+        "type": f"{kind}StateExited",
+        "timestamp": T0 + timedelta(seconds=at),
+        "stateExitedEventDetails": {"name": name},
+    }
 
 
 def other(kind: str, at: float) -> dict:
@@ -89,7 +97,9 @@ def test_a_lambda_cause_is_reduced_to_its_error_message():
 
 
 def test_a_plain_text_cause_is_kept_as_it_is():
-    described = describe_failure({"Error": "TrainingFailed", "Cause": "AlgorithmError: num_class must be > 1"})
+    described = describe_failure(
+        {"Error": "TrainingFailed", "Cause": "AlgorithmError: num_class must be > 1"}
+    )
 
     assert described == {"error": "TrainingFailed", "message": "AlgorithmError: num_class must be > 1"}
 
@@ -109,11 +119,19 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
     state = make_state(
         training={"job_name": "job-1", "status": "Completed", "polls": 4, "metrics": {"validation:auc": 0.9}},
         endpoint={"model_name": "m", "endpoint_config_name": "c", "endpoint_name": "e", "polls": 2},
-        evaluation={"evaluation_key": "runs/x/evaluation.json", "report_key": "runs/x/report.html", "headline": {"auc": 0.9}},
+        evaluation={
+            "evaluation_key": "runs/x/evaluation.json",
+            "report_key": "runs/x/report.html",
+            "headline": {"auc": 0.9},
+        },
     )
 
     record = build_run_record(
-        state, status="SUCCEEDED", finished_at=T0 + timedelta(minutes=9), history=HISTORY, deleted=["e", "c", "m"]
+        state,
+        status="SUCCEEDED",
+        finished_at=T0 + timedelta(minutes=9),
+        history=HISTORY,
+        deleted=["e", "c", "m"],
     )
 
     assert record["run_id"] == RUN_ID
@@ -135,7 +153,12 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
 
 def test_a_record_without_history_still_has_every_field():
     record = build_run_record(
-        {"run_id": RUN_ID}, status="FAILED", finished_at=T0, history=None, deleted=[], failure={"Error": "E", "Cause": "c"}
+        {"run_id": RUN_ID},
+        status="FAILED",
+        finished_at=T0,
+        history=None,
+        deleted=[],
+        failure={"Error": "E", "Cause": "c"},
     )
 
     assert record["steps"] is None and record["started_at"] is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sagedrop.errors import InvalidConfigError
 from sagedrop.settings import PipelineSettings, StarterSettings
 
@@ -20,7 +19,11 @@ PIPELINE_ENV = {
     "USE_SPOT_TRAINING": "true",
     "KEEP_ENDPOINT": "false",
 }
-STARTER_ENV = {"STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:p", "POLL_INTERVAL_SECONDS": "5", "MAX_POLLS": "7"}
+STARTER_ENV = {
+    "STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:p",
+    "POLL_INTERVAL_SECONDS": "5",
+    "MAX_POLLS": "7",
+}
 
 
 def test_pipeline_settings_read_every_variable():
@@ -40,7 +43,10 @@ def test_pipeline_settings_read_every_variable():
 
 
 def test_optional_pipeline_variables_have_defaults():
-    required = {k: PIPELINE_ENV[k] for k in ("DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME")}
+    required = {
+        k: PIPELINE_ENV[k]
+        for k in ("DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME")
+    }
 
     settings = PipelineSettings.from_environ(required)
 
@@ -49,7 +55,9 @@ def test_optional_pipeline_variables_have_defaults():
     assert settings.run_config_defaults == {}
 
 
-@pytest.mark.parametrize("name", ["DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME"])
+@pytest.mark.parametrize(
+    "name", ["DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME"]
+)
 @pytest.mark.parametrize("value", [None, "", "   "])
 def test_a_missing_required_pipeline_variable_is_named(name, value):
     env = dict(PIPELINE_ENV)

@@ -8,7 +8,6 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
 from sagedrop.names import run_id_for
@@ -120,7 +119,9 @@ def test_keys_outside_incoming_are_ignored_with_a_reason():
     assert obj.key in reason and "incoming/" in reason
 
 
-@pytest.mark.parametrize("key", ["incoming/bank/sagedrop.json", "incoming/bank/data.csv.gz", "incoming/notes.txt"])
+@pytest.mark.parametrize(
+    "key", ["incoming/bank/sagedrop.json", "incoming/bank/data.csv.gz", "incoming/notes.txt"]
+)
 def test_keys_that_are_not_csv_are_ignored_with_a_reason(key):
     reason = ignore_reason(parse_object_created(event_for(key)), "incoming/")
 
@@ -170,8 +171,12 @@ def test_a_new_version_of_the_same_key_starts_a_second_run(stepfunctions):
     client, arn = stepfunctions
     executions, settings = Executions(client, arn), starter_settings(arn)
 
-    first = start_run(parse_object_created(event_for("incoming/a.csv", **{"version-id": "v1"})), executions, settings)
-    second = start_run(parse_object_created(event_for("incoming/a.csv", **{"version-id": "v2"})), executions, settings)
+    first = start_run(
+        parse_object_created(event_for("incoming/a.csv", **{"version-id": "v1"})), executions, settings
+    )
+    second = start_run(
+        parse_object_created(event_for("incoming/a.csv", **{"version-id": "v2"})), executions, settings
+    )
 
     assert first.started and second.started
     assert first.run_id != second.run_id

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import ANY
-
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
 from sagedrop.pipeline.training import check_training, start_training
@@ -111,7 +110,9 @@ def test_every_channel_is_csv_from_an_s3_prefix(stubbed):
         assert channel["ContentType"] == "text/csv"
         source = channel["DataSource"]["S3DataSource"]
         assert source["S3DataType"] == "S3Prefix"
-        assert source["S3Uri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/data/") and source["S3Uri"].endswith("/")
+        assert source["S3Uri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/data/") and source["S3Uri"].endswith(
+            "/"
+        )
 
 
 def test_no_validation_channel_when_the_dataset_has_none(stubbed):
@@ -165,7 +166,9 @@ def test_each_attempt_creates_a_job_under_a_new_name(stubbed):
     ],
 )
 def test_throttling_and_quota_errors_become_named_errors(stubbed, code, error):
-    stubbed.stubber.add_client_error("create_training_job", service_error_code=code, service_message="slow down")
+    stubbed.stubber.add_client_error(
+        "create_training_job", service_error_code=code, service_message="slow down"
+    )
 
     with pytest.raises(error, match="slow down"):
         start_training(make_state(), SageMakerGateway(stubbed.client), make_settings())
@@ -273,4 +276,3 @@ def test_check_training_throttled_is_named(stubbed):
 
     with pytest.raises(SageMakerThrottled):
         check_training(state, SageMakerGateway(stubbed.client))
-
