@@ -130,3 +130,65 @@ def test_function_plus_layer_fit_lambda_unzipped_limit(layer, code_uri, tmp_path
         f"= {total / 1e6:7.2f} MB of {LAMBDA_UNZIPPED_LIMIT / 1e6:.2f} MB"
     )
     assert total < LAMBDA_UNZIPPED_LIMIT
+
+
+def _python313_env() -> dict[str, str] | None:
+    """An environment in which `python3.13` runs (directly, or through a pyenv-installed 3.13)."""
+    env = dict(os.environ)
+
+    def works() -> bool:
+        try:
+            return (
+                subprocess.run(
+                    ["python3.13", "--version"], env=env, capture_output=True, timeout=30
+                ).returncode
+                == 0
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    if works():
+        return env
+    try:
+        versions = subprocess.run(
+            ["pyenv", "versions", "--bare"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = [v.strip() for v in versions.splitlines() if v.strip().startswith("3.13")]
+    if not found:
+        return None
+    env["PYENV_VERSION"] = ":".join(
+        [f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}", found[-1]]
+    )
+    return env if works() else None
+
+
+def test_sam_build_lays_out_the_layer_as_estimated(layer, tmp_path):
+    """Where a python3.13 exists, the real `sam build` confirms the pip estimate and the layout."""
+    sam = ROOT / ".venv-sam" / "bin" / "sam"
+    env = _python313_env()
+    if not sam.exists() or env is None:
+        pytest.skip("needs .venv-sam (aws-sam-cli) and a python3.13 interpreter for `sam build`")
+    env["SAM_CLI_TELEMETRY"] = "0"
+    build = tmp_path / "build"
+    command = [
+        str(sam),
+        "build",
+        "SagedropLayer",
+        "--build-dir",
+        str(build),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    python = build / "SagedropLayer" / "python"
+    assert (python / "sagedrop" / "image_uris.py").is_file()
+    assert (python / "sagedrop" / "data" / "xgboost_image_uris.json").is_file()
+    built = tree_size(build / "SagedropLayer")
+    print(f"\nsam build SagedropLayer: {built / 1e6:.2f} MB (pip estimate {layer['total'] / 1e6:.2f} MB)")
+    assert abs(built - layer["total"]) < 0.02 * layer["total"]
+    assert built < LAMBDA_UNZIPPED_LIMIT
