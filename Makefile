@@ -42,13 +42,13 @@ $(VENV)/.ready: pyproject.toml
 $(SAM_VENV)/.ready:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli==1.170.0"
 	touch $@
 
 $(SDK_VENV)/.ready:
 	$(PYTHON) -m venv $(SDK_VENV)
 	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
-	$(SDK_VENV)/bin/pip install --quiet sagemaker-core
+	$(SDK_VENV)/bin/pip install --quiet "sagemaker-core==2.27.0"
 	touch $@
 
 clean:

@@ -380,7 +380,7 @@ def train_job(
 def _upload_model(booster: xgb.Booster, job: dict[str, Any], s3_client, work_dir: Path) -> str:
     model_dir = work_dir / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), xgb.config_context(verbosity=0):
         warnings.simplefilter("ignore")  # xgboost warns that no extension means UBJSON; so does the container
         booster.save_model(str(model_dir / MODEL_FILE_NAME))
     archive = io.BytesIO()
