@@ -1,0 +1,58 @@
+"""The `sagedrop` command as a user runs it: exit status, one-line reasons, files written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sagedrop_local.cli import build_parser, main
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_help_documents_every_option_of_local_run(capsys):
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["local", "run", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("PATH", "--label", "--config", "--out", "--keep-endpoint", "--state-dir"):
+        assert option in text
+
+
+def test_a_successful_run_exits_0_and_writes_its_results(tmp_path, bank_sample, capsys):
+    # Given a CSV on disk
+    csv = tmp_path / "bank.csv"
+    csv.write_bytes(bank_sample)
+    out = tmp_path / "out"
+    # When the CLI runs it
+    status = main(["local", "run", str(csv), "--label", "y", "--out", str(out), "--state-dir", str(tmp_path / "state")])
+    # Then it succeeds and leaves run.json, evaluation.json and the report
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "Overall Classification Rate" in printed and "✓ Evaluate the model" in printed
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "SUCCEEDED"
+    assert run["history_events"] > run["state_transitions"] > 10
+    assert {"Prepare the data", "Evaluate the model", "Finish the run"} <= {s["state"] for s in run["states"]}
+    assert all(s["seconds"] is not None for s in run["states"])
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["metrics"]["accuracy"] > evaluation["baseline"]["accuracy"]
+    assert (out / "report.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_a_failed_run_exits_non_zero_with_a_one_line_reason(tmp_path, capsys):
+    csv = tmp_path / "ragged.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(30)) + "1,2\n")
+    status = main(["local", "run", str(csv), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "state")])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert status == 1
+    reason = next(line for line in printed if line.startswith("run failed:"))
+    assert "InvalidCsvError" in reason and "line" in reason
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "FAILED"
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(SystemExit) as exited:
+        main(["local", "run", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
+    assert "nope.csv" in str(exited.value.code)
