@@ -1,0 +1,95 @@
+"""The in-process Lambda runtime: environments at cold start, Lambda's error payload, size limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+import boto3
+import pytest
+
+from sagedrop_local.lambdas import STATE_PAYLOAD_LIMIT, LocalLambdaRuntime
+from sagedrop_local.stack import LocalFunction
+
+
+@pytest.fixture
+def functions_package(tmp_path, monkeypatch):
+    """A throwaway `functions` package with a few handlers, importable as functions.<name>.app."""
+    root = tmp_path / "functions"
+    handlers = {
+        "echo": """
+            import os
+            SEEN_AT_IMPORT = os.environ.get("GREETING")
+            def lambda_handler(event, context):
+                return {"event": event, "greeting": SEEN_AT_IMPORT, "function": context.function_name}
+        """,
+        "boom": """
+            class InvalidCsvError(Exception):
+                pass
+            def lambda_handler(event, context):
+                raise InvalidCsvError("line 3 has 5 fields, the header has 3")
+        """,
+        "huge": """
+            def lambda_handler(event, context):
+                return {"blob": "x" * 300_000}
+        """,
+    }
+    for name, code in handlers.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "__init__.py").write_text("")
+        (root / name / "app.py").write_text(textwrap.dedent(code))
+    (root / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in [m for m in sys.modules if m == "functions" or m.startswith("functions.")]:
+        monkeypatch.delitem(sys.modules, module)
+    runtime = LocalLambdaRuntime(
+        {
+            name: LocalFunction(name, name, "app.lambda_handler", f"fn-{name}",
+                                f"arn:aws:lambda:us-east-1:123456789012:function:fn-{name}", {"GREETING": f"hi {name}"})
+            for name in handlers
+        }
+    )
+    yield runtime
+    runtime.forget_handlers()
+
+
+def test_a_handler_sees_its_own_environment_at_cold_start_and_it_is_restored(functions_package):
+    body, error = functions_package.run("fn-echo", {"a": 1})
+    assert error is None
+    assert json.loads(body) == {"event": {"a": 1}, "greeting": "hi echo", "function": "fn-echo"}
+    assert "GREETING" not in os.environ
+
+
+def test_an_exception_becomes_lambdas_error_payload_named_by_its_class(functions_package):
+    body, error = functions_package.run("arn:aws:lambda:us-east-1:123456789012:function:fn-boom", {})
+    document = json.loads(body)
+    assert error == "Unhandled"
+    assert document["errorType"] == "InvalidCsvError"
+    assert document["errorMessage"] == "line 3 has 5 fields, the header has 3"
+    assert document["stackTrace"]
+
+
+def test_an_output_over_the_state_limit_is_an_error(functions_package):
+    body, error = functions_package.run("fn-huge", {})
+    assert error == "Unhandled"
+    assert json.loads(body)["errorType"] == "OverflowError"
+    assert str(STATE_PAYLOAD_LIMIT) in json.loads(body)["errorMessage"]
+
+
+def test_lambda_invoke_through_boto3_is_answered_in_process(functions_package):
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    functions_package.install(session.events)
+    client = session.client("lambda")
+    ok = client.invoke(FunctionName="fn-echo", Payload=b'{"x": 2}')
+    assert ok["StatusCode"] == 200 and "FunctionError" not in ok
+    assert json.loads(ok["Payload"].read())["event"] == {"x": 2}
+    failed = client.invoke(FunctionName="fn-boom", Payload=b"{}")
+    assert failed["FunctionError"] == "Unhandled"
+    assert functions_package.invocations[-1].error == "InvalidCsvError"
+
+
+def test_an_unknown_function_is_named(functions_package):
+    with pytest.raises(KeyError, match="fn-nope"):
+        functions_package.function("fn-nope")
