@@ -20,8 +20,14 @@ import pandas as pd  # noqa: E402
 import xgboost as xgb  # noqa: E402
 
 HYPERPARAMETERS = {
-    "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.7,
-    "objective": "binary:logistic", "eval_metric": "auc", "verbosity": 0,
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.7,
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "verbosity": 0,
 }
 ROUNDS = 50
 SEED = 1729
@@ -59,14 +65,24 @@ def main() -> None:
     scores = booster.predict(xgb.DMatrix(features.iloc[test]))
     accuracy = float(((scores > 0.5).astype(int) == y[test]).mean())
     done = time.perf_counter()
-    print(json.dumps({
-        "rows": len(frame), "features": features.shape[1], "accuracy": round(accuracy, 4),
-        "roc_auc": round(roc_auc(y[test], scores), 4),
-        "baseline_accuracy": round(float((y[test] == np.bincount(y[train]).argmax()).mean()), 4),
-        "seconds": {"import": round(imported - START, 3), "prepare": round(prepared - imported, 3),
-                    "train": round(trained - prepared, 3), "predict": round(done - trained, 3),
-                    "total": round(done - START, 3)},
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": len(frame),
+                "features": features.shape[1],
+                "accuracy": round(accuracy, 4),
+                "roc_auc": round(roc_auc(y[test], scores), 4),
+                "baseline_accuracy": round(float((y[test] == np.bincount(y[train]).argmax()).mean()), 4),
+                "seconds": {
+                    "import": round(imported - START, 3),
+                    "prepare": round(prepared - imported, 3),
+                    "train": round(trained - prepared, 3),
+                    "predict": round(done - trained, 3),
+                    "total": round(done - START, 3),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,22 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         out, state = Path(scratch) / "out", Path(scratch) / "state"
-        pipeline_wall, _ = timed([
-            sys.executable, "-m", "sagedrop_local.cli", "local", "run", args.csv, "--label", args.label,
-            "--out", str(out), "--state-dir", str(state),
-        ])
+        pipeline_wall, _ = timed(
+            [
+                sys.executable,
+                "-m",
+                "sagedrop_local.cli",
+                "local",
+                "run",
+                args.csv,
+                "--label",
+                args.label,
+                "--out",
+                str(out),
+                "--state-dir",
+                str(state),
+            ]
+        )
         run = json.loads((out / "run.json").read_text())
         evaluation = json.loads((out / "evaluation.json").read_text())
     execution = (datetime.fromisoformat(run["stopped_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()
@@ -56,7 +68,8 @@ def main() -> None:
     print(f"data: {args.csv} ({direct['rows']:,} rows, {direct['features']} features after encoding)")
     print(f"{'':34}{'direct script':>16}{'local pipeline':>16}")
     print(f"{'wall time, whole process (s)':34}{direct_wall:16.2f}{pipeline_wall:16.2f}")
-    print(f"{'  of which the work itself (s)':34}{direct['seconds']['total'] - direct['seconds']['import']:16.2f}{execution:16.2f}")
+    direct_work = direct["seconds"]["total"] - direct["seconds"]["import"]
+    print(f"{'  of which the work itself (s)':34}{direct_work:16.2f}{execution:16.2f}")
     print(f"{'accuracy on the test split':34}{direct['accuracy']:16.4f}{evaluation['metrics']['accuracy']:16.4f}")
     print(f"{'ROC AUC':34}{direct['roc_auc']:16.4f}{evaluation['metrics']['roc_auc']:16.4f}")
     print(f"ratio pipeline/direct, whole process: {pipeline_wall / direct_wall:.2f}x (goal <= 2x)")

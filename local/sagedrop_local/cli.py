@@ -1,7 +1,7 @@
 """``sagedrop``: run the pipeline locally, or clean up what local runs left.
 
-    sagedrop local run PATH.csv [--label COL] [--config FILE.json] [--out DIR] [--keep-endpoint]
-    sagedrop local cleanup [--dry-run] [--now ISO-TIME]
+sagedrop local run PATH.csv [--label COL] [--config FILE.json] [--out DIR] [--keep-endpoint]
+sagedrop local cleanup [--dry-run] [--now ISO-TIME]
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     return _summarise(stream, out, record, wall, endpoints_left)
 
 
-def _write_outputs(out: Path, cloud: LocalCloud, run_id: str, final: dict, history: list[dict], notifications: list) -> dict:
+def _write_outputs(
+    out: Path, cloud: LocalCloud, run_id: str, final: dict, history: list[dict], notifications: list
+) -> dict:
     run_dir = out / "bucket" / "runs" / run_id
     for name in ("evaluation.json", "report.html"):
         if (run_dir / name).exists():
@@ -143,15 +145,12 @@ def _write_outputs(out: Path, cloud: LocalCloud, run_id: str, final: dict, histo
 
 
 def _one_line_reason(record: dict) -> str:
-    error = (record.get("pipeline_record") or {}).get("error") or {}
-    if error.get("message"):
-        return f"{error.get('error')}: {error['message']}"
-    cause = record.get("cause") or ""
-    try:
-        cause = json.loads(cause).get("errorMessage", cause)
-    except (ValueError, AttributeError):
-        pass
-    return f"{record.get('error')}: {cause}".strip()
+    from sagedrop.pipeline.run_record import describe_failure
+
+    error = (record.get("pipeline_record") or {}).get("error") or describe_failure(
+        {"Error": record.get("error"), "Cause": record.get("cause")}
+    )
+    return f"{error['error']}: {error['message']}"
 
 
 def _summarise(stream: IO[str], out: Path, record: dict, wall: float, endpoints_left: list[str]) -> int:
@@ -174,9 +173,7 @@ def _summarise(stream: IO[str], out: Path, record: dict, wall: float, endpoints_
     )
     stream.write(f"results: {out / 'evaluation.json'}, {out / 'report.html'}, {out / 'run.json'}\n")
     if endpoints_left:
-        stream.write(
-            f"endpoint kept: {', '.join(endpoints_left)} (sagedrop local cleanup removes it once idle)\n"
-        )
+        stream.write(f"endpoint kept: {', '.join(endpoints_left)} (sagedrop local cleanup removes it once idle)\n")
     return 0
 
 
@@ -224,10 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("csv", metavar="PATH", help="the CSV file (.csv or .csv.gz)")
     run.add_argument("--label", metavar="COL", help="the label column (default: y/label/target/class, else the last)")
     run.add_argument("--config", metavar="FILE.json", help="a run configuration, as a folder's sagedrop.json")
-    run.add_argument("--out", metavar="DIR", default="out", help="where run.json, evaluation.json, report.html go (default: out)")
+    run.add_argument(
+        "--out", metavar="DIR", default="out", help="where run.json, evaluation.json, report.html go (default: out)"
+    )
     run.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint up after evaluation")
     run.add_argument(
-        "--state-dir", metavar="DIR", default=str(default_state_dir()),
+        "--state-dir",
+        metavar="DIR",
+        default=str(default_state_dir()),
         help="where the local SageMaker keeps endpoints between commands (default: %(default)s)",
     )
     run.set_defaults(handler=run_command)
@@ -238,9 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the nightly cleanup handler against the local cloud's endpoints and log groups.",
     )
     cleanup.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
-    cleanup.add_argument("--now", metavar="ISO-TIME", help="evaluate idleness as of this time (e.g. 2026-11-24T03:00:00+00:00)")
+    cleanup.add_argument(
+        "--now", metavar="ISO-TIME", help="evaluate idleness as of this time (e.g. 2026-11-24T03:00:00+00:00)"
+    )
     cleanup.add_argument("--out", metavar="DIR", default="out", help="where cleanup-report.json goes (default: out)")
-    cleanup.add_argument("--state-dir", metavar="DIR", default=str(default_state_dir()), help="the local SageMaker's state (default: %(default)s)")
+    cleanup.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=str(default_state_dir()),
+        help="the local SageMaker's state (default: %(default)s)",
+    )
     cleanup.set_defaults(handler=cleanup_command)
     return parser
 

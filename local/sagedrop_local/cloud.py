@@ -123,7 +123,9 @@ class LocalCloud:
         self.topic_arn = sns.create_topic(Name=self.stack.resource("RunNotificationTopic", "TopicName"))["TopicArn"]
         # Stands in for the e-mail subscription: what the topic publishes can be read back.
         self._inbox_url = sqs.create_queue(QueueName="sagedrop-local-inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=self._inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=self._inbox_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         self._sqs = sqs
 
@@ -139,9 +141,7 @@ class LocalCloud:
 
         functions = self.stack.functions()
         for function in functions.values():
-            function.environment.update(
-                AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, POWERTOOLS_TRACE_DISABLED="true"
-            )
+            function.environment.update(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, POWERTOOLS_TRACE_DISABLED="true")
         self.functions = functions
         self.lambdas = LocalLambdaRuntime(functions, log=self.log)
         self.lambdas.install(self.session.events)

@@ -107,7 +107,11 @@ class LocalLambdaRuntime:
         payload = params.get("Payload") or b"{}"
         event = json.loads(payload.read() if hasattr(payload, "read") else payload)
         body, function_error = self.run(params["FunctionName"], event)
-        response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": StreamingBody(io.BytesIO(body), len(body))}
+        response = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": StreamingBody(io.BytesIO(body), len(body)),
+        }
         if function_error:
             response["FunctionError"] = function_error
         return _HttpOk(), response

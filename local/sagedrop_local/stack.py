@@ -74,13 +74,15 @@ class LocalStack:
 
     @classmethod
     def from_template(
-        cls, root: Path, *, stack_name: str = "sagedrop-local", region: str = "us-east-1",
+        cls,
+        root: Path,
+        *,
+        stack_name: str = "sagedrop-local",
+        region: str = "us-east-1",
         parameter_overrides: dict[str, str] | None = None,
     ) -> LocalStack:
         template = load_template(root / "template.yaml")
-        parameters = {
-            name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
-        }
+        parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
         unknown = set(parameter_overrides or {}) - set(parameters)
         if unknown:
             raise ValueError(f"unknown template parameters: {', '.join(sorted(unknown))}")
@@ -115,8 +117,11 @@ class LocalStack:
                 arn = self._arn("states", f"stateMachine:{machine}")
                 physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": machine}
             elif kind == "AWS::SQS::Queue":
-                physical[logical_id] = {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}",
-                                        "Arn": self._arn("sqs", name), "QueueName": name}
+                physical[logical_id] = {
+                    "Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}",
+                    "Arn": self._arn("sqs", name),
+                    "QueueName": name,
+                }
             elif kind == "AWS::Logs::LogGroup":
                 group = resource.get("Properties", {}).get("LogGroupName", name)
                 physical[logical_id] = {"Ref": str(group), "Arn": self._arn("logs", f"log-group:{group}")}
@@ -132,7 +137,7 @@ class LocalStack:
             return value
         if len(value) != 1:
             return {key: self.resolve(item) for key, item in value.items()}
-        (key, argument), = value.items()
+        ((key, argument),) = value.items()
         if key == "Ref":
             return self._ref(argument)
         if key == "Fn::GetAtt":

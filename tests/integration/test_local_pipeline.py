@@ -33,8 +33,15 @@ def test_a_small_csv_trains_deploys_evaluates_and_cleans_up(cloud, bank_sample):
     # Then it succeeds, with the documented layout in the bucket
     assert final["status"] == "SUCCEEDED", final.get("cause")
     keys = set(cloud.keys(run))
-    for expected in ("run.json", "schema.json", "evaluation.json", "report.html",
-                     "data/train/train.csv", "data/validation/validation.csv", "data/test/test.csv"):
+    for expected in (
+        "run.json",
+        "schema.json",
+        "evaluation.json",
+        "report.html",
+        "data/train/train.csv",
+        "data/validation/validation.csv",
+        "data/test/test.csv",
+    ):
         assert run + expected in keys, expected
     assert any(k.startswith(run + "model/") and k.endswith("/output/model.tar.gz") for k in keys)
 
@@ -56,7 +63,9 @@ def test_a_small_csv_trains_deploys_evaluates_and_cleans_up(cloud, bank_sample):
     record = json.loads(cloud.read(run + "run.json"))
     assert record["status"] == "SUCCEEDED"
     assert set(record["resources"]["deleted"]) == {
-        record["resources"]["endpoint"], record["resources"]["endpoint_config"], record["resources"]["model"]
+        record["resources"]["endpoint"],
+        record["resources"]["endpoint_config"],
+        record["resources"]["model"],
     }
     assert [n["subject"] for n in cloud.notifications()] == [f"sagedrop run {outcome['run_id']} succeeded"]
 

@@ -75,9 +75,7 @@ def _check_image(region: str, version: str) -> None:
             f"supported: {', '.join(supported_versions())}"
         )
     if region not in supported_regions(version):
-        raise InvalidConfigError(
-            f"environment variable AWS_REGION: no XGBoost {version} image for region {region!r}"
-        )
+        raise InvalidConfigError(f"environment variable AWS_REGION: no XGBoost {version} image for region {region!r}")
 
 
 @dataclass(frozen=True)

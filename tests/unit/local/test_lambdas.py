@@ -9,7 +9,6 @@ import textwrap
 
 import boto3
 import pytest
-
 from sagedrop_local.lambdas import STATE_PAYLOAD_LIMIT, LocalLambdaRuntime
 from sagedrop_local.stack import LocalFunction
 
@@ -46,8 +45,14 @@ def functions_package(tmp_path, monkeypatch):
         monkeypatch.delitem(sys.modules, module)
     runtime = LocalLambdaRuntime(
         {
-            name: LocalFunction(name, name, "app.lambda_handler", f"fn-{name}",
-                                f"arn:aws:lambda:us-east-1:123456789012:function:fn-{name}", {"GREETING": f"hi {name}"})
+            name: LocalFunction(
+                name,
+                name,
+                "app.lambda_handler",
+                f"fn-{name}",
+                f"arn:aws:lambda:us-east-1:123456789012:function:fn-{name}",
+                {"GREETING": f"hi {name}"},
+            )
             for name in handlers
         }
     )

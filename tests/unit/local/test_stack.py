@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from sagedrop_local.stack import LocalStack, load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,7 +46,10 @@ def test_the_definition_gets_every_substitution(stack):
 
 def test_sub_getatt_join_and_pseudo_parameters(stack):
     assert stack.resolve({"Fn::Sub": "${AWS::StackName}-${AWS::Region}"}) == "demo-us-east-1"
-    assert stack.resolve({"Fn::Sub": "${DataBucket.Arn}/incoming/*"}) == f"arn:aws:s3:::{stack.resource('DataBucket')}/incoming/*"
+    assert (
+        stack.resolve({"Fn::Sub": "${DataBucket.Arn}/incoming/*"})
+        == f"arn:aws:s3:::{stack.resource('DataBucket')}/incoming/*"
+    )
     assert stack.resolve({"Fn::Sub": ["${X}-y", {"X": {"Ref": "AWS::AccountId"}}]}) == "123456789012-y"
     assert stack.resolve({"Fn::Join": ["/", ["a", {"Ref": "AWS::Partition"}]]}) == "a/aws"
 
@@ -64,7 +66,9 @@ def test_unknown_parameter_overrides_are_rejected():
 
 def test_a_placeholder_without_substitution_is_reported(tmp_path):
     (tmp_path / "statemachine").mkdir()
-    (tmp_path / "statemachine" / "m.asl.json").write_text('{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${Missing}", "End": true}}}')
+    (tmp_path / "statemachine" / "m.asl.json").write_text(
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${Missing}", "End": true}}}'
+    )
     (tmp_path / "template.yaml").write_text(
         "Resources:\n  PipelineStateMachine:\n    Type: AWS::Serverless::StateMachine\n"
         "    Properties:\n      DefinitionUri: statemachine/m.asl.json\n      DefinitionSubstitutions: {}\n"

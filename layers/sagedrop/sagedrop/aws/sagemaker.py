@@ -102,9 +102,10 @@ class SageMakerGateway:
             return self._create_once("create_endpoint", **request)
         except ClientError as error:
             # Right after CreateEndpointConfig the config may not be visible yet.
-            if _error_code(error) == "ValidationException" and "endpoint configuration" in _error_message(
-                error
-            ).lower():
+            if (
+                _error_code(error) == "ValidationException"
+                and "endpoint configuration" in _error_message(error).lower()
+            ):
                 raise EndpointConfigNotReady(_error_message(error)) from error
             raise
 

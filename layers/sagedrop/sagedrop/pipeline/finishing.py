@@ -92,7 +92,11 @@ def finish_run(
 
 def _hosting_args(run_id: str) -> dict:
     names = hosting_names(run_id)
-    return {"endpoint": names["endpoint_name"], "endpoint_config": names["endpoint_config_name"], "model": names["model_name"]}
+    return {
+        "endpoint": names["endpoint_name"],
+        "endpoint_config": names["endpoint_config_name"],
+        "model": names["model_name"],
+    }
 
 
 def handle_failure(
