@@ -187,20 +187,18 @@ def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
             raise SystemExit(f"sagedrop: --now {args.now!r} is not an ISO-8601 time") from None
         event["now"] = args.now
     with LocalCloud(work_dir=out, state_dir=Path(args.state_dir)) as cloud:
+        # This process's CloudWatch and Logs are new: replay what earlier runs recorded.
         cloud.sagemaker.republish(cloud.session.client("logs"), cloud.session.client("cloudwatch"))
         summary = cloud.invoke("CleanupEndpointsFunction", event)
-        reports = cloud.keys("cleanup/")
-        report = json.loads(cloud.read(reports[-1])) if reports else None
-    if report is not None:
-        (out / "cleanup-report.json").write_text(json.dumps(report, indent=2, default=str))
-    stream.write(_cleanup_text(summary, report, dry_run=bool(args.dry_run)))
-    return 0
-
-
-def _cleanup_text(summary: dict, report: dict | None, dry_run: bool) -> str:
-    from sagedrop.cleanup.report import render_text
-
-    return render_text(report or summary, dry_run=dry_run)
+        reports = sorted(cloud.keys("cleanup/"))
+        if reports:
+            (out / "cleanup-report.json").write_bytes(cloud.read(reports[-1]))
+        notifications = cloud.notifications()
+    # The summary a person gets by e-mail from the topic; the JSON summary when nothing was published.
+    stream.write((notifications[-1]["message"] if notifications else json.dumps(summary, indent=2)) + "\n")
+    if reports:
+        stream.write(f"report: {out / 'cleanup-report.json'}\n")
+    return 1 if summary.get("failures") else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,10 @@ from botocore.response import StreamingBody
 from sagedrop_local.stack import LocalFunction
 
 STATE_PAYLOAD_LIMIT = 262_144  # Step Functions' limit on a state's input or output
-_IMPORT_LOCK = threading.Lock()
+# One invocation at a time: each sees its own function's environment in the process-wide
+# os.environ, so two at once (the starter still returning while the execution it started
+# invokes the first step) would see each other's variables come and go.
+_INVOCATION_LOCK = threading.RLock()
 
 
 @dataclass
@@ -125,7 +128,7 @@ class LocalLambdaRuntime:
 
     def _handler(self, function: LocalFunction) -> Any:
         """Import on first use (the cold start) under the function's own environment."""
-        with _IMPORT_LOCK:
+        with _INVOCATION_LOCK:
             if function.logical_id not in self._handlers:
                 with _environment(function.environment), contextlib.redirect_stdout(self.log):
                     module = importlib.import_module(function.module)
@@ -140,7 +143,7 @@ class LocalLambdaRuntime:
         error_type = None
         try:
             handler = self._handler(function)
-            with _environment(function.environment), contextlib.redirect_stdout(self.log):
+            with _INVOCATION_LOCK, _environment(function.environment), contextlib.redirect_stdout(self.log):
                 result = handler(event, context)
             body = json.dumps(result).encode()
             if len(body) > STATE_PAYLOAD_LIMIT:

@@ -23,14 +23,15 @@ class CleanupClients:
 
     @classmethod
     def create(cls, session: boto3.session.Session | None = None, **client_kwargs: Any) -> CleanupClients:
-        """Clients from ``session`` (default: a new one).
+        """Clients from ``session`` (default: boto3's default session, as ``boto3.client`` uses).
 
-        ``client_kwargs`` go to every client, e.g. ``endpoint_url`` for a local cloud.
+        The default session matters locally: the local cloud answers SageMaker calls for clients of
+        that session. ``client_kwargs`` go to every client, e.g. ``endpoint_url``.
         """
-        session = session or boto3.session.Session()
+        factory = session.client if session else boto3.client
 
         def client(service: str) -> Any:
-            return session.client(service, config=RETRY_CONFIG, **client_kwargs)
+            return factory(service, config=RETRY_CONFIG, **client_kwargs)
 
         return cls(
             sagemaker=client("sagemaker"),
