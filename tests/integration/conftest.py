@@ -11,7 +11,7 @@ import pytest
 from sagedrop_local.cloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
-BANK_SAMPLE = ROOT / "data" / "bank-full.csv.gz"
+BANK_DATA = ROOT / "data" / "bank-full.csv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def cloud(tmp_path_factory):
 @pytest.fixture(scope="session")
 def bank_sample() -> bytes:
     """3,000 rows of the bundled bank marketing data, as CSV bytes with a header."""
-    frame = pd.read_csv(io.BytesIO(gzip.decompress(BANK_SAMPLE.read_bytes())))
+    frame = pd.read_csv(io.BytesIO(gzip.decompress(BANK_DATA.read_bytes())))
     return frame.sample(n=3000, random_state=7).to_csv(index=False).encode()
 
 
