@@ -45,9 +45,11 @@ def aws_environment():
 
 @pytest.fixture
 def no_sleep(monkeypatch):
-    """botocore's retry backoff sleeps; record the delays instead of waiting for them."""
+    """Record botocore's retry backoff delays instead of waiting for them, and open adaptive mode's
+    client-side token bucket (it waits on a condition variable in real time)."""
     delays: list[float] = []
     monkeypatch.setattr("time.sleep", delays.append)
+    monkeypatch.setattr("botocore.retries.bucket.TokenBucket.acquire", lambda self, amount=1, block=True: True)
     return delays
 
 
@@ -91,9 +93,9 @@ class Account:
         # An SQS subscription lets tests read what SNS published.
         sqs = session.client("sqs", config=RETRY_CONFIG)
         self.queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.clients.sns.subscribe(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
@@ -131,9 +133,7 @@ class Account:
             variants.append(variant)
         tags = [{"Key": "sagedrop:stack", "Value": stack}] if stack else []
         with time_machine.travel(self.now - age, tick=False):
-            self.sagemaker.create_endpoint_config(
-                EndpointConfigName=name, ProductionVariants=variants, Tags=tags
-            )
+            self.sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, Tags=tags)
         return name
 
     def endpoint(
@@ -179,9 +179,7 @@ class Account:
         sagemaker_backends["123456789012"][REGION].endpoints[endpoint_name].endpoint_status = status
 
     # --- CloudWatch -----------------------------------------------------------------------------------
-    def invocations(
-        self, endpoint: str, value: float, *, ago: timedelta, variant: str = "AllTraffic"
-    ) -> None:
+    def invocations(self, endpoint: str, value: float, *, ago: timedelta, variant: str = "AllTraffic") -> None:
         self.metric_data.append(
             {
                 "MetricName": "Invocations",

@@ -47,9 +47,7 @@ def build_world(account) -> dict[str, set[str]]:
     group("deleted:" + Reason.IDLE_NO_DATA, stale)
 
     # Two variants, traffic only on the second: summed over ALL variants, so in use.
-    canary = [
-        account.endpoint(f"canary-{i:02d}", age=old, variants=("AllTraffic", "Canary")) for i in range(10)
-    ]
+    canary = [account.endpoint(f"canary-{i:02d}", age=old, variants=("AllTraffic", "Canary")) for i in range(10)]
     for name in canary:
         account.invocations(name, 0, ago=hours(2))
         account.invocations(name, 7, ago=hours(2), variant="Canary")
@@ -62,9 +60,7 @@ def build_world(account) -> dict[str, set[str]]:
     fresh = [account.endpoint(f"fresh-{i:02d}", age=hours(30)) for i in range(20)]
     group("kept:" + Reason.NO_DATA_YOUNG, fresh)
 
-    kept = [
-        account.endpoint(f"keep-{i:02d}", age=days(20), tags={"sagedrop:keep": "true"}) for i in range(20)
-    ]
+    kept = [account.endpoint(f"keep-{i:02d}", age=days(20), tags={"sagedrop:keep": "true"}) for i in range(20)]
     group("kept:" + Reason.PROTECTED_BY_TAG, kept)
 
     serverless = [account.endpoint(f"serverless-{i}", age=old, serverless=True) for i in range(5)]
@@ -72,9 +68,7 @@ def build_world(account) -> dict[str, set[str]]:
 
     # Not ours: another stack's and an untagged team's endpoints, idle and old, never touched or reported.
     strangers = [account.endpoint(f"other-{i:03d}", age=days(30), stack="other-stack") for i in range(30)]
-    strangers += [
-        account.endpoint(f"team-{i:03d}", age=days(30), stack=None, tags={"team": "ml"}) for i in range(20)
-    ]
+    strangers += [account.endpoint(f"team-{i:03d}", age=days(30), stack=None, tags={"team": "ml"}) for i in range(20)]
     group("untouched", strangers)
 
     # Two endpoints sharing one config and model: the idle one goes, the shared config and model stay.
@@ -97,13 +91,9 @@ def build_world(account) -> dict[str, set[str]]:
 
     # Log groups: one per endpoint for a third of them, plus training logs and stale leftovers.
     for name in sorted(account.endpoint_names())[::3]:
-        account.log_group(
-            f"/aws/sagemaker/Endpoints/{name}", age=days(3), last_event_ago=hours(4), retention_days=30
-        )
+        account.log_group(f"/aws/sagemaker/Endpoints/{name}", age=days(3), last_event_ago=hours(4), retention_days=30)
     for i in range(60):
-        account.log_group(
-            f"/aws/sagemaker/Endpoints/long-gone-{i:03d}", age=days(60), last_event_ago=days(31)
-        )
+        account.log_group(f"/aws/sagemaker/Endpoints/long-gone-{i:03d}", age=days(60), last_event_ago=days(31))
     for i in range(20):  # within the 2 h margin of the 30-day limit: kept
         account.log_group(
             f"/aws/sagemaker/Endpoints/borderline-{i:02d}", age=days(60), last_event_ago=days(30) + hours(1)
@@ -147,9 +137,7 @@ def scenario(aws_environment) -> Scenario:
         api_calls = Counter(counter.calls)
         after_first = state(account)
         second = run_cleanup(account.clients, SETTINGS, now=NOW).as_dict()
-        return Scenario(
-            expected, before, after_dry_run, after_first, state(account), dry, first, second, api_calls
-        )
+        return Scenario(expected, before, after_dry_run, after_first, state(account), dry, first, second, api_calls)
 
 
 def by_outcome_and_reason(report) -> dict[str, set[str]]:

@@ -86,9 +86,7 @@ class TestEndpointRules:
         assert (decision.action, decision.reason) == (Action.KEEP, Reason.YOUNGER_THAN_GRACE)
 
     def test_grace_boundary_is_inclusive_of_exactly_grace(self):
-        assert (
-            decide(endpoint(age=hours(12)), Traffic(None)).action is Action.KEEP
-        )  # < lookback: no data young
+        assert decide(endpoint(age=hours(12)), Traffic(None)).action is Action.KEEP  # < lookback: no data young
         assert decide(endpoint(age=hours(24)), Traffic(None)).action is Action.DELETE
 
     def test_failed_endpoint_older_than_grace_is_deleted_without_metrics(self):
@@ -162,9 +160,7 @@ class TestConfigsAndModels:
     def test_config_of_deleted_endpoint_is_deleted_unless_still_used(self):
         kwargs = dict(tagged_with_stack=False, settings=SETTINGS, now=NOW)
         c = config("c")
-        gone = decide_config(
-            c, configs_of_deleted_endpoints=frozenset({"c"}), configs_in_use=frozenset(), **kwargs
-        )
+        gone = decide_config(c, configs_of_deleted_endpoints=frozenset({"c"}), configs_in_use=frozenset(), **kwargs)
         used = decide_config(
             c, configs_of_deleted_endpoints=frozenset({"c"}), configs_in_use=frozenset({"c"}), **kwargs
         )
@@ -256,17 +252,14 @@ class TestLogGroups:
         assert (decision.action, decision.reason) == (Action.KEEP, Reason.LOG_GROUP_PROTECTED)
 
     def test_group_of_deleted_endpoint_goes_with_it(self):
-        [decision] = decide_group(
-            group("/aws/sagemaker/Endpoints/e", age=days(2), last=hours(1)), deleted={"e"}
-        )
+        [decision] = decide_group(group("/aws/sagemaker/Endpoints/e", age=days(2), last=hours(1)), deleted={"e"})
         assert decision.reason is Reason.LOG_GROUP_OF_DELETED_ENDPOINT
 
     def test_group_of_live_endpoint_is_never_deleted_however_quiet(self):
         decisions = decide_group(group("/aws/sagemaker/Endpoints/e", last=days(300)), live=frozenset({"e"}))
         assert [d.action for d in decisions] == [Action.SET_RETENTION]
         assert (
-            decide_group(group("/aws/sagemaker/Endpoints/e", last=days(300)), live=None)[0].action
-            is not Action.DELETE
+            decide_group(group("/aws/sagemaker/Endpoints/e", last=days(300)), live=None)[0].action is not Action.DELETE
         )
 
     def test_groups_without_retention_get_one(self):
