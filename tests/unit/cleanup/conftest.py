@@ -26,7 +26,7 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def aws_environment():
     """Fake credentials and region, never the developer's: set before any client is built."""
     with pytest.MonkeyPatch.context() as patch:

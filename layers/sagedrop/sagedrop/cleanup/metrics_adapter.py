@@ -35,9 +35,7 @@ class InvocationMetrics:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def invocations(
-        self, endpoints: Iterable[EndpointFacts], start: datetime, end: datetime
-    ) -> dict[str, Traffic]:
+    def invocations(self, endpoints: Iterable[EndpointFacts], start: datetime, end: datetime) -> dict[str, Traffic]:
         """Summed Invocations per endpoint over [start, end); None when there is no data point at all.
 
         A batch that fails (after botocore's adaptive retries) marks its endpoints' traffic as
@@ -90,15 +88,11 @@ class InvocationMetrics:
                     totals[name] = (totals[name] or 0.0) + float(sum(points))
         return {name: Traffic(totals[name], errors.get(name)) for name in totals}
 
-    def _fetch(
-        self, batch: Sequence, start: datetime, end: datetime
-    ) -> tuple[dict[str, list], dict[str, str]]:
+    def _fetch(self, batch: Sequence, start: datetime, end: datetime) -> tuple[dict[str, list], dict[str, str]]:
         values: dict[str, list] = {}
         statuses: dict[str, str] = {}
         paginator = self.client.get_paginator("get_metric_data")
-        pages = paginator.paginate(
-            MetricDataQueries=[query for _, _, query in batch], StartTime=start, EndTime=end
-        )
+        pages = paginator.paginate(MetricDataQueries=[query for _, _, query in batch], StartTime=start, EndTime=end)
         for page in pages:
             for result in page.get("MetricDataResults", []):
                 values.setdefault(result["Id"], []).extend(result.get("Values", []))

@@ -58,9 +58,7 @@ class CleanupReport:
 
     @property
     def estimated_monthly_saving_usd(self) -> float:
-        return round(
-            sum(r.monthly_saving_usd or 0.0 for r in self.records_of(Kind.ENDPOINT, self.removal_outcome)), 2
-        )
+        return round(sum(r.monthly_saving_usd or 0.0 for r in self.records_of(Kind.ENDPOINT, self.removal_outcome)), 2)
 
     def counts(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {kind.value: {} for kind in Kind}
@@ -133,9 +131,7 @@ class CleanupReport:
                 return
             lines.append(f"{title} ({len(records)}):")
             for record in records[:_SNS_LISTED_PER_SECTION]:
-                extra = (
-                    f" — saves ~${record.monthly_saving_usd:,.2f}/month" if record.monthly_saving_usd else ""
-                )
+                extra = f" — saves ~${record.monthly_saving_usd:,.2f}/month" if record.monthly_saving_usd else ""
                 why = record.reason.value if record.reason else ""
                 lines.append(f"  - {record.name}: {why}{extra}")
             if len(records) > _SNS_LISTED_PER_SECTION:
@@ -151,8 +147,7 @@ class CleanupReport:
         if self.failures:
             lines.append(f"Failures ({len(self.failures)}):")
             lines.extend(
-                f"  - {f.kind} {f.name}: {f.operation}: {f.error}"
-                for f in self.failures[:_SNS_LISTED_PER_SECTION]
+                f"  - {f.kind} {f.name}: {f.operation}: {f.error}" for f in self.failures[:_SNS_LISTED_PER_SECTION]
             )
             lines.append("")
         saving = self.estimated_monthly_saving_usd

@@ -49,9 +49,7 @@ def is_protected(tags: Mapping[str, str]) -> bool:
     return tags.get(KEEP_TAG, "").strip().lower() == "true"
 
 
-def decide_without_traffic(
-    endpoint: EndpointFacts, settings: CleanupSettings, now: datetime
-) -> Decision | None:
+def decide_without_traffic(endpoint: EndpointFacts, settings: CleanupSettings, now: datetime) -> Decision | None:
     """Every rule that does not need CloudWatch; None means "it depends on the traffic"."""
 
     def keep(reason: Reason, detail: str = "") -> Decision:
@@ -66,9 +64,7 @@ def decide_without_traffic(
         return keep(Reason.YOUNGER_THAN_GRACE, f"age {_hours(age)}")
     if endpoint.status == "Failed":
         # A Failed endpoint serves nothing, whatever the metrics say.
-        return Decision(
-            Kind.ENDPOINT, endpoint.name, Action.DELETE, Reason.FAILED_ENDPOINT, f"age {_hours(age)}"
-        )
+        return Decision(Kind.ENDPOINT, endpoint.name, Action.DELETE, Reason.FAILED_ENDPOINT, f"age {_hours(age)}")
     if endpoint.serverless and not settings.include_serverless:
         return keep(Reason.SERVERLESS)
     return None
@@ -83,9 +79,7 @@ def decide_with_traffic(
         return Decision(Kind.ENDPOINT, endpoint.name, Action.KEEP, Reason.METRICS_UNAVAILABLE, traffic.error)
     if traffic.invocations is None:
         if age >= settings.lookback:
-            return Decision(
-                Kind.ENDPOINT, endpoint.name, Action.DELETE, Reason.IDLE_NO_DATA, f"age {_hours(age)}"
-            )
+            return Decision(Kind.ENDPOINT, endpoint.name, Action.DELETE, Reason.IDLE_NO_DATA, f"age {_hours(age)}")
         return Decision(Kind.ENDPOINT, endpoint.name, Action.KEEP, Reason.NO_DATA_YOUNG, f"age {_hours(age)}")
     if traffic.invocations > 0:
         detail = f"{traffic.invocations:g} invocations in the last {settings.lookback_hours} h"
@@ -114,9 +108,7 @@ def limit_deletions(
     )
     deferred = {d.name for d in deletions[max_deletions:]}
     return [
-        Decision(d.kind, d.name, Action.KEEP, Reason.BLAST_RADIUS, d.reason.value)
-        if d.name in deferred
-        else d
+        Decision(d.kind, d.name, Action.KEEP, Reason.BLAST_RADIUS, d.reason.value) if d.name in deferred else d
         for d in decisions
     ]
 
@@ -208,9 +200,7 @@ def decide_log_group(
     is treated as belonging to a live endpoint.
     """
     endpoint_name = (
-        group.name.removeprefix(ENDPOINT_LOG_GROUP_PREFIX)
-        if group.name.startswith(ENDPOINT_LOG_GROUP_PREFIX)
-        else None
+        group.name.removeprefix(ENDPOINT_LOG_GROUP_PREFIX) if group.name.startswith(ENDPOINT_LOG_GROUP_PREFIX) else None
     )
     delete_reason: Reason | None = None
     detail = ""
@@ -227,11 +217,7 @@ def decide_log_group(
 
     if delete_reason is not None:
         if group.deletion_protected:
-            return [
-                Decision(
-                    Kind.LOG_GROUP, group.name, Action.KEEP, Reason.LOG_GROUP_PROTECTED, delete_reason.value
-                )
-            ]
+            return [Decision(Kind.LOG_GROUP, group.name, Action.KEEP, Reason.LOG_GROUP_PROTECTED, delete_reason.value)]
         return [Decision(Kind.LOG_GROUP, group.name, Action.DELETE, delete_reason, detail)]
     if group.retention_days is None:
         return [

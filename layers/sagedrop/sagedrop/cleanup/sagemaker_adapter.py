@@ -39,13 +39,9 @@ class SageMakerCleanupAdapter:
                 )
 
     def list_endpoint_configs(self) -> Iterator[ConfigSummary]:
-        for page in self.client.get_paginator("list_endpoint_configs").paginate(
-            PaginationConfig={"PageSize": 100}
-        ):
+        for page in self.client.get_paginator("list_endpoint_configs").paginate(PaginationConfig={"PageSize": 100}):
             for item in page.get("EndpointConfigs", []):
-                yield ConfigSummary(
-                    item["EndpointConfigName"], item["EndpointConfigArn"], item["CreationTime"]
-                )
+                yield ConfigSummary(item["EndpointConfigName"], item["EndpointConfigArn"], item["CreationTime"])
 
     def list_models(self) -> Iterator[ModelFacts]:
         for page in self.client.get_paginator("list_models").paginate(PaginationConfig={"PageSize": 100}):
@@ -74,13 +70,9 @@ class SageMakerCleanupAdapter:
             status=response.get("EndpointStatus", summary.status),
             created_at=response.get("CreationTime", summary.created_at),
             config_name=response.get("EndpointConfigName"),
-            variants=tuple(
-                Variant(v["VariantName"], int(v.get("CurrentInstanceCount") or 0)) for v in variants
-            ),
+            variants=tuple(Variant(v["VariantName"], int(v.get("CurrentInstanceCount") or 0)) for v in variants),
             tags=tags,
-            serverless=any(
-                "CurrentServerlessConfig" in v or "DesiredServerlessConfig" in v for v in variants
-            ),
+            serverless=any("CurrentServerlessConfig" in v or "DesiredServerlessConfig" in v for v in variants),
         )
 
     def describe_endpoint_config(self, summary: ConfigSummary) -> EndpointConfigFacts | None:

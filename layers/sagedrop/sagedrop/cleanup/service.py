@@ -73,9 +73,7 @@ def run_cleanup(
     """
     now = _aware(now or datetime.now(UTC))
     prices = prices or bundled_price_table()
-    report = CleanupReport(
-        evaluated_at=now, dry_run=dry_run, settings=settings.as_dict(), price_table=prices.as_dict()
-    )
+    report = CleanupReport(evaluated_at=now, dry_run=dry_run, settings=settings.as_dict(), price_table=prices.as_dict())
     sagemaker = SageMakerCleanupAdapter(clients.sagemaker)
 
     inventory = _read_inventory(sagemaker, report)
@@ -86,14 +84,10 @@ def run_cleanup(
         if inventory.complete:
             _clean_configs_and_models(inventory, gone_endpoints, sagemaker, settings, now, report, dry_run)
         else:
-            report.fail(
-                "endpoint_config", "*", "plan", "skipped: the inventory is incomplete (see other failures)"
-            )
+            report.fail("endpoint_config", "*", "plan", "skipped: the inventory is incomplete (see other failures)")
 
     live = (
-        frozenset(inventory.endpoints) - gone_endpoints
-        if inventory.endpoints_listed and inventory.complete
-        else None
+        frozenset(inventory.endpoints) - gone_endpoints if inventory.endpoints_listed and inventory.complete else None
     )
     _clean_log_groups(LogGroupsAdapter(clients.logs), gone_endpoints, live, settings, now, report, dry_run)
 
@@ -176,15 +170,11 @@ def _apply_endpoint_plan(
     gone: set[str] = set()
     for decision in plan:
         if decision.action is Action.KEEP:
-            report.add(
-                ActionRecord(Kind.ENDPOINT, decision.name, Outcome.KEPT, decision.reason, decision.detail)
-            )
+            report.add(ActionRecord(Kind.ENDPOINT, decision.name, Outcome.KEPT, decision.reason, decision.detail))
             continue
         endpoint = inventory.endpoints[decision.name]
         saving = prices.monthly_cost(endpoint, inventory.configs.get(endpoint.config_name or ""))
-        record = ActionRecord(
-            Kind.ENDPOINT, endpoint.name, Outcome.WOULD_DELETE, decision.reason, decision.detail
-        )
+        record = ActionRecord(Kind.ENDPOINT, endpoint.name, Outcome.WOULD_DELETE, decision.reason, decision.detail)
         if not dry_run:
             try:
                 deleted = sagemaker.delete_endpoint(endpoint.name)
@@ -212,9 +202,7 @@ def _clean_configs_and_models(
     live = [e for name, e in inventory.endpoints.items() if name not in gone_endpoints]
     configs_in_use = frozenset(e.config_name for e in live if e.config_name)
     configs_of_deleted = frozenset(
-        inventory.endpoints[name].config_name
-        for name in gone_endpoints
-        if inventory.endpoints[name].config_name
+        inventory.endpoints[name].config_name for name in gone_endpoints if inventory.endpoints[name].config_name
     )
 
     removed_configs: set[str] = set()

@@ -28,9 +28,7 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _integer(
-    env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None
-) -> int:
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -91,9 +89,7 @@ class CleanupSettings:
             )
         topic_arn = _required(env, "NOTIFICATION_TOPIC_ARN")
         if not topic_arn.startswith("arn:"):
-            raise InvalidConfigError(
-                f"environment variable NOTIFICATION_TOPIC_ARN is not an ARN: {topic_arn!r}"
-            )
+            raise InvalidConfigError(f"environment variable NOTIFICATION_TOPIC_ARN is not an ARN: {topic_arn!r}")
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             notification_topic_arn=topic_arn,
