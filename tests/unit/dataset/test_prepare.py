@@ -137,9 +137,8 @@ def test_prepare_encodes_label_and_features_and_writes_a_schema():
         "test": 30,
     }
     assert schema["delimiter"] == "," and schema["header"] is True
-    assert (
-        schema["label_stats"]["train_majority"] in (0, 1, 2) and schema["label_stats"]["train_mean"] is None
-    )
+    assert schema["label_stats"]["majority_class"] in (0, 1, 2) and "mean" not in schema["label_stats"]
+    assert sum(schema["label_stats"]["class_counts"]) == schema["rows"]["train"]
     json.dumps(schema)  # JSON-serialisable
     for part in (prepared.train, prepared.validation, prepared.test):
         assert list(part.columns) == ["target", *schema["features"]]
@@ -155,7 +154,7 @@ def test_regression_labels_are_floats_and_stats_hold_the_training_mean():
     assert prepared.schema["problem_type"] == REGRESSION
     assert prepared.schema["label_mapping"] is None and prepared.schema["class_count"] is None
     assert prepared.train["price"].dtype == np.float64
-    assert prepared.schema["label_stats"]["train_mean"] == pytest.approx(prepared.train["price"].mean())
+    assert prepared.schema["label_stats"]["mean"] == pytest.approx(prepared.train["price"].mean())
 
 
 def test_dropped_columns_are_recorded_with_reasons():
@@ -312,7 +311,7 @@ def test_bank_full_csv():
     assert schema["label_mapping"] == ["no", "yes"]
     assert len(schema["source_columns"]) == 16 and schema["header"] is True and schema["delimiter"] == ","
     assert schema["feature_count"] == 50 and schema["dropped_columns"] == []
-    assert schema["label_stats"]["train_majority"] == 0
+    assert schema["label_stats"]["majority_class"] == 0
     # Stratified: each split has the file's 11.7% of "yes".
     for part in (prepared.train, prepared.validation, prepared.test):
         assert part["y"].mean() == pytest.approx(0.117, abs=0.001)

@@ -14,6 +14,7 @@ from sagedrop.dataset.label import REGRESSION, encode_label, infer_problem_type,
 from sagedrop.dataset.reader import read_table
 from sagedrop.dataset.split import SPLITS, split_indices
 from sagedrop.errors import InvalidCsvError, LabelNotFoundError, UnusableLabelError
+from sagedrop.evaluation.report import label_stats_from_training
 from sagedrop.run_config import RunConfig
 
 SCHEMA_VERSION = 1
@@ -86,7 +87,7 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
         "delimiter": table.delimiter,
         "header": table.header,
         "text_encoding": table.encoding,
-        "label_stats": _label_stats(train_y, problem_type, len(mapping) if mapping else 0),
+        "label_stats": label_stats_from_training(problem_type, train_y, len(mapping) if mapping else 0),
         "dropped_columns": [
             {"column": column, "reason": encoding["reason"]}
             for column, encoding in encodings.items()
@@ -113,20 +114,3 @@ def to_headerless_csv(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _label_stats(train_y: np.ndarray, problem_type: str, class_count: int) -> dict[str, Any]:
-    """What the evaluation's baselines need: the training mean, or the training majority class.
-
-    ``mean`` / ``majority_class`` repeat ``train_mean`` / ``train_majority`` under the names the
-    evaluation module reads.
-    """
-    if problem_type == REGRESSION:
-        mean = float(np.mean(train_y))
-        return {"train_mean": mean, "train_majority": None, "mean": mean}
-    counts = np.bincount(train_y.astype(np.int64), minlength=class_count)
-    majority = int(np.argmax(counts))  # ties: the smallest class index
-    return {
-        "train_majority": majority,
-        "train_mean": None,
-        "majority_class": majority,
-        "class_counts": [int(c) for c in counts],
-    }
