@@ -200,23 +200,33 @@ def _strtof(cell: str) -> float:
         return 0.0
 
 
+def _numeric_values(paths: list[Path], delimiter: str) -> np.ndarray:
+    """The files' cells as floats: empty = missing (NaN), text = 0, as the container's strtof reads them.
+
+    The fast path lets pandas parse numbers natively (the common case: what preprocess writes);
+    only a file with a non-numeric cell takes the slow cell-by-cell path.
+    """
+    frames = [
+        pd.read_csv(path, header=None, sep=delimiter, na_values=[""], keep_default_na=False) for path in paths
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    if all(kind in "fiub" for kind in (dtype.kind for dtype in table.dtypes)):
+        return table.to_numpy(dtype=float)
+    text = pd.concat(
+        [pd.read_csv(path, header=None, sep=delimiter, dtype=str, keep_default_na=False) for path in paths],
+        ignore_index=True,
+    )
+    return np.vectorize(_strtof, otypes=[float])(text.to_numpy())
+
+
 def read_csv_matrix(files: list[Path], csv_weights: int = 0) -> xgb.DMatrix:
     """Label-first, headerless CSV files -> DMatrix, delimiter sniffed from the first line."""
     with open(files[0], errors="ignore") as handle:
         delimiter = _sniff_delimiter(handle.readline())
-    frames = []
-    for path in files:
-        if path.stat().st_size == 0:
-            continue
-        frame = pd.read_csv(path, header=None, sep=delimiter, dtype=str, keep_default_na=False)
-        frames.append(frame)
-    if not frames:
+    paths = [path for path in files if path.stat().st_size > 0]
+    if not paths:
         return None
-    table = pd.concat(frames, ignore_index=True)
-    try:
-        values = table.astype(float).to_numpy()
-    except ValueError:
-        values = np.vectorize(_strtof, otypes=[float])(table.to_numpy())
+    values = _numeric_values(paths, delimiter)
     try:
         if csv_weights == 1:
             return xgb.DMatrix(values[:, 2:], label=values[:, 0], weight=values[:, 1])
