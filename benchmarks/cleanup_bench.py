@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import time_machine
 from moto import mock_aws
+
 from sagedrop.cleanup import CleanupClients, CleanupSettings, run_cleanup
 
 REGION = "us-east-1"

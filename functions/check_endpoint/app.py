@@ -8,6 +8,7 @@ Output (ResultPath ``$.endpoint``): the endpoint document with ``status``, ``fai
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import check_endpoint
 

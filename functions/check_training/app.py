@@ -9,6 +9,7 @@ Output (ResultPath ``$.training``): ``{"job_name", "status", "secondary_status",
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.training import check_training
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.cleanup import CleanupClients, CleanupSettings, run_cleanup
 from sagedrop.errors import InvalidEventError
 

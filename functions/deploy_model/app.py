@@ -10,6 +10,7 @@ SageMakerLimitExceeded (retried with backoff).
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import deploy_model
 from sagedrop.settings import PipelineSettings

@@ -11,6 +11,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import confusion_table

@@ -9,6 +9,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway

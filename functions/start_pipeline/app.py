@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.starting import parse_object_created, start_run
 from sagedrop.settings import StarterSettings

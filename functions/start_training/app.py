@@ -8,6 +8,7 @@ Raises SageMakerThrottled / SageMakerLimitExceeded (retried by the state machine
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.training import start_training
 from sagedrop.settings import PipelineSettings

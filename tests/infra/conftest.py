@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sagedrop_local.stack import load_template as _load_cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+
 from sagedrop.errors import InvalidConfigError
 from sagedrop.image_uris import supported_regions, supported_versions, xgboost_image_uri
 

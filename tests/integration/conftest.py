@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from sagedrop_local.cloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]

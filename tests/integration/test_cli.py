@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from sagedrop_local.cli import build_parser, main
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sagedrop_local.cli import main
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -14,6 +14,7 @@ import boto3
 import pytest
 import time_machine
 from moto import mock_aws
+
 from sagedrop.cleanup import CleanupClients, CleanupSettings
 from sagedrop.cleanup.clients import RETRY_CONFIG
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from moto import mock_aws
+
 from sagedrop.cleanup import run_cleanup
 from sagedrop.cleanup.model import Reason
 

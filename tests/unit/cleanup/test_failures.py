@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
+
 from sagedrop.cleanup import run_cleanup
 from sagedrop.cleanup.clients import RETRY_CONFIG, CleanupClients
 from sagedrop.cleanup.logs_adapter import LogGroupDeletion, LogGroupsAdapter

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from moto import mock_aws
+
 from sagedrop.errors import InvalidConfigError, InvalidEventError
 
 from .conftest import BUCKET, STACK, Account, days, hours

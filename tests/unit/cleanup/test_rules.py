@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sagedrop.cleanup.metrics_adapter import period_seconds
 from sagedrop.cleanup.model import (
     Action,

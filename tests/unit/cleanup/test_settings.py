@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sagedrop.cleanup import CleanupSettings
 from sagedrop.errors import InvalidConfigError
 

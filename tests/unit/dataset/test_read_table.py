@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from sagedrop.dataset import read_table
 from sagedrop.errors import InvalidCsvError
 

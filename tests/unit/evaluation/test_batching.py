@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sagedrop.errors import FeatureCountMismatchError, InvalidCsvError
 from sagedrop.evaluation import (
     SAGEMAKER_MAX_PAYLOAD_BYTES,

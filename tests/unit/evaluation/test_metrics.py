@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sagedrop.evaluation import metrics as m
 from scipy.stats import rankdata
 from sklearn import metrics as sk
+
+from sagedrop.evaluation import metrics as m
 
 # A handful of probability levels makes ties (in scores and at the 0.5 threshold) common.
 tied_probability = st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.5000001, 0.75, 1.0])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from sagedrop.errors import InvalidPredictionError
 from sagedrop.evaluation import (
     BINARY,

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+
 from sagedrop.evaluation import (
     BINARY,
     MULTICLASS,

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn import metrics as sk
+
 from sagedrop.evaluation import (
     BINARY,
     MULTICLASS,
@@ -16,7 +18,6 @@ from sagedrop.evaluation import (
     label_names,
     label_stats_from_training,
 )
-from sklearn import metrics as sk
 
 normal_floats = st.floats(-100, 100, allow_subnormal=False)
 TOP_KEYS = {"run_id", "problem_type", "label", "rows", "metrics", "baseline", "confusion_matrix"}

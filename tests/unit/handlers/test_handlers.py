@@ -9,9 +9,9 @@ import json
 
 import boto3
 import pytest
+
 from sagedrop.errors import InvalidEventError
 from sagedrop.names import endpoint_name
-
 from tests.unit.pipeline.conftest import BUCKET, REGION, ROLE_ARN, TOPIC_NAME, load_event
 
 from .conftest import ENVIRONMENT, emf_metrics

@@ -9,6 +9,7 @@ import textwrap
 
 import boto3
 import pytest
+
 from sagedrop_local.lambdas import STATE_PAYLOAD_LIMIT, LocalLambdaRuntime
 from sagedrop_local.stack import LocalFunction
 

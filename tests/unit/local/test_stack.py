@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sagedrop_local.stack import LocalStack, load_template
 
 ROOT = Path(__file__).resolve().parents[3]

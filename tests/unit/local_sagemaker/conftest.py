@@ -14,6 +14,7 @@ import botocore.session
 import numpy as np
 import pytest
 from moto import mock_aws
+
 from sagedrop_local.sagemaker import LocalSageMaker
 
 REGION = "us-east-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from sagedrop_local.sagemaker import LocalSageMaker
 
 from .conftest import deploy, make_dataset, new_session, to_csv, wait_for_endpoint

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from sagedrop.run_config import resolve_run_config
 from sagedrop.settings import PipelineSettings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import EndpointConfigNotReady, SageMakerThrottled
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
+
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway

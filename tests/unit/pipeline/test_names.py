@@ -6,6 +6,7 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sagedrop.names import (
     endpoint_config_name,
     endpoint_name,

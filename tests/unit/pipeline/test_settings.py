@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sagedrop.errors import InvalidConfigError
 from sagedrop.settings import PipelineSettings, StarterSettings
 

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
+
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
 from sagedrop.names import run_id_for

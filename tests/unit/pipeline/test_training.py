@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import ANY
+
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
 from sagedrop.pipeline.training import check_training, start_training

@@ -6,6 +6,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config import (
     BUILTIN_DEFAULTS,
