@@ -10,29 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sagedrop.environment import integer, required
 from sagedrop.errors import InvalidConfigError
 from sagedrop.image_uris import supported_regions, supported_versions
 from sagedrop.run_config import defaults_from_environment, resolve_run_config
-
-
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise InvalidConfigError(f"environment variable {name} is required but not set")
-    return value
-
-
-def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidConfigError(f"environment variable {name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise InvalidConfigError(f"environment variable {name} must be >= {minimum}, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -57,10 +38,10 @@ class PipelineSettings:
         version = env.get("XGBOOST_VERSION", "").strip() or "3.0-5"
         _check_image(region, version)
         return cls(
-            data_bucket=_required(env, "DATA_BUCKET"),
-            notification_topic_arn=_required(env, "NOTIFICATION_TOPIC_ARN"),
-            sagemaker_role_arn=_required(env, "SAGEMAKER_ROLE_ARN"),
-            stack_name=_required(env, "STACK_NAME"),
+            data_bucket=required(env, "DATA_BUCKET"),
+            notification_topic_arn=required(env, "NOTIFICATION_TOPIC_ARN"),
+            sagemaker_role_arn=required(env, "SAGEMAKER_ROLE_ARN"),
+            stack_name=required(env, "STACK_NAME"),
             region=region,
             xgboost_version=version,
             run_config_defaults=defaults,
@@ -91,7 +72,7 @@ class StarterSettings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> StarterSettings:
         env = os.environ if environ is None else environ
         return cls(
-            state_machine_arn=_required(env, "STATE_MACHINE_ARN"),
-            poll_interval_seconds=_integer(env, "POLL_INTERVAL_SECONDS", 60, minimum=1),
-            max_polls=_integer(env, "MAX_POLLS", 60, minimum=1),
+            state_machine_arn=required(env, "STATE_MACHINE_ARN"),
+            poll_interval_seconds=integer(env, "POLL_INTERVAL_SECONDS", 60, minimum=1),
+            max_polls=integer(env, "MAX_POLLS", 60, minimum=1),
         )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from sagedrop.environment import boolean, integer, required
 from sagedrop.errors import InvalidConfigError
 
 # The only values PutRetentionPolicy accepts (CloudWatch Logs API reference).
@@ -19,38 +20,6 @@ VALID_RETENTION_DAYS = frozenset(
 )
 # Hourly metric data is kept 455 days; beyond 90 days a "look-back" is no longer an idleness test.
 MAX_LOOKBACK_HOURS = 90 * 24
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise InvalidConfigError(f"environment variable {name} is required but not set")
-    return value
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidConfigError(f"environment variable {name} must be an integer, got {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise InvalidConfigError(f"environment variable {name} must be {bounds}, got {value}")
-    return value
-
-
-def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"true", "1", "yes"}:
-        return True
-    if raw in {"false", "0", "no"}:
-        return False
-    raise InvalidConfigError(f"environment variable {name} must be true or false, got {raw!r}")
 
 
 def _opt_in_tag(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
@@ -81,25 +50,25 @@ class CleanupSettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> CleanupSettings:
         env = os.environ if environ is None else environ
-        retention = _integer(env, "LOG_GROUP_RETENTION_DAYS", 30, minimum=1)
+        retention = integer(env, "LOG_GROUP_RETENTION_DAYS", 30, minimum=1)
         if retention not in VALID_RETENTION_DAYS:
             raise InvalidConfigError(
                 f"environment variable LOG_GROUP_RETENTION_DAYS must be one of "
                 f"{sorted(VALID_RETENTION_DAYS)}, got {retention}"
             )
-        topic_arn = _required(env, "NOTIFICATION_TOPIC_ARN")
+        topic_arn = required(env, "NOTIFICATION_TOPIC_ARN")
         if not topic_arn.startswith("arn:"):
             raise InvalidConfigError(f"environment variable NOTIFICATION_TOPIC_ARN is not an ARN: {topic_arn!r}")
         return cls(
-            data_bucket=_required(env, "DATA_BUCKET"),
+            data_bucket=required(env, "DATA_BUCKET"),
             notification_topic_arn=topic_arn,
-            stack_name=_required(env, "STACK_NAME"),
-            lookback_hours=_integer(env, "CLEANUP_LOOKBACK_HOURS", 24, minimum=1, maximum=MAX_LOOKBACK_HOURS),
-            grace_hours=_integer(env, "CLEANUP_GRACE_HOURS", 24, minimum=0),
-            max_deletions=_integer(env, "CLEANUP_MAX_DELETIONS", 10, minimum=0),
-            include_serverless=_boolean(env, "CLEANUP_INCLUDE_SERVERLESS", False),
+            stack_name=required(env, "STACK_NAME"),
+            lookback_hours=integer(env, "CLEANUP_LOOKBACK_HOURS", 24, minimum=1, maximum=MAX_LOOKBACK_HOURS),
+            grace_hours=integer(env, "CLEANUP_GRACE_HOURS", 24, minimum=0),
+            max_deletions=integer(env, "CLEANUP_MAX_DELETIONS", 10, minimum=0),
+            include_serverless=boolean(env, "CLEANUP_INCLUDE_SERVERLESS", False),
             opt_in_tag=_opt_in_tag(env, "CLEANUP_OPT_IN_TAG"),
-            log_group_max_idle_days=_integer(env, "LOG_GROUP_MAX_IDLE_DAYS", 30, minimum=1),
+            log_group_max_idle_days=integer(env, "LOG_GROUP_MAX_IDLE_DAYS", 30, minimum=1),
             log_group_retention_days=retention,
         )
 
