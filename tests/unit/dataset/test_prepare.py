@@ -28,7 +28,8 @@ from sagedrop.dataset import (
 from sagedrop.errors import InvalidCsvError, LabelNotFoundError, UnusableLabelError
 from sagedrop.run_config import resolve_run_config
 
-BANK = Path("/work/shared/data/bank-full.csv")
+# The bundled copy of the UCI bank marketing data (gzip of the original, CRLF line endings and all).
+BANK = Path(__file__).resolve().parents[3] / "data" / "bank-full.csv.gz"
 SOURCE = "incoming/t/data.csv"
 
 
@@ -173,9 +174,7 @@ def test_dropped_columns_are_recorded_with_reasons():
 
 def test_high_cardinality_text_keeps_the_most_frequent_categories():
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame(
-        {"city": [f"c{int(v)}" for v in rng.zipf(1.5, 3000) % 400], "y": rng.integers(0, 2, 3000)}
-    )
+    frame = pd.DataFrame({"city": [f"c{int(v)}" for v in rng.zipf(1.5, 3000) % 400], "y": rng.integers(0, 2, 3000)})
     prepared = prepare_dataset(to_bytes(frame), config(), SOURCE)
     encoding = prepared.schema["encodings"]["city"]
     assert len(encoding["categories"]) == 100 and encoding["other_values"] > 0
@@ -192,9 +191,7 @@ def test_high_cardinality_text_keeps_the_most_frequent_categories():
 )
 def test_unusable_data_is_rejected_naming_the_file(frame, error, expected):
     with pytest.raises(error) as caught:
-        prepare_dataset(
-            to_bytes(frame), config(split={"train": 0.5, "validation": 0.25, "test": 0.25}), SOURCE
-        )
+        prepare_dataset(to_bytes(frame), config(split={"train": 0.5, "validation": 0.25, "test": 0.25}), SOURCE)
     assert str(caught.value).startswith(SOURCE + ": ") and expected in str(caught.value)
 
 
@@ -212,9 +209,7 @@ def test_configured_label_missing_names_the_file():
 
 def test_encodings_reapply_to_the_source_rows():
     frame = sample_frame()
-    prepared = prepare_dataset(
-        to_bytes(frame), config(split={"train": 0.8, "validation": 0, "test": 0.2}), SOURCE
-    )
+    prepared = prepare_dataset(to_bytes(frame), config(split={"train": 0.8, "validation": 0, "test": 0.2}), SOURCE)
     table = read_table(to_bytes(frame))
     again = apply_encodings(table.frame, prepared.schema["encodings"])
     assert list(again.columns) == prepared.schema["features"]
@@ -294,9 +289,8 @@ def test_encodings_are_reproducible(seed, n):
 # --- the real data ---------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not BANK.exists(), reason="shared data not available")
 def test_bank_full_csv():
-    data = BANK.read_bytes()
+    data = gzip.decompress(BANK.read_bytes())
     started = time.perf_counter()
     prepared = prepare_dataset(data, config(), "incoming/bank/bank-full.csv")
     elapsed = time.perf_counter() - started
