@@ -1,5 +1,6 @@
 """Label, problem type, encodings, split and prepare_dataset — including bank-full.csv."""
 
+import gzip
 import io
 import json
 import time
