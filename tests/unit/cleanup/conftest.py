@@ -27,23 +27,6 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def aws_environment():
-    """Fake credentials and region, never the developer's: set before any client is built."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        yield
-
-
 @pytest.fixture
 def no_sleep(monkeypatch):
     """Record botocore's retry backoff delays instead of waiting for them, and open adaptive mode's
@@ -251,23 +234,6 @@ class Account:
 def account():
     with mock_aws():
         yield Account()
-
-
-@pytest.fixture
-def lambda_context():
-    """The fake LambdaContext Powertools' docs use in tests."""
-
-    @dataclass
-    class LambdaContext:
-        function_name: str = "CleanupEndpointsFunction"
-        memory_limit_in_mb: int = 512
-        invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:CleanupEndpointsFunction"
-        aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 300_000
-
-    return LambdaContext()
 
 
 def hours(value: float) -> timedelta:

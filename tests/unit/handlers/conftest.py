@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import dataclass
 
 import pytest
 from aws_lambda_powertools import Metrics
@@ -74,23 +73,6 @@ def reset_metrics():
     cold_start.is_cold_start = True
     yield
     metrics.clear_metrics()
-
-
-@pytest.fixture
-def lambda_context():
-    """The fake LambdaContext Powertools' docs use in tests."""
-
-    @dataclass
-    class LambdaContext:
-        function_name: str = "TestFunction"
-        memory_limit_in_mb: int = 512
-        invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:TestFunction"
-        aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 300_000
-
-    return LambdaContext()
 
 
 def emf_metrics(stdout: str) -> dict[str, float]:

@@ -29,21 +29,6 @@ def load_event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch):
-    """Fake credentials and region, never the developer's: set before any client is built."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 def make_settings(**overrides) -> PipelineSettings:
     values = {
         "data_bucket": BUCKET,
@@ -62,9 +47,7 @@ def make_config(**overrides) -> dict:
     return resolve_run_config(None, overrides or None, source="test").as_dict()
 
 
-def make_dataset(
-    problem_type: str = "binary_classification", *, validation: bool = True, classes=None
-) -> dict:
+def make_dataset(problem_type: str = "binary_classification", *, validation: bool = True, classes=None) -> dict:
     prefix = f"s3://{BUCKET}/runs/{RUN_ID}/data"
     channels = {"train": f"{prefix}/train/", "test": f"{prefix}/test/"}
     if validation:
