@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,12 +161,16 @@ def test_jsonpath_only(definition):
         assert state.get("QueryLanguage", "JSONPath") == "JSONPath"
 
 
-@pytest.mark.skipif(not shutil.which("statelint"), reason="statelint is not installed")
+# statelint is installed with the dev extras, next to the interpreter running the tests.
+STATELINT = shutil.which("statelint", path=str(Path(sys.executable).parent)) or shutil.which("statelint")
+
+
+@pytest.mark.skipif(not STATELINT, reason="statelint is not installed (pip install -e '.[dev]')")
 def test_statelint_accepts_the_definition_with_substitutions_filled(tmp_path):
     text = re.sub(
         r"\$\{(\w+)\}", lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", ASL_PATH.read_text()
     )
     resolved = tmp_path / "pipeline.json"
     resolved.write_text(text)
-    result = subprocess.run(["statelint", str(resolved)], capture_output=True, text=True)
+    result = subprocess.run([STATELINT, str(resolved)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
