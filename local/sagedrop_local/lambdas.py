@@ -130,6 +130,9 @@ class LocalLambdaRuntime:
         """Import on first use (the cold start) under the function's own environment."""
         with _INVOCATION_LOCK:
             if function.logical_id not in self._handlers:
+                # A fresh import even if another runtime imported it: module-level settings and
+                # clients belong to this cloud's environment and session.
+                sys.modules.pop(function.module, None)
                 with _environment(function.environment), contextlib.redirect_stdout(self.log):
                     module = importlib.import_module(function.module)
                 self._handlers[function.logical_id] = getattr(module, function.attribute)
