@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from sagedrop.pipeline.run_record import state_timings
 from sagedrop_local.cloud import LocalCloud, default_state_dir
 
 
@@ -82,12 +83,6 @@ def _run_config(args: argparse.Namespace) -> dict | None:
     return config or None
 
 
-def _state_visits(history: list[dict]) -> list[dict]:
-    from sagedrop.pipeline.run_record import state_timings
-
-    return state_timings(history)
-
-
 def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     data, name = _read_csv_argument(Path(args.csv))
     out = Path(args.out)
@@ -133,7 +128,7 @@ def _write_outputs(
         "execution_arn": final["executionArn"],
         "started_at": final["startDate"].isoformat(),
         "stopped_at": final["stopDate"].isoformat() if final.get("stopDate") else None,
-        "states": _state_visits(history),
+        "states": state_timings(history),
         "history_events": len(history),
         "state_transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
         "notifications": notifications,

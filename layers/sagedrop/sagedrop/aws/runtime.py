@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_PAYLOAD_BYTES = 6_291_456  # SageMaker's hard limit for a real-time InvokeEndpoint body
+from sagedrop.evaluation.batching import SAGEMAKER_MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES
 
 
 class EndpointInvoker:
