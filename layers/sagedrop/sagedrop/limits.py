@@ -1,0 +1,15 @@
+"""Service limits sagedrop respects, declared once (see the AWS documentation of each service)."""
+
+#: InvokeEndpoint's largest request body (real-time endpoints).
+INVOKE_ENDPOINT_MAX_BYTES = 6_291_456
+#: Serverless endpoints take at most 4 MB per request.
+SERVERLESS_INVOKE_MAX_BYTES = 4 * 1024 * 1024
+#: What the evaluation sends per request: under the limits above, with room for the container's framing.
+EVALUATION_BATCH_BYTES = 5_000_000
+SERVERLESS_EVALUATION_BATCH_BYTES = 3_500_000
+#: Step Functions: the largest input or output of one state.
+STATE_PAYLOAD_MAX_BYTES = 262_144
+#: SageMaker resource names (training job, model, endpoint config, endpoint).
+SAGEMAKER_NAME_MAX_CHARS = 63
+#: Step Functions execution names.
+EXECUTION_NAME_MAX_CHARS = 80

@@ -1,0 +1,57 @@
+"""The problem types sagedrop solves, and what each means for training and evaluation.
+
+One declaration: the run configuration, schema.json, the training request, the evaluation and the
+local SageMaker all take their problem types, default objectives and validation metrics from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ProblemType(StrEnum):
+    """As written in sagedrop.json, schema.json and evaluation.json."""
+
+    BINARY = "binary_classification"
+    MULTICLASS = "multiclass_classification"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not ProblemType.REGRESSION
+
+
+@dataclass(frozen=True)
+class XGBoostObjectives:
+    """The default objective, the metric reported on the validation channel, and the allowed objectives.
+
+    ``allowed``: the objectives whose predictions the evaluation step reads correctly (probabilities
+    for classification, values for regression); a run configuration may choose one of them only
+    together with an explicit problem_type.
+    """
+
+    default: str
+    eval_metric: str
+    allowed: tuple[str, ...]
+
+
+XGBOOST_OBJECTIVES: dict[ProblemType, XGBoostObjectives] = {
+    ProblemType.BINARY: XGBoostObjectives("binary:logistic", "auc", ("binary:logistic",)),
+    ProblemType.MULTICLASS: XGBoostObjectives("multi:softprob", "mlogloss", ("multi:softprob",)),
+    ProblemType.REGRESSION: XGBoostObjectives(
+        "reg:squarederror",
+        "rmse",
+        (
+            "reg:squarederror",
+            "reg:absoluteerror",
+            "reg:pseudohubererror",
+            "reg:squaredlogerror",
+            "reg:gamma",
+            "reg:tweedie",
+            "count:poisson",
+        ),
+    ),
+}
+
+PROBLEM_TYPES: tuple[str, ...] = tuple(kind.value for kind in ProblemType)
