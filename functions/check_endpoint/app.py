@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import check_endpoint
+from sagedrop.pipeline.state import CheckEndpointInput, parse_state
 
 logger = Logger()
 tracer = Tracer()
@@ -23,6 +24,6 @@ SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    endpoint = check_endpoint(event, SAGEMAKER)
-    logger.info("endpoint status", extra={"status": endpoint["status"], "polls": endpoint["polls"]})
-    return endpoint
+    endpoint = check_endpoint(parse_state(event, CheckEndpointInput), SAGEMAKER)
+    logger.info("endpoint status", extra={"status": endpoint.status, "polls": endpoint.polls})
+    return endpoint.as_dict()

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.pipeline.state import CheckTrainingInput, parse_state
 from sagedrop.pipeline.training import check_training
 
 logger = Logger()
@@ -24,6 +25,6 @@ SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    training = check_training(event, SAGEMAKER)
-    logger.info("training status", extra={"status": training["status"], "polls": training["polls"]})
-    return training
+    training = check_training(parse_state(event, CheckTrainingInput), SAGEMAKER)
+    logger.info("training status", extra={"status": training.status, "polls": training.polls})
+    return training.as_dict()

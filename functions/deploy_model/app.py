@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import deploy_model
+from sagedrop.pipeline.state import DeployInput, parse_state
 from sagedrop.settings import PipelineSettings
 
 logger = Logger()
@@ -27,6 +28,6 @@ SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    endpoint = deploy_model(event, SAGEMAKER, SETTINGS)
-    logger.info("endpoint requested", extra={"endpoint_name": endpoint["endpoint_name"]})
-    return endpoint
+    endpoint = deploy_model(parse_state(event, DeployInput), SAGEMAKER, SETTINGS)
+    logger.info("endpoint requested", extra={"endpoint_name": endpoint.endpoint_name})
+    return endpoint.as_dict()

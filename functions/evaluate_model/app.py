@@ -16,6 +16,7 @@ from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import confusion_table
 from sagedrop.pipeline.evaluating import evaluate_run
+from sagedrop.pipeline.state import EvaluateInput, parse_state
 from sagedrop.settings import PipelineSettings
 
 logger = Logger()
@@ -31,11 +32,11 @@ RUNTIME = boto3.client("sagemaker-runtime")
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
+    state = parse_state(event, EvaluateInput)
     bucket = DataBucket(S3, SETTINGS.data_bucket)
-    invoker = EndpointInvoker(RUNTIME, event["endpoint"]["endpoint_name"])
-    result = evaluate_run(event, bucket, invoker)
-    for name, value in result["headline"].items():
+    result = evaluate_run(state, bucket, EndpointInvoker(RUNTIME, state.endpoint.endpoint_name))
+    for name, value in result.headline.items():
         if isinstance(value, int | float):
             metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
-    logger.info("evaluation\n" + confusion_table(bucket.read_json(result["evaluation_key"])))
-    return result
+    logger.info("evaluation\n" + confusion_table(bucket.read_json(result.evaluation_key)))
+    return result.as_dict()

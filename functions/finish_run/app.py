@@ -14,6 +14,7 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.finishing import finish_run
+from sagedrop.pipeline.state import FinishInput, parse_state
 from sagedrop.settings import PipelineSettings
 
 logger = Logger()
@@ -31,6 +32,8 @@ EXECUTIONS = Executions(boto3.client("stepfunctions"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    result = finish_run(event, sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS)
+    result = finish_run(
+        parse_state(event, FinishInput), sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS
+    )
     metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
-    return result
+    return result.as_dict()

@@ -15,6 +15,7 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.finishing import handle_failure
+from sagedrop.pipeline.state import FailureInput, parse_state
 from sagedrop.settings import PipelineSettings
 
 logger = Logger()
@@ -32,7 +33,9 @@ EXECUTIONS = Executions(boto3.client("stepfunctions"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    result = handle_failure(event, sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS)
+    result = handle_failure(
+        parse_state(event, FailureInput), sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS
+    )
     metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
-    logger.warning("run failed", extra={"error": result["error"], "deleted": result["deleted"]})
-    return result
+    logger.warning("run failed", extra={"error": result.error, "deleted": result.deleted})
+    return result.as_dict()

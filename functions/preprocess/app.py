@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.pipeline.preparing import prepare_run
+from sagedrop.pipeline.state import PrepareInput, parse_state
 from sagedrop.settings import PipelineSettings
 
 logger = Logger()
@@ -29,7 +30,7 @@ BUCKET = DataBucket(boto3.client("s3"), SETTINGS.data_bucket)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    prepared = prepare_run(event, BUCKET, SETTINGS)
-    metrics.add_metric(name="InputRows", unit=MetricUnit.Count, value=prepared["dataset"]["rows"]["input"])
-    logger.info("prepared", extra={"dataset": prepared["dataset"]})
-    return prepared
+    prepared = prepare_run(parse_state(event, PrepareInput), BUCKET, SETTINGS)
+    metrics.add_metric(name="InputRows", unit=MetricUnit.Count, value=prepared.dataset.rows["input"])
+    logger.info("prepared", extra={"dataset": prepared.dataset.as_dict()})
+    return prepared.as_dict()

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.pipeline.state import StartTrainingInput, parse_state
 from sagedrop.pipeline.training import start_training
 from sagedrop.settings import PipelineSettings
 
@@ -25,6 +26,6 @@ SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
-    training = start_training(event, SAGEMAKER, SETTINGS)
-    logger.info("training job created", extra={"job_name": training["job_name"]})
-    return training
+    training = start_training(parse_state(event, StartTrainingInput), SAGEMAKER, SETTINGS)
+    logger.info("training job created", extra={"job_name": training.job_name})
+    return training.as_dict()

@@ -10,6 +10,7 @@ from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import EndpointConfigNotReady, SageMakerThrottled
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name
 from sagedrop.pipeline.deployment import check_endpoint, deploy_model
+from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, parse_state
 
 from .conftest import BUCKET, ROLE_ARN, RUN_ID, STACK, make_config, make_settings, make_state
 
@@ -75,7 +76,9 @@ def test_deploy_creates_model_config_and_endpoint_on_an_instance(stubbed):
     expect_endpoint(stubbed)
 
     # When the deploy step runs
-    endpoint = deploy_model(trained_state(), SageMakerGateway(stubbed.client), make_settings())
+    endpoint = deploy_model(
+        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings()
+    ).as_dict()
 
     # Then the three requests were made in order and the wait loop gets the names
     assert [name for name, _ in stubbed.requests] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
@@ -108,7 +111,7 @@ def test_a_serverless_run_gets_a_serverless_variant(stubbed):
     expect_endpoint(stubbed)
 
     deploy_model(
-        trained_state(serverless={"memory_size_mb": 2048, "max_concurrency": 5}),
+        parse_state(trained_state(serverless={"memory_size_mb": 2048, "max_concurrency": 5}), DeployInput),
         SageMakerGateway(stubbed.client),
         make_settings(),
     )
@@ -137,7 +140,9 @@ def test_a_retried_deploy_reuses_what_the_first_attempt_created(stubbed, kind):
         stubbed.stubber.add_response(operation, {responses[operation]: ARN})
 
     # When the step is retried, Then it succeeds and reports the same names
-    endpoint = deploy_model(trained_state(), SageMakerGateway(stubbed.client), make_settings())
+    endpoint = deploy_model(
+        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings()
+    ).as_dict()
 
     assert endpoint["endpoint_name"] == endpoint_name(RUN_ID)
     assert endpoint["status"] == "Creating"
@@ -153,7 +158,7 @@ def test_create_endpoint_before_the_config_is_visible_is_retryable(stubbed):
     )
 
     with pytest.raises(EndpointConfigNotReady, match="Could not find endpoint configuration"):
-        deploy_model(trained_state(), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
 
 
 def test_other_validation_errors_are_not_swallowed(stubbed):
@@ -166,14 +171,14 @@ def test_other_validation_errors_are_not_swallowed(stubbed):
     )
 
     with pytest.raises(ClientError):
-        deploy_model(trained_state(), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
 
 
 def test_throttled_deploy_is_named(stubbed):
     stubbed.stubber.add_client_error("create_model", service_error_code="ThrottlingException")
 
     with pytest.raises(SageMakerThrottled):
-        deploy_model(trained_state(), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
 
 
 def describe_endpoint(status: str, **extra) -> dict:
@@ -203,7 +208,9 @@ def test_check_endpoint_counts_polls_and_keeps_the_names(stubbed):
         "describe_endpoint", describe_endpoint("Creating"), {"EndpointName": endpoint_name(RUN_ID)}
     )
 
-    endpoint = check_endpoint(endpoint_state(polls=6), SageMakerGateway(stubbed.client))
+    endpoint = check_endpoint(
+        parse_state(endpoint_state(polls=6), CheckEndpointInput), SageMakerGateway(stubbed.client)
+    ).as_dict()
 
     assert endpoint["status"] == "Creating"
     assert endpoint["polls"] == 7
@@ -217,7 +224,9 @@ def test_check_endpoint_carries_the_failure_reason(stubbed):
         describe_endpoint("Failed", FailureReason="Insufficient capacity for ml.m5.large"),
     )
 
-    endpoint = check_endpoint(endpoint_state(polls=0), SageMakerGateway(stubbed.client))
+    endpoint = check_endpoint(
+        parse_state(endpoint_state(polls=0), CheckEndpointInput), SageMakerGateway(stubbed.client)
+    ).as_dict()
 
     assert endpoint["status"] == "Failed"
     assert endpoint["failure_reason"] == "Insufficient capacity for ml.m5.large"

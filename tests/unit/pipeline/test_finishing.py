@@ -19,6 +19,7 @@ from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name
 from sagedrop.pipeline.finishing import finish_run, handle_failure
+from sagedrop.pipeline.state import FailureInput, FinishInput, parse_state
 
 from .conftest import BUCKET, REGION, ROLE_ARN, RUN_ID, TOPIC_NAME, make_config, make_state
 
@@ -64,9 +65,9 @@ class World:
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.queue_url = self.sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         sns.subscribe(
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"}
         )
@@ -106,9 +107,7 @@ class World:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/run.json")["Body"].read())
 
     def notifications(self) -> list[dict]:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(m["Body"]) for m in messages]
 
 
@@ -145,12 +144,12 @@ def test_finish_run_deletes_hosting_writes_run_json_and_notifies(world):
 
     # When the run finishes
     result = finish_run(
-        finished_state(),
+        parse_state(finished_state(), FinishInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(HISTORY),
-    )
+    ).as_dict()
 
     # Then endpoint, config and model are gone, and the record and the message say so
     assert world.hosting() == set()
@@ -176,12 +175,12 @@ def test_finish_run_keeps_the_endpoint_when_the_run_asks(world):
     world.host()
 
     result = finish_run(
-        finished_state(keep_endpoint=True),
+        parse_state(finished_state(keep_endpoint=True), FinishInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(HISTORY),
-    )
+    ).as_dict()
 
     assert world.hosting() == set(NAMES.values())
     assert result["deleted"] == []
@@ -194,7 +193,7 @@ def test_finish_run_writes_the_record_even_without_a_history(world):
     world.host()
 
     finish_run(
-        finished_state(),
+        parse_state(finished_state(), FinishInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
@@ -217,7 +216,7 @@ def test_finish_run_reads_the_history_of_the_real_execution(world):
     state = {**finished_state(), "execution_arn": execution_arn}
 
     finish_run(
-        state,
+        parse_state(state, FinishInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
@@ -279,12 +278,12 @@ def test_handle_failure_stops_training_deletes_hosting_records_and_notifies(worl
     sagemaker = FakeSageMaker()
 
     result = handle_failure(
-        failed_state(),
+        parse_state(failed_state(), FailureInput),
         sagemaker=sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(HISTORY),
-    )
+    ).as_dict()
 
     assert sagemaker.calls == [
         ("stop", "job-1"),
@@ -315,12 +314,12 @@ def test_handle_failure_with_real_hosting_removes_it(world):
     world.host()
 
     result = handle_failure(
-        make_state(failure={"Error": "EndpointFailed", "Cause": "capacity"}),
+        parse_state(make_state(failure={"Error": "EndpointFailed", "Cause": "capacity"}), FailureInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(),
-    )
+    ).as_dict()
 
     assert world.hosting() == set()
     assert result["problems"] == []
@@ -332,12 +331,12 @@ def test_handle_failure_before_anything_was_created_is_quiet(world):
     del state["prepared"]
 
     result = handle_failure(
-        state,
+        parse_state(state, FailureInput),
         sagemaker=world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(),
-    )
+    ).as_dict()
 
     assert result["problems"] == [] and result["deleted"] == []
     assert result["error"] == {"error": "InvalidCsvError", "message": "incoming/a.csv: empty file"}
@@ -350,8 +349,12 @@ def test_handle_failure_keeps_a_kept_endpoint(world):
     state["prepared"]["config"]["keep_endpoint"] = True
 
     result = handle_failure(
-        state, sagemaker=sagemaker, bucket=world.bucket, notifier=world.notifier, executions=FakeExecutions()
-    )
+        parse_state(state, FailureInput),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
+    ).as_dict()
 
     assert [c[0] for c in sagemaker.calls] == ["stop"]
     assert result["deleted"] == []
@@ -361,12 +364,12 @@ def test_a_failing_publish_does_not_stop_the_cleanup(world):
     sagemaker = FakeSageMaker()
 
     result = handle_failure(
-        failed_state(),
+        parse_state(failed_state(), FailureInput),
         sagemaker=sagemaker,
         bucket=world.bucket,
         notifier=BrokenNotifier(),
         executions=FakeExecutions(),
-    )
+    ).as_dict()
 
     # The other actions still happened ...
     assert [c[0] for c in sagemaker.calls] == ["stop", "delete"]
@@ -382,12 +385,12 @@ def test_a_failing_sagemaker_call_is_recorded_and_the_rest_still_happens(world, 
     sagemaker = FakeSageMaker(fail=failing)
 
     result = handle_failure(
-        failed_state(),
+        parse_state(failed_state(), FailureInput),
         sagemaker=sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
         executions=FakeExecutions(),
-    )
+    ).as_dict()
 
     assert [c[0] for c in sagemaker.calls] == ["stop", "delete"]
     assert len(result["problems"]) == 1 and f"{failing} went wrong" in result["problems"][0]
@@ -401,12 +404,12 @@ def test_a_failing_run_json_write_still_notifies(world):
     broken_bucket = DataBucket(world.s3, "no-such-bucket")
 
     result = handle_failure(
-        failed_state(),
+        parse_state(failed_state(), FailureInput),
         sagemaker=sagemaker,
         bucket=broken_bucket,
         notifier=world.notifier,
         executions=FakeExecutions(),
-    )
+    ).as_dict()
 
     assert any("run.json" in p for p in result["problems"])
     assert len(world.notifications()) == 1

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, state_timings
+from sagedrop.pipeline.state import Failure, RunState, parse_state
 
 from .conftest import RUN_ID, make_state
 
@@ -97,9 +98,7 @@ def test_a_lambda_cause_is_reduced_to_its_error_message():
 
 
 def test_a_plain_text_cause_is_kept_as_it_is():
-    described = describe_failure(
-        {"Error": "TrainingFailed", "Cause": "AlgorithmError: num_class must be > 1"}
-    )
+    described = describe_failure({"Error": "TrainingFailed", "Cause": "AlgorithmError: num_class must be > 1"})
 
     assert described == {"error": "TrainingFailed", "message": "AlgorithmError: num_class must be > 1"}
 
@@ -118,7 +117,13 @@ def test_no_failure_means_no_error_and_a_missing_name_is_unknown():
 def test_the_record_of_a_run_collects_its_resources_and_steps():
     state = make_state(
         training={"job_name": "job-1", "status": "Completed", "polls": 4, "metrics": {"validation:auc": 0.9}},
-        endpoint={"model_name": "m", "endpoint_config_name": "c", "endpoint_name": "e", "polls": 2},
+        endpoint={
+            "model_name": "m",
+            "endpoint_config_name": "c",
+            "endpoint_name": "e",
+            "status": "InService",
+            "polls": 2,
+        },
         evaluation={
             "evaluation_key": "runs/x/evaluation.json",
             "report_key": "runs/x/report.html",
@@ -127,7 +132,7 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
     )
 
     record = build_run_record(
-        state,
+        parse_state(state, RunState),
         status="SUCCEEDED",
         finished_at=T0 + timedelta(minutes=9),
         history=HISTORY,
@@ -153,12 +158,19 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
 
 def test_a_record_without_history_still_has_every_field():
     record = build_run_record(
-        {"run_id": RUN_ID},
+        parse_state(
+            {
+                "run_id": RUN_ID,
+                "source": {"bucket": "b", "key": "incoming/x.csv"},
+                "poll": {"interval_seconds": 1, "max_polls": 2},
+            },
+            RunState,
+        ),
         status="FAILED",
         finished_at=T0,
         history=None,
         deleted=[],
-        failure={"Error": "E", "Cause": "c"},
+        failure=Failure(Error="E", Cause="c"),
     )
 
     assert record["steps"] is None and record["started_at"] is None

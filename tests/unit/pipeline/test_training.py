@@ -10,6 +10,7 @@ from botocore.stub import ANY
 
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
+from sagedrop.pipeline.state import CheckTrainingInput, StartTrainingInput, parse_state
 from sagedrop.pipeline.training import check_training, start_training
 
 from .conftest import BUCKET, ROLE_ARN, RUN_ID, STACK, make_config, make_dataset, make_settings, make_state
@@ -21,7 +22,7 @@ SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 def created_request(stubbed, state) -> dict:
     stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN})
-    start_training(state, SageMakerGateway(stubbed.client), make_settings())
+    start_training(parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
     (request,) = stubbed.calls("CreateTrainingJob")
     return request
 
@@ -69,7 +70,9 @@ def test_the_binary_request_is_exactly_what_sagemaker_needs(stubbed):
     stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, expected)
 
     # When the step starts training
-    result = start_training(state, SageMakerGateway(stubbed.client), make_settings())
+    result = start_training(
+        parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings()
+    ).as_dict()
 
     # Then SageMaker received that request (the Stubber fails on any difference) under a valid name
     (request,) = stubbed.calls("CreateTrainingJob")
@@ -111,9 +114,7 @@ def test_every_channel_is_csv_from_an_s3_prefix(stubbed):
         assert channel["ContentType"] == "text/csv"
         source = channel["DataSource"]["S3DataSource"]
         assert source["S3DataType"] == "S3Prefix"
-        assert source["S3Uri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/data/") and source["S3Uri"].endswith(
-            "/"
-        )
+        assert source["S3Uri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/data/") and source["S3Uri"].endswith("/")
 
 
 def test_no_validation_channel_when_the_dataset_has_none(stubbed):
@@ -153,7 +154,7 @@ def test_each_attempt_creates_a_job_under_a_new_name(stubbed):
     gateway = SageMakerGateway(stubbed.client)
     for _ in range(2):
         stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN})
-        start_training(make_state(), gateway, make_settings())
+        start_training(parse_state(make_state(), StartTrainingInput), gateway, make_settings())
 
     first, second = (r["TrainingJobName"] for r in stubbed.calls("CreateTrainingJob"))
     assert first != second
@@ -167,12 +168,10 @@ def test_each_attempt_creates_a_job_under_a_new_name(stubbed):
     ],
 )
 def test_throttling_and_quota_errors_become_named_errors(stubbed, code, error):
-    stubbed.stubber.add_client_error(
-        "create_training_job", service_error_code=code, service_message="slow down"
-    )
+    stubbed.stubber.add_client_error("create_training_job", service_error_code=code, service_message="slow down")
 
     with pytest.raises(error, match="slow down"):
-        start_training(make_state(), SageMakerGateway(stubbed.client), make_settings())
+        start_training(parse_state(make_state(), StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
 
 
 def test_other_client_errors_pass_through_unchanged(stubbed):
@@ -181,7 +180,7 @@ def test_other_client_errors_pass_through_unchanged(stubbed):
     stubbed.stubber.add_client_error("create_training_job", service_error_code="ValidationException")
 
     with pytest.raises(ClientError) as caught:
-        start_training(make_state(), SageMakerGateway(stubbed.client), make_settings())
+        start_training(parse_state(make_state(), StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
     assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
@@ -190,7 +189,7 @@ def test_a_state_without_prepared_data_names_the_missing_field(stubbed):
     del state["prepared"]["dataset"]
 
     with pytest.raises(InvalidEventError, match="prepared.dataset"):
-        start_training(state, SageMakerGateway(stubbed.client), make_settings())
+        start_training(parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
 
 
 def describe_response(status: str, **extra) -> dict:
@@ -210,12 +209,10 @@ def describe_response(status: str, **extra) -> dict:
 
 
 def test_check_training_counts_polls_while_in_progress(stubbed):
-    stubbed.stubber.add_response(
-        "describe_training_job", describe_response("InProgress"), {"TrainingJobName": "job-1"}
-    )
+    stubbed.stubber.add_response("describe_training_job", describe_response("InProgress"), {"TrainingJobName": "job-1"})
     state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 4})
 
-    training = check_training(state, SageMakerGateway(stubbed.client))
+    training = check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client)).as_dict()
 
     assert training["status"] == "InProgress"
     assert training["polls"] == 5
@@ -239,7 +236,7 @@ def test_check_training_carries_metrics_and_the_model_artifact_when_completed(st
     )
     state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 0})
 
-    training = check_training(state, SageMakerGateway(stubbed.client))
+    training = check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client)).as_dict()
 
     assert training["status"] == "Completed"
     assert training["polls"] == 1
@@ -253,9 +250,9 @@ def test_check_training_carries_the_failure_reason(stubbed):
         "describe_training_job",
         describe_response("Failed", FailureReason="ClientError: Extraneous hyperparameter found: silent"),
     )
-    state = make_state(training={"job_name": "job-1", "polls": 2})
+    state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 2})
 
-    training = check_training(state, SageMakerGateway(stubbed.client))
+    training = check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client)).as_dict()
 
     assert training["status"] == "Failed"
     assert training["failure_reason"] == "ClientError: Extraneous hyperparameter found: silent"
@@ -264,16 +261,16 @@ def test_check_training_carries_the_failure_reason(stubbed):
 
 def test_check_training_explains_a_stop_without_a_reason(stubbed):
     stubbed.stubber.add_response("describe_training_job", describe_response("Stopped"))
-    state = make_state(training={"job_name": "job-1", "polls": 0})
+    state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 0})
 
-    training = check_training(state, SageMakerGateway(stubbed.client))
+    training = check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client)).as_dict()
 
     assert "job-1" in training["failure_reason"] and "Stopped" in training["failure_reason"]
 
 
 def test_check_training_throttled_is_named(stubbed):
     stubbed.stubber.add_client_error("describe_training_job", service_error_code="ThrottlingException")
-    state = make_state(training={"job_name": "job-1", "polls": 0})
+    state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 0})
 
     with pytest.raises(SageMakerThrottled):
-        check_training(state, SageMakerGateway(stubbed.client))
+        check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client))

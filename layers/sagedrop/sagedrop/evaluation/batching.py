@@ -13,11 +13,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from sagedrop.errors import FeatureCountMismatchError, InvalidCsvError
-
-#: InvokeEndpoint's request body limit for instance endpoints (serverless endpoints: 4 MB).
-SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
-#: What we aim for: comfortably under both limits.
-DEFAULT_MAX_BYTES = 5_000_000
+from sagedrop.limits import EVALUATION_BATCH_BYTES as DEFAULT_MAX_BYTES
+from sagedrop.limits import INVOKE_ENDPOINT_MAX_BYTES as SAGEMAKER_MAX_PAYLOAD_BYTES
 
 
 def _lines(rows: Iterable[bytes] | bytes) -> Iterator[bytes]:

@@ -1,9 +1,11 @@
-"""Problem type names, as they appear in the run configuration, schema.json and evaluation.json."""
+"""The evaluation's constants; problem types are sagedrop.problem_types' (re-exported for brevity)."""
 
-BINARY = "binary_classification"
-MULTICLASS = "multiclass_classification"
-REGRESSION = "regression"
-PROBLEM_TYPES = (BINARY, MULTICLASS, REGRESSION)
+from sagedrop.problem_types import PROBLEM_TYPES, ProblemType
+
+BINARY = ProblemType.BINARY
+MULTICLASS = ProblemType.MULTICLASS
+REGRESSION = ProblemType.REGRESSION
+__all__ = ["BINARY", "BINARY_THRESHOLD", "DECIMALS", "MULTICLASS", "PROBLEM_TYPES", "REGRESSION"]
 
 #: A binary prediction is class 1 when its probability is *above* this — the container's own
 #: ``predicted_label`` rule (``int(p > 0.5)``) and the tutorial's ``np.round`` agree at 0.5 exactly.

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.image_uris import xgboost_image_uri
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name
-from sagedrop.pipeline.state import require
+from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, Endpoint
 from sagedrop.pipeline.training import sagemaker_tags
+from sagedrop.run_config import RunConfig
 from sagedrop.settings import PipelineSettings
 
 VARIANT_NAME = "AllTraffic"
@@ -21,22 +22,22 @@ def hosting_names(run_id: str) -> dict[str, str]:
     }
 
 
-def production_variant(config: dict, model: str) -> dict:
+def production_variant(config: RunConfig, model: str) -> dict:
     variant = {"VariantName": VARIANT_NAME, "ModelName": model}
-    serverless = config.get("serverless")
+    serverless = config.serverless
     if serverless:
         variant["ServerlessConfig"] = {
-            "MemorySizeInMB": int(serverless["memory_size_mb"]),
-            "MaxConcurrency": int(serverless["max_concurrency"]),
+            "MemorySizeInMB": int(serverless.memory_size_mb),
+            "MaxConcurrency": int(serverless.max_concurrency),
         }
     else:
         variant.update(
-            {"InitialInstanceCount": 1, "InstanceType": config["endpoint_instance_type"], "InitialVariantWeight": 1.0}
+            {"InitialInstanceCount": 1, "InstanceType": config.endpoint_instance_type, "InitialVariantWeight": 1.0}
         )
     return variant
 
 
-def hosting_requests(run_id: str, model_artifact: str, config: dict, settings: PipelineSettings) -> dict:
+def hosting_requests(run_id: str, model_artifact: str, config: RunConfig, settings: PipelineSettings) -> dict:
     """CreateModel, CreateEndpointConfig and CreateEndpoint requests (pure)."""
     names = hosting_names(run_id)
     tags = sagemaker_tags(settings, run_id)
@@ -64,29 +65,26 @@ def hosting_requests(run_id: str, model_artifact: str, config: dict, settings: P
     }
 
 
-def deploy_model(state: dict, sagemaker: SageMakerGateway, settings: PipelineSettings) -> dict:
+def deploy_model(state: DeployInput, sagemaker: SageMakerGateway, settings: PipelineSettings) -> Endpoint:
     """Create model, endpoint config and endpoint; safe to retry (what exists is reused).
 
-    Returns the ``endpoint`` document: the three names, ``status: "Creating"``, ``polls: 0``.
+    Returns the three names with ``status: "Creating"`` and ``polls: 0`` for the wait loop.
     """
-    run_id = require(state, "run_id")
-    requests = hosting_requests(
-        run_id, require(state, "training.model_artifact"), require(state, "prepared.config"), settings
-    )
+    requests = hosting_requests(state.run_id, state.training.model_artifact, state.prepared.config, settings)
     sagemaker.create_model(requests["model"])
     sagemaker.create_endpoint_config(requests["endpoint_config"])
     sagemaker.create_endpoint(requests["endpoint"])
-    return {**hosting_names(run_id), "status": "Creating", "polls": 0}
+    return Endpoint(**hosting_names(state.run_id), status="Creating", polls=0)
 
 
-def check_endpoint(state: dict, sagemaker: SageMakerGateway) -> dict:
-    """One poll of the endpoint; returns the ``endpoint`` document with ``polls`` incremented."""
-    endpoint = dict(require(state, "endpoint"))
-    described = sagemaker.describe_endpoint(endpoint["endpoint_name"])
-    endpoint.update(
-        status=described["EndpointStatus"],
-        failure_reason=described.get("FailureReason")
-        or f"endpoint {endpoint['endpoint_name']} is {described['EndpointStatus']}",
-        polls=int(endpoint.get("polls", 0)) + 1,
+def check_endpoint(state: CheckEndpointInput, sagemaker: SageMakerGateway) -> Endpoint:
+    """One poll of the endpoint; ``polls`` incremented, a reason only when the endpoint is not in service."""
+    endpoint = state.endpoint
+    described = sagemaker.describe_endpoint(endpoint.endpoint_name)
+    status = described["EndpointStatus"]
+    reason = (
+        None
+        if status == "InService"
+        else described.get("FailureReason") or f"endpoint {endpoint.endpoint_name} is {status}"
     )
-    return endpoint
+    return endpoint.model_copy(update={"status": status, "failure_reason": reason, "polls": endpoint.polls + 1})

@@ -12,12 +12,11 @@ from sagedrop.evaluation import (
     predict_in_batches,
     render_report_html,
 )
+from sagedrop.limits import EVALUATION_BATCH_BYTES, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
-from sagedrop.pipeline.state import optional, require
+from sagedrop.pipeline.state import EvaluateInput, Evaluation
 
-MAX_BATCH_BYTES = 5_000_000  # under InvokeEndpoint's 6,291,456-byte limit, with room to spare
-MAX_SERVERLESS_BATCH_BYTES = 3_500_000  # serverless endpoints take at most 4 MB
 CONCURRENT_BATCHES = 4
 
 
@@ -29,28 +28,29 @@ def report_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}report.html"
 
 
-def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> dict:
+def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvoker) -> Evaluation:
     """Score the model on the test split; write evaluation.json and report.html.
 
-    Returns ``{"evaluation_key", "report_key", "headline": {metric: value}}``.
+    Returns their keys and the headline metrics.
     """
-    run_id = require(state, "run_id")
-    dataset = require(state, "prepared.dataset")
-    schema = bucket.read_json(require(state, "prepared.dataset.schema_key"))
+    run_id = state.run_id
+    dataset = state.prepared.dataset
+    schema = bucket.read_json(dataset.schema_key)
     labels, features_csv = features_only(bucket.read_bytes(split_key(run_id, "test")))
     check_feature_count(features_csv, schema["feature_count"])
+    serverless = state.prepared.config.serverless is not None
     predictions = predict_in_batches(
         features_csv,
         invoker.predict_csv,
-        dataset["problem_type"],
-        dataset.get("class_count"),
-        max_bytes=MAX_SERVERLESS_BATCH_BYTES if optional(state, "prepared.config.serverless") else MAX_BATCH_BYTES,
+        dataset.problem_type,
+        dataset.class_count,
+        max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
         concurrency=CONCURRENT_BATCHES,
     )
     evaluation = build_evaluation(
         run_id=run_id,
-        problem_type=dataset["problem_type"],
-        label=dataset["label"],
+        problem_type=dataset.problem_type,
+        label=dataset.label,
         y_true=labels,
         predictions=predictions,
         label_mapping=schema.get("label_mapping"),
@@ -59,15 +59,13 @@ def evaluate_run(state: dict, bucket: DataBucket, invoker: EndpointInvoker) -> d
     bucket.write_json(evaluation_key(run_id), evaluation)
     run_facts = {
         "run_id": run_id,
-        "source": require(state, "source"),
-        "training_job": require(state, "training.job_name"),
-        "training_metrics": require(state, "training").get("metrics", {}),
-        "endpoint": require(state, "endpoint.endpoint_name"),
+        "source": state.source.as_dict(),
+        "training_job": state.training.job_name,
+        "training_metrics": dict(state.training.metrics or {}),
+        "endpoint": state.endpoint.endpoint_name,
     }
     html = render_report_html(evaluation, schema, run_facts, y_true=labels, predictions=predictions)
     bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
-    return {
-        "evaluation_key": evaluation_key(run_id),
-        "report_key": report_key(run_id),
-        "headline": headline_metrics(evaluation),
-    }
+    return Evaluation(
+        evaluation_key=evaluation_key(run_id), report_key=report_key(run_id), headline=headline_metrics(evaluation)
+    )

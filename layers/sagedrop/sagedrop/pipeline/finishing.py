@@ -11,18 +11,18 @@ from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.deployment import hosting_names
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
-from sagedrop.pipeline.state import optional, require
+from sagedrop.pipeline.state import FailureHandled, FailureInput, Finished, FinishInput, RunState
 
 LOG = logging.getLogger(__name__)
 
 
-def _keep_endpoint(state: dict) -> bool:
-    return bool(optional(state, "prepared.config.keep_endpoint", False))
+def _keep_endpoint(state: RunState) -> bool:
+    return state.prepared is not None and state.prepared.config.keep_endpoint
 
 
-def _history(executions: Executions, state: dict) -> list[dict] | None:
+def _history(executions: Executions, state: RunState) -> list[dict] | None:
     """The execution's history for per-state timings; a run is not failed for want of it."""
-    execution_arn = optional(state, "execution_arn")
+    execution_arn = state.execution_arn
     if not execution_arn:
         return None
     try:
@@ -64,18 +64,15 @@ def failure_message(record: dict, bucket: DataBucket) -> str:
 
 
 def finish_run(
-    state: dict,
+    state: FinishInput,
     *,
     sagemaker: SageMakerGateway,
     bucket: DataBucket,
     notifier: Notifier,
     executions: Executions,
-) -> dict:
-    """Delete the endpoint unless the run keeps it, record the run, publish the success.
-
-    Returns ``{"run_key", "deleted": [names], "status": "SUCCEEDED"}``.
-    """
-    run_id = require(state, "run_id")
+) -> Finished:
+    """Delete the endpoint unless the run keeps it, record the run, publish the success."""
+    run_id = state.run_id
     deleted = [] if _keep_endpoint(state) else sagemaker.delete_hosting(**_hosting_args(run_id))
     record = build_run_record(
         state, status="SUCCEEDED", finished_at=datetime.now(UTC), history=_history(executions, state), deleted=deleted
@@ -87,7 +84,7 @@ def finish_run(
         success_message(record, bucket),
         {"status": "SUCCEEDED", **{k: str(v) for k, v in list(headline.items())[:5]}},
     )
-    return {"run_key": run_key(run_id), "deleted": deleted, "status": "SUCCEEDED"}
+    return Finished(run_key=run_key(run_id), deleted=deleted, status="SUCCEEDED")
 
 
 def _hosting_args(run_id: str) -> dict:
@@ -100,21 +97,21 @@ def _hosting_args(run_id: str) -> dict:
 
 
 def handle_failure(
-    state: dict,
+    state: FailureInput,
     *,
     sagemaker: SageMakerGateway,
     bucket: DataBucket,
     notifier: Notifier,
     executions: Executions,
-) -> dict:
+) -> FailureHandled:
     """Stop what still runs, delete what costs money, record the failure, notify.
 
     Every action is best effort: one that fails is logged and recorded, and the others still run,
     so a failing run never leaves an endpoint up because, say, SNS was down. The state machine
-    ends in Fail with the original error afterwards. Returns ``{"run_key", "deleted", "error"}``.
+    ends in Fail with the original error afterwards.
     """
-    run_id = require(state, "run_id")
-    failure = optional(state, "failure") or {}
+    run_id = state.run_id
+    failure = state.failure
     deleted: list[str] = []
     problems: list[str] = []
 
@@ -125,7 +122,7 @@ def handle_failure(
             LOG.exception("failure handling: could not %s", description)
             problems.append(f"could not {description}: {error}")
 
-    job_name = optional(state, "training.job_name")
+    job_name = state.training.job_name if state.training else None
     if job_name:
         attempt(f"stop training job {job_name}", lambda: sagemaker.stop_training_job_if_running(job_name))
     if not _keep_endpoint(state):
@@ -147,4 +144,4 @@ def handle_failure(
             f"sagedrop run {run_id} failed", failure_message(record, bucket), {"status": "FAILED"}
         ),
     )
-    return {"run_key": run_key(run_id), "deleted": deleted, "error": describe_failure(failure), "problems": problems}
+    return FailureHandled(run_key=run_key(run_id), deleted=deleted, error=describe_failure(failure), problems=problems)

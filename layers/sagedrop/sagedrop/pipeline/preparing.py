@@ -7,7 +7,7 @@ import posixpath
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.dataset import prepare_dataset, to_headerless_csv
 from sagedrop.names import run_prefix
-from sagedrop.pipeline.state import require
+from sagedrop.pipeline.state import Channels, DatasetSummary, Prepared, PrepareInput
 from sagedrop.run_config import config_key_for, parse_override, resolve_run_config
 from sagedrop.settings import PipelineSettings
 
@@ -22,20 +22,20 @@ def schema_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}schema.json"
 
 
-def prepare_run(state: dict, bucket: DataBucket, settings: PipelineSettings) -> dict:
+def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSettings) -> Prepared:
     """Validate the configuration and the CSV, then write the splits and the schema.
 
     Reads the exact object version that started the run; writes only under ``runs/<run-id>/``.
-    Returns ``{"config": <effective run config>, "dataset": <summary the next steps need>}``.
+    Returns the effective run config and the summary of the dataset the next steps need.
     """
-    run_id = require(state, "run_id")
-    source_key = require(state, "source.key")
+    run_id = state.run_id
+    source_key = state.source.key
     config_key = config_key_for(source_key)
     override_text = bucket.read_bytes_if_exists(config_key)
     override = parse_override(override_text, source=config_key) if override_text is not None else None
     config = resolve_run_config(settings.run_config_defaults, override, source=config_key)
 
-    data = bucket.read_bytes(source_key, require(state, "source").get("version_id"))
+    data = bucket.read_bytes(source_key, state.source.version_id)
     prepared = prepare_dataset(data, config, source=source_key)
 
     channels = {}
@@ -47,16 +47,16 @@ def prepare_run(state: dict, bucket: DataBucket, settings: PipelineSettings) -> 
         channels[split] = bucket.uri(posixpath.dirname(split_key(run_id, split)) + "/")
     schema = prepared.schema
     bucket.write_json(schema_key(run_id), schema)
-    return {
-        "config": config.as_dict(),
-        "dataset": {
-            "schema_key": schema_key(run_id),
-            "channels": channels,
-            "label": schema["label"],
-            "problem_type": schema["problem_type"],
-            "feature_count": schema["feature_count"],
-            "class_count": schema.get("class_count"),
-            "rows": schema["rows"],
-            "config_source": config_key if override is not None else None,
-        },
-    }
+    return Prepared(
+        config=config,
+        dataset=DatasetSummary(
+            schema_key=schema_key(run_id),
+            channels=Channels(**channels),
+            label=schema["label"],
+            problem_type=schema["problem_type"],
+            feature_count=schema["feature_count"],
+            class_count=schema.get("class_count"),
+            rows=schema["rows"],
+            config_source=config_key if override is not None else None,
+        ),
+    )

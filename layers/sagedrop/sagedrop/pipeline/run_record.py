@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sagedrop.names import run_prefix
-from sagedrop.pipeline.state import optional, require
+from sagedrop.pipeline.state import Failure, RunState
 
 
 def run_key(run_id: str) -> str:
@@ -46,7 +46,7 @@ def state_timings(events: list[dict]) -> list[dict]:
     return visits
 
 
-def describe_failure(failure: dict | None) -> dict | None:
+def describe_failure(failure: Failure | dict | None) -> dict | None:
     """``{"error", "message"}`` from a Catch's ``{"Error", "Cause"}``.
 
     A Lambda's Cause is the JSON error document (errorMessage, errorType, stackTrace); a Pass
@@ -54,6 +54,8 @@ def describe_failure(failure: dict | None) -> dict | None:
     """
     if not failure:
         return None
+    if isinstance(failure, Failure):
+        failure = failure.as_dict()
     cause = failure.get("Cause") or ""
     message = cause
     try:
@@ -66,40 +68,43 @@ def describe_failure(failure: dict | None) -> dict | None:
 
 
 def build_run_record(
-    state: dict,
+    state: RunState,
     *,
     status: str,
     finished_at: datetime,
     history: list[dict] | None,
     deleted: list[str],
-    failure: dict | None = None,
+    failure: Failure | None = None,
 ) -> dict:
     """The run.json document for a run that ended with ``status``."""
-    run_id = require(state, "run_id")
-    evaluation = optional(state, "evaluation") or {}
+    document = state.as_dict()
+    prepared = document.get("prepared", {})
+    training = document.get("training", {})
+    endpoint = document.get("endpoint", {})
+    evaluation = document.get("evaluation", {})
     return {
-        "run_id": run_id,
+        "run_id": state.run_id,
         "status": status,
-        "source": optional(state, "source"),
-        "execution_arn": optional(state, "execution_arn"),
+        "source": document["source"],
+        "execution_arn": state.execution_arn,
         "started_at": _iso(history[0]["timestamp"]) if history else None,
         "finished_at": finished_at.isoformat(),
         "error": describe_failure(failure),
-        "config": optional(state, "prepared.config"),
-        "dataset": optional(state, "prepared.dataset"),
+        "config": prepared.get("config"),
+        "dataset": prepared.get("dataset"),
         "resources": {
-            "training_job": optional(state, "training.job_name"),
-            "model_artifact": optional(state, "training.model_artifact"),
-            "model": optional(state, "endpoint.model_name"),
-            "endpoint_config": optional(state, "endpoint.endpoint_config_name"),
-            "endpoint": optional(state, "endpoint.endpoint_name"),
+            "training_job": training.get("job_name"),
+            "model_artifact": training.get("model_artifact"),
+            "model": endpoint.get("model_name"),
+            "endpoint_config": endpoint.get("endpoint_config_name"),
+            "endpoint": endpoint.get("endpoint_name"),
             "deleted": deleted,
         },
         "training": {
-            "status": optional(state, "training.status"),
-            "polls": optional(state, "training.polls"),
-            "metrics": optional(state, "training.metrics"),
-            "billable_seconds": optional(state, "training.billable_seconds"),
+            "status": training.get("status"),
+            "polls": training.get("polls"),
+            "metrics": training.get("metrics"),
+            "billable_seconds": training.get("billable_seconds"),
         },
         "evaluation": {
             "evaluation_key": evaluation.get("evaluation_key"),

@@ -1,40 +1,239 @@
-"""The run state: the document statemachine/pipeline.asl.json passes from step to step.
+"""The run state: the document statemachine/pipeline.asl.json passes from step to step, typed.
 
-    {
-      "run_id": "bank-full-1a2b3c4d5e6f7a8b",
-      "source": {"bucket": "...", "key": "incoming/bank-full.csv", "version_id": "...", "etag": "..."},
-      "poll": {"interval_seconds": 60, "max_polls": 60},
-      "execution_arn": "...",                                 # added by the first Pass state
-      "prepared": {"config": {...}, "dataset": {...}},        # preprocess
-      "training": {"job_name": "...", "status": "...", "polls": 3, ...},
-      "endpoint": {"endpoint_name": "...", "status": "...", "polls": 2, ...},
-      "evaluation": {"evaluation_key": "...", "headline": {...}},
-      "failure": {"Error": "InvalidCsvError", "Cause": "..."}  # set by a Catch or a failure Pass
-    }
+Each section is written by one state (its ``ResultPath``) and read by the states after it. A handler
+parses the whole document once into the input model of its step (:data:`STEP_INPUTS`), which
+requires exactly the sections that step reads; a missing or malformed section fails with
+InvalidEventError naming its path, before any work is done. Steps return the typed section they own;
+the handler dumps it to JSON for the state machine to store.
 
-Steps read what earlier steps wrote through these helpers, so a malformed document fails with
-InvalidEventError naming the missing field instead of a KeyError deep inside a step.
+docs/CONTRACTS.md shows this shape; tests/unit/pipeline/test_state.py checks it is current.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
+
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError
 
 from sagedrop.errors import InvalidEventError
+from sagedrop.problem_types import ProblemType
+from sagedrop.run_config import RunConfig
+
+TrainingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+EndpointStatus = Literal[
+    "OutOfService",
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+    "InService",
+    "Deleting",
+    "Failed",
+    "UpdateRollbackFailed",
+]
 
 
-def require(document: dict, path: str) -> Any:
-    """The value at a dotted ``path`` of the run state, or InvalidEventError naming the path."""
-    value: Any = document
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise InvalidEventError(f"run state has no '{path}'")
-        value = value[part]
-    return value
+def _config(value: Any) -> RunConfig:
+    # The effective config is validated again on the way in: it may have been edited in the console.
+    return value if isinstance(value, RunConfig) else RunConfig.from_dict(value, source="run state prepared.config")
 
 
-def optional(document: dict, path: str, default: Any = None) -> Any:
+#: The effective run configuration as the state carries it (RunConfig.as_dict()).
+ConfigSection = Annotated[
+    RunConfig, PlainValidator(_config), PlainSerializer(lambda config: config.as_dict(), return_type=dict)
+]
+
+
+class Section(BaseModel):
+    """A part of the run state: immutable, and no key the contract does not name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document the state machine stores (unknown values are left out, not null)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class SourceObject(Section):
+    """The uploaded object version that started the run (from the S3 event)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = Field(default=None, ge=0)
+
+
+class Polling(Section):
+    """How the wait loops poll: the Wait states read ``interval_seconds``, the Choices ``max_polls``."""
+
+    interval_seconds: int = Field(ge=0)
+    max_polls: int = Field(ge=1)
+
+
+class Channels(Section):
+    """S3 prefixes of the splits (``validation`` is absent when split.validation is 0)."""
+
+    train: str
+    validation: str | None = None
+    test: str
+
+
+class DatasetSummary(Section):
+    """What later steps need to know of the prepared data; the full picture is schema.json."""
+
+    schema_key: str
+    channels: Channels
+    label: str
+    problem_type: ProblemType
+    feature_count: int = Field(ge=1)
+    class_count: int | None = None
+    rows: dict[str, int]
+    config_source: str | None = None
+
+
+class Prepared(Section):
+    """Written by "Prepare the data" (``$.prepared``)."""
+
+    config: ConfigSection
+    dataset: DatasetSummary
+
+
+class Training(Section):
+    """Written by "Start training" and each "Check training" poll (``$.training``)."""
+
+    job_name: str
+    status: TrainingJobStatus
+    polls: int = Field(ge=0)
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    metrics: dict[str, float] | None = None
+    model_artifact: str | None = None
+    billable_seconds: int | None = None
+
+
+class TrainedModel(Training):
+    """A training section whose job produced a model (what "Deploy the model" needs)."""
+
+    status: Literal["Completed"]
+    model_artifact: str
+
+
+class Endpoint(Section):
+    """Written by "Deploy the model" and each "Check the endpoint" poll (``$.endpoint``)."""
+
+    model_name: str
+    endpoint_config_name: str
+    endpoint_name: str
+    status: EndpointStatus
+    polls: int = Field(ge=0)
+    failure_reason: str | None = None
+
+
+class Evaluation(Section):
+    """Written by "Evaluate the model" (``$.evaluation``)."""
+
+    evaluation_key: str
+    report_key: str
+    headline: dict[str, Any]
+
+
+class Finished(Section):
+    """Written by "Finish the run" (``$.result``)."""
+
+    run_key: str
+    deleted: list[str]
+    status: Literal["SUCCEEDED"]
+
+
+class Failure(Section):
+    """Written by a Catch or a failure Pass state (``$.failure``): Step Functions' own field names."""
+
+    error: str = Field(alias="Error")
+    cause: str | None = Field(default=None, alias="Cause")
+
+
+class FailureHandled(Section):
+    """Written by "Record the failure" (``$.cleanup``)."""
+
+    run_key: str
+    deleted: list[str]
+    error: dict[str, Any] | None
+    problems: list[str]
+
+
+class RunState(Section):
+    """The whole document; sections appear as the states that write them finish."""
+
+    run_id: str
+    source: SourceObject
+    poll: Polling
+    execution_arn: str | None = None
+    prepared: Prepared | None = None
+    training: Training | None = None
+    endpoint: Endpoint | None = None
+    evaluation: Evaluation | None = None
+    result: Finished | None = None
+    failure: Failure | None = None
+    cleanup: FailureHandled | None = None
+
+
+# --- what each step needs: the same document, with the sections it reads required ---------------
+class PrepareInput(RunState):
+    pass
+
+
+class StartTrainingInput(RunState):
+    prepared: Prepared
+
+
+class CheckTrainingInput(RunState):
+    training: Training
+
+
+class DeployInput(RunState):
+    prepared: Prepared
+    training: TrainedModel
+
+
+class CheckEndpointInput(RunState):
+    endpoint: Endpoint
+
+
+class EvaluateInput(RunState):
+    prepared: Prepared
+    training: TrainedModel
+    endpoint: Endpoint
+
+
+class FinishInput(RunState):
+    prepared: Prepared
+    training: TrainedModel
+    endpoint: Endpoint
+    evaluation: Evaluation
+
+
+class FailureInput(RunState):
+    """Any section may be missing: the run can fail at any state."""
+
+
+StateT = TypeVar("StateT", bound=RunState)
+
+
+def parse_state(event: Any, model: type[StateT]) -> StateT:
+    """``event`` parsed into ``model`` (Powertools' parser); InvalidEventError names each bad path."""
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"the run state must be a JSON object, not {type(event).__name__}")
     try:
-        return require(document, path)
-    except InvalidEventError:
-        return default
+        return parse(event=event, model=model)
+    except ValidationError as error:
+        raise InvalidEventError(f"run state does not fit {model.__name__}: {_problems(error)}") from None
+
+
+def _problems(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors(include_url=False):
+        path = ".".join(str(part) for part in problem["loc"]) or "(document)"
+        parts.append(f"'{path}': {problem['msg'].lower()}")
+    return "; ".join(parts)

@@ -5,31 +5,29 @@ from __future__ import annotations
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.image_uris import xgboost_image_uri
 from sagedrop.names import run_prefix, training_job_name
-from sagedrop.pipeline.state import require
+from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
+from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
+from sagedrop.run_config import RunConfig
 from sagedrop.settings import PipelineSettings
 
-# The default objective and evaluation metric of each problem type. A run configuration may pick
-# another objective only together with problem_type, and only one whose predictions the evaluation
-# step can read (run_config.OBJECTIVES_BY_PROBLEM_TYPE); num_class always follows the data.
-_OBJECTIVES = {
-    "binary_classification": ("binary:logistic", "auc"),
-    "multiclass_classification": ("multi:softprob", "mlogloss"),
-    "regression": ("reg:squarederror", "rmse"),
-}
 _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of the runtime limit
 
 
-def training_hyperparameters(config: dict, dataset: dict) -> dict[str, str]:
-    """The run's hyperparameters, as the strings the built-in algorithm expects."""
-    objective, eval_metric = _OBJECTIVES[dataset["problem_type"]]
-    chosen = {"verbosity": "1", "eval_metric": eval_metric}
-    chosen.update({name: str(value) for name, value in config["hyperparameters"].items()})
-    chosen.setdefault("objective", objective)
-    if dataset["problem_type"] == "multiclass_classification":
-        chosen["num_class"] = str(dataset["class_count"])
+def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:
+    """The run's hyperparameters, as the strings the built-in algorithm expects.
+
+    The objective and eval_metric default from the problem type (a run configuration may pick
+    another objective only together with problem_type); num_class always follows the data.
+    """
+    objectives = XGBOOST_OBJECTIVES[dataset.problem_type]
+    chosen = {"verbosity": "1", "eval_metric": objectives.eval_metric}
+    chosen.update({name: str(value) for name, value in config.hyperparameters.items()})
+    chosen.setdefault("objective", objectives.default)
+    if dataset.problem_type is ProblemType.MULTICLASS:
+        chosen["num_class"] = str(dataset.class_count)
     else:
         chosen.pop("num_class", None)
-    if "validation" not in dataset["channels"]:
+    if dataset.channels.validation is None:
         chosen.pop("early_stopping_rounds", None)  # needs a validation channel
     return chosen
 
@@ -51,14 +49,14 @@ def sagemaker_tags(settings: PipelineSettings, run_id: str) -> list[dict]:
 
 
 def training_job_request(
-    *, run_id: str, job_name: str, config: dict, dataset: dict, settings: PipelineSettings
+    *, run_id: str, job_name: str, config: RunConfig, dataset: DatasetSummary, settings: PipelineSettings
 ) -> dict:
     """The complete CreateTrainingJob request for one run (a pure function of its inputs)."""
     prefix = f"s3://{settings.data_bucket}/{run_prefix(run_id)}"
-    channels = [_channel("train", dataset["channels"]["train"])]
-    if "validation" in dataset["channels"]:
-        channels.append(_channel("validation", dataset["channels"]["validation"]))
-    stopping = {"MaxRuntimeInSeconds": int(config["max_runtime_seconds"])}
+    channels = [_channel("train", dataset.channels.train)]
+    if dataset.channels.validation is not None:
+        channels.append(_channel("validation", dataset.channels.validation))
+    stopping = {"MaxRuntimeInSeconds": int(config.max_runtime_seconds)}
     request = {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {
@@ -70,7 +68,7 @@ def training_job_request(
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": f"{prefix}model/"},
         "ResourceConfig": {
-            "InstanceType": config["training_instance_type"],
+            "InstanceType": config.training_instance_type,
             "InstanceCount": 1,
             "VolumeSizeInGB": 10,
         },
@@ -79,47 +77,42 @@ def training_job_request(
         "EnableNetworkIsolation": True,
         "Tags": sagemaker_tags(settings, run_id),
     }
-    if config.get("use_spot"):
+    if config.use_spot:
         request["EnableManagedSpotTraining"] = True
         stopping["MaxWaitTimeInSeconds"] = stopping["MaxRuntimeInSeconds"] * _SPOT_WAIT_FACTOR
         request["CheckpointConfig"] = {"S3Uri": f"{prefix}checkpoints/"}
     return request
 
 
-def start_training(state: dict, sagemaker: SageMakerGateway, settings: PipelineSettings) -> dict:
-    """Create the training job under a name unique to this attempt.
-
-    Returns ``{"job_name", "status": "InProgress", "polls": 0}`` for the wait loop.
-    """
-    run_id = require(state, "run_id")
-    job_name = training_job_name(run_id)
+def start_training(state: StartTrainingInput, sagemaker: SageMakerGateway, settings: PipelineSettings) -> Training:
+    """Create the training job under a name unique to this attempt; ``polls`` starts the wait loop at 0."""
+    job_name = training_job_name(state.run_id)
     request = training_job_request(
-        run_id=run_id,
+        run_id=state.run_id,
         job_name=job_name,
-        config=require(state, "prepared.config"),
-        dataset=require(state, "prepared.dataset"),
+        config=state.prepared.config,
+        dataset=state.prepared.dataset,
         settings=settings,
     )
     sagemaker.create_training_job(request)
-    return {"job_name": job_name, "status": "InProgress", "polls": 0}
+    return Training(job_name=job_name, status="InProgress", polls=0)
 
 
-def check_training(state: dict, sagemaker: SageMakerGateway) -> dict:
+def check_training(state: CheckTrainingInput, sagemaker: SageMakerGateway) -> Training:
     """One poll of the training job: its status, failure reason and final metrics.
 
-    Returns the ``training`` document with ``polls`` incremented, so the state machine can
-    bound the loop.
+    ``polls`` is incremented, so the state machine can bound the loop.
     """
-    job_name = require(state, "training.job_name")
-    polls = int(require(state, "training").get("polls", 0)) + 1
+    job_name = state.training.job_name
     job = sagemaker.describe_training_job(job_name)
-    return {
-        "job_name": job_name,
-        "status": job["TrainingJobStatus"],
-        "secondary_status": job.get("SecondaryStatus"),
-        "failure_reason": job.get("FailureReason") or f"training job {job_name} ended {job['TrainingJobStatus']}",
-        "polls": polls,
-        "metrics": {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
-        "model_artifact": job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
-        "billable_seconds": job.get("BillableTimeInSeconds"),
-    }
+    status = job["TrainingJobStatus"]
+    return Training(
+        job_name=job_name,
+        status=status,
+        secondary_status=job.get("SecondaryStatus"),
+        failure_reason=job.get("FailureReason") or f"training job {job_name} ended {status}",
+        polls=state.training.polls + 1,
+        metrics={m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
+        model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
+        billable_seconds=job.get("BillableTimeInSeconds"),
+    )

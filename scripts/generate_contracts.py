@@ -1,0 +1,112 @@
+"""Write the generated parts of docs/CONTRACTS.md: the step map and the run state's shape.
+
+Sources: sagedrop.pipeline.steps (one declaration per step), sagedrop.pipeline.state (the models),
+statemachine/pipeline.asl.json (state names, ResultPaths) and template.yaml (function logical ids).
+Run ``python scripts/generate_contracts.py`` after changing any of them; a test fails while the
+document is stale. ``--check`` exits 1 instead of writing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import typing
+from pathlib import Path
+
+from sagedrop.pipeline import state
+from sagedrop.pipeline.steps import STEPS, substitution_key
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACTS = ROOT / "docs" / "CONTRACTS.md"
+ASL = ROOT / "statemachine" / "pipeline.asl.json"
+BEGIN, END = "<!-- generated: steps and run state (scripts/generate_contracts.py) -->", "<!-- end generated -->"
+SECTIONS = (
+    state.RunState,
+    state.SourceObject,
+    state.Polling,
+    state.Prepared,
+    state.DatasetSummary,
+    state.Channels,
+    state.Training,
+    state.Endpoint,
+    state.Evaluation,
+    state.Finished,
+    state.Failure,
+    state.FailureHandled,
+)
+
+
+def states_by_function(asl: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, definition in asl["States"].items():
+        match = re.fullmatch(r"\$\{(\w+)\}", str(definition.get("Resource", "")))
+        if match:
+            found.setdefault(match.group(1), []).append(name)
+    return found
+
+
+def _type_text(annotation: object) -> str:
+    text = str(annotation) if typing.get_origin(annotation) else getattr(annotation, "__name__", str(annotation))
+    text = re.sub(r"\b(typing|sagedrop\.[\w.]+)\.", "", text)
+    text = re.sub(r"Annotated\[RunConfig, [^\]]*\]+", "RunConfig", text)
+    return text.replace("NoneType", "null").replace("|", "\\|")
+
+
+def render(asl: dict) -> str:
+    by_function = states_by_function(asl)
+    lines = [
+        BEGIN,
+        "### Steps: ASL state → function folder → domain function → run state",
+        "",
+        "| ASL state | function folder (handler `app.py`) | domain function | parses the state as | "
+        "returns (ResultPath) | adapters |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for step in STEPS:
+        names = ", ".join(f'"{name}"' for name in by_function.get(substitution_key(step.function), []))
+        lines.append(
+            f"| {names} | `functions/{step.function}/` | `{step.domain}` | `{step.reads.__name__}` | "
+            f"`{step.writes.__name__}` (`{step.result_path}`) | {', '.join(step.adapters)} |"
+        )
+    lines += [
+        "",
+        "### The run state",
+        "",
+        "Each handler parses the document into its step's input model (the same document with the "
+        "sections the step reads required); a missing or malformed section fails the step with "
+        "`InvalidEventError` naming its path. Values that are unknown are left out, not `null`.",
+    ]
+    for model in SECTIONS:
+        lines += ["", f"**`{model.__name__}`** — {(model.__doc__ or '').strip().splitlines()[0]}", ""]
+        lines += ["| field | type | required |", "| --- | --- | --- |"]
+        for name, field in model.model_fields.items():
+            required = "yes" if field.is_required() else ""
+            lines.append(f"| `{field.alias or name}` | `{_type_text(field.annotation)}` | {required} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def updated(document: str, generated: str) -> str:
+    if BEGIN in document and END in document:
+        head, _, rest = document.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        return head + generated + tail
+    return document.rstrip("\n") + "\n\n## Pipeline steps and run state (generated)\n\n" + generated + "\n"
+
+
+def main(argv: list[str]) -> int:
+    generated = render(json.loads(ASL.read_text()))
+    current = CONTRACTS.read_text()
+    new = updated(current, generated)
+    if "--check" in argv:
+        if new != current:
+            print("docs/CONTRACTS.md is stale: run python scripts/generate_contracts.py", file=sys.stderr)
+            return 1
+        return 0
+    CONTRACTS.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
