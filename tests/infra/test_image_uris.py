@@ -8,11 +8,11 @@ import subprocess
 import pytest
 
 from sagedrop.errors import InvalidConfigError
-from sagedrop.image_uris import supported_regions, supported_versions, xgboost_image_uri
+from sagedrop.image_uris import image_uri, supported_regions, supported_versions, xgboost_image_uri
 
 from .conftest import ROOT, SDK_VENV, aws_offline_env, load_template, side_python
 
-TABLE = ROOT / "layers/sagedrop/sagedrop/data/xgboost_image_uris.json"
+TABLE = ROOT / "layers/sagedrop/sagedrop/data/image_uris.json"
 
 
 def test_lookup_returns_the_regional_image():
@@ -58,17 +58,27 @@ def test_table_agrees_with_the_sagemaker_sdk_for_every_region():
             f"{SDK_VENV.name}/bin/pip install sagemaker-core"
         )
     args = [str(python), str(ROOT / "scripts/generate_image_uris.py"), "--stdout"]
-    for version in supported_versions():
-        args += ["--version", version]
     result = subprocess.run(
         args, cwd=ROOT, env=aws_offline_env(), capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stderr
-    from_sdk = json.loads(result.stdout)["versions"]
-    shipped = json.loads(TABLE.read_text(encoding="utf-8"))["versions"]
-    for version, regions in from_sdk.items():
-        missing = sorted(set(regions) - set(shipped[version]))
-        assert not missing, f"regions the SDK knows but the table lacks (rerun the generator): {missing}"
-        for region, uri in regions.items():
-            assert shipped[version][region] == uri, (version, region)
+    from_sdk = json.loads(result.stdout)["images"]
+    shipped = json.loads(TABLE.read_text(encoding="utf-8"))["images"]
+    for framework, versions in from_sdk.items():
+        for version, regions in versions.items():
+            missing = sorted(set(regions) - set(shipped[framework][version]))
+            assert not missing, f"regions the SDK knows but the table lacks (rerun the generator): {missing}"
+            for region, uri in regions.items():
+                assert shipped[framework][version][region] == uri, (framework, version, region)
     assert from_sdk == shipped
+
+
+@pytest.mark.parametrize(
+    ("framework", "repository"),
+    [("linear-learner", "linear-learner:1"), ("sklearn", "sagemaker-scikit-learn:1.4-2-py312-cpu-py3")],
+)
+def test_the_pipeline_images_exist_in_every_region_xgboost_does(framework, repository):
+    # A region where XGBoost trains must also host the inference pipeline and the second algorithm.
+    for region in supported_regions("3.0-5"):
+        uri = image_uri(framework, region)
+        assert uri.endswith(f"/{repository}") and f".dkr.ecr.{region}." in uri
