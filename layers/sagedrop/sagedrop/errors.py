@@ -39,13 +39,28 @@ class InvalidPredictionError(SagedropError):
     """The endpoint answered something that is not the predictions we asked for."""
 
 
-# --- SageMaker outcomes routed by the state machine -------------------------------------------
+# --- raised by the state machine itself ---------------------------------------------------------
+# The wait loops' Choice states route these outcomes to Pass states that set ``$.failure.Error`` to
+# the class name (statemachine/pipeline.asl.json); no Python code raises them, but declaring them
+# here keeps every error name a run can end with in one place (tests/unit/statemachine checks it).
 class TrainingFailed(SagedropError):
-    """The training job ended Failed or Stopped; the message is SageMaker's FailureReason."""
+    """The training job ended Failed or Stopped; the cause is SageMaker's FailureReason."""
+
+
+class TrainingTimedOut(SagedropError):
+    """The training job was still running after the wait loop's maximum number of polls."""
 
 
 class EndpointFailed(SagedropError):
-    """The endpoint ended Failed; the message is SageMaker's FailureReason."""
+    """The endpoint ended Failed; the cause is SageMaker's FailureReason."""
+
+
+class EndpointTimedOut(SagedropError):
+    """The endpoint was still not in service after the wait loop's maximum number of polls."""
+
+
+class UnexpectedStatus(SagedropError):
+    """SageMaker reported a status the wait loop does not know; the cause is the status."""
 
 
 # --- transient: the state machine retries these with backoff and jitter -----------------------

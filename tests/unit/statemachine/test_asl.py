@@ -174,3 +174,24 @@ def test_statelint_accepts_the_definition_with_substitutions_filled(tmp_path):
     resolved.write_text(text)
     result = subprocess.run([STATELINT, str(resolved)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_error_the_state_machine_sets_is_a_declared_error_class(definition):
+    import sagedrop.errors as errors
+
+    set_by_pass_states = {
+        state["Parameters"]["Error"]
+        for state in _states(definition).values()
+        if state["Type"] == "Pass" and "Error" in (state.get("Parameters") or {})
+    }
+    retried_or_caught = {
+        name
+        for state in _states(definition).values()
+        for clause in state.get("Retry", []) + state.get("Catch", [])
+        for name in clause["ErrorEquals"]
+        if not name.startswith(("States.", "Lambda."))
+    }
+
+    assert set_by_pass_states  # the loops' failure states exist, so this cannot pass vacuously
+    for name in set_by_pass_states | retried_or_caught:
+        assert issubclass(getattr(errors, name, type(None)), errors.SagedropError), name
