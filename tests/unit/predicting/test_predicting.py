@@ -1,0 +1,108 @@
+"""Chunking raw CSV for the endpoint: whole records, under the limit, in order, errors mapped to file rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sagedrop.predicting import (
+    EndpointError,
+    EndpointRejected,
+    answer_rows,
+    iter_chunks,
+    predict_chunks,
+)
+
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12)
+
+
+def as_csv(header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def records(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8"))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.lists(cells, min_size=3, max_size=3).filter(lambda r: any(r)), min_size=1, max_size=40),
+    max_bytes=st.integers(min_value=200, max_value=600),
+)
+def test_chunks_carry_every_record_once_in_order_with_the_header_and_under_the_limit(rows, max_bytes):
+    # Given any table, quotes, commas and newlines in its cells included
+    text = as_csv(["a", "b", "c"], rows)
+
+    # When it is cut into request bodies
+    chunks = list(iter_chunks(io.StringIO(text, newline=""), max_bytes=max_bytes))
+
+    # Then each body is at most max_bytes, starts with the header, and the records come back whole
+    assert all(len(chunk.body) <= max_bytes for chunk in chunks)
+    assert all(records(chunk.body)[0] == ["a", "b", "c"] for chunk in chunks)
+    assert [record for chunk in chunks for record in records(chunk.body)[1:]] == rows
+    assert [chunk.first_row for chunk in chunks] == [
+        1 + sum(len(c.records) for c in chunks[:i]) for i in range(len(chunks))
+    ]
+
+
+def test_without_a_header_no_line_is_taken_for_one():
+    chunks = list(iter_chunks(io.StringIO("1,2\n3,4\n"), has_header=False))
+
+    assert [chunk.header for chunk in chunks] == [None]
+    assert records(chunks[0].body) == [["1", "2"], ["3", "4"]]
+
+
+def test_a_record_larger_than_a_request_is_named():
+    text = "a,b\n1,2\n" + "x" * 500 + ",3\n"
+
+    with pytest.raises(EndpointRejected, match="row 2 is 503 bytes"):
+        list(iter_chunks(io.StringIO(text), max_bytes=300))
+
+
+def test_answers_come_back_in_input_order_whatever_order_requests_finish_in():
+    text = as_csv(["n"], [[str(i)] for i in range(200)])
+    chunks = list(iter_chunks(io.StringIO(text), max_bytes=40))
+    generator = random.Random(7)
+
+    def invoke(body: bytes, content_type: str, accept: str) -> bytes:
+        time.sleep(generator.random() / 200)
+        return "\n".join(f"p{row[0]}" for row in records(body)[1:]).encode()
+
+    answered = list(predict_chunks(chunks, invoke, concurrency=4))
+
+    assert len(chunks) > 10
+    assert [chunk.first_row for chunk, _ in answered] == [chunk.first_row for chunk in chunks]
+    for chunk, answer in answered:
+        assert answer_rows(answer, len(chunk.records)) == [[f"p{record[0]}"] for record in chunk.records]
+
+
+def test_an_endpoint_error_names_the_row_of_the_input_file():
+    text = as_csv(["n"], [[str(i)] for i in range(30)])
+    chunks = list(iter_chunks(io.StringIO(text), max_bytes=30))
+
+    def invoke(body: bytes, content_type: str, accept: str) -> bytes:
+        values = [record[0] for record in records(body)[1:]]
+        if "17" in values:
+            raise EndpointError(f"row {values.index('17') + 1}, column 'n': '17' is unlucky", status=400)
+        return b"\n".join(b"x" for _ in records(body)[1:])
+
+    with pytest.raises(EndpointRejected) as raised:
+        list(predict_chunks(chunks, invoke, concurrency=2))
+
+    assert "(row 18 of the input)" in str(raised.value)
+    assert "column 'n'" in str(raised.value)
+
+
+def test_an_answer_with_the_wrong_number_of_rows_is_rejected():
+    with pytest.raises(EndpointRejected, match="answered 1 rows for 2"):
+        answer_rows(b"yes,0.9\n", expected=2)
