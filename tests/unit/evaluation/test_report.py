@@ -42,7 +42,8 @@ def test_binary_evaluation_has_exactly_the_contract_shape():
     assert set(evaluation) == TOP_KEYS
     assert (evaluation["run_id"], evaluation["problem_type"], evaluation["label"]) == ("run-1", BINARY, "y")
     assert evaluation["rows"] == 8 and isinstance(evaluation["rows"], int)
-    assert list(evaluation["metrics"]) == ["accuracy", "precision", "recall", "f1", "roc_auc"]
+    assert list(evaluation["metrics"]) == ["accuracy", "precision", "recall", "f1", "roc_auc", "brier_score"]
+    assert evaluation["metrics"]["brier_score"] == round(float(np.mean((p - y) ** 2)), 4)
     assert evaluation["baseline"] == {"accuracy": 0.625}
     assert evaluation["confusion_matrix"] == {"labels": ["no", "yes"], "matrix": [[4, 1], [1, 2]]}
     for value in evaluation["metrics"].values():
@@ -105,6 +106,9 @@ def test_binary_evaluation_agrees_with_scikit_learn_at_4_decimals(data, train):
         assert metrics["roc_auc"] == pytest.approx(sk.roc_auc_score(y, p), abs=1e-4)
     else:
         assert metrics["roc_auc"] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns on a single class
+        assert metrics["brier_score"] == pytest.approx(sk.brier_score_loss(y, p, pos_label=1), abs=1e-4)
     majority = np.bincount(train).argmax()
     assert evaluation["baseline"]["accuracy"] == pytest.approx(np.mean(y == majority), abs=1e-4)
     assert round_trip(evaluation) == evaluation
@@ -199,6 +203,7 @@ def test_headline_metrics_flatten_metrics_and_baseline_and_drop_nulls():
         "precision": 1.0,
         "recall": 0.5,
         "f1": 0.6667,
+        "brier_score": 0.185,
         "baseline_accuracy": 0.0,
     }
     assert all(isinstance(v, float) for v in headline.values())

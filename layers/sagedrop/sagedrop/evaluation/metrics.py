@@ -32,9 +32,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     """Counts with rows = observed class, columns = predicted class (classes 0..n_classes-1)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
-    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(
-        n_classes, n_classes
-    )
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -63,27 +61,36 @@ def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def threshold_counts(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True and false positives when predicting positive at or above each distinct score.
+
+    ``(true_positives, false_positives, thresholds)`` with thresholds in decreasing order — the
+    counts every threshold curve (ROC, precision-recall, gain) is drawn from.
+    """
+    y_true = np.asarray(y_true) == 1
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(-scores, kind="mergesort")
+    ordered_scores = scores[order]
+    ordered_true = y_true[order]
+    # A curve only moves at the last row of each run of equal scores.
+    last_of_run = np.r_[ordered_scores[1:] != ordered_scores[:-1], True] if len(scores) else np.empty(0, bool)
+    true_positives = np.cumsum(ordered_true)[last_of_run]
+    false_positives = np.cumsum(~ordered_true)[last_of_run]
+    return true_positives, false_positives, ordered_scores[last_of_run]
+
+
 def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """False and true positive rates at every distinct threshold, from (0, 0) to (1, 1).
 
     Empty arrays when the test rows hold a single class (the curve is undefined).
     """
-    y_true = np.asarray(y_true) == 1
-    scores = np.asarray(scores, dtype=float)
-    n_pos = int(y_true.sum())
-    n_neg = len(y_true) - n_pos
+    positive = np.asarray(y_true) == 1
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return np.empty(0), np.empty(0)
-    order = np.argsort(-scores, kind="mergesort")
-    ordered_scores = scores[order]
-    ordered_true = y_true[order]
-    # The curve only moves at the last row of each run of equal scores.
-    last_of_run = np.r_[ordered_scores[1:] != ordered_scores[:-1], True]
-    true_positives = np.cumsum(ordered_true)[last_of_run]
-    false_positives = np.cumsum(~ordered_true)[last_of_run]
-    fpr = np.r_[0.0, false_positives / n_neg]
-    tpr = np.r_[0.0, true_positives / n_pos]
-    return fpr, tpr
+    true_positives, false_positives, _ = threshold_counts(positive, scores)
+    return np.r_[0.0, false_positives / n_neg], np.r_[0.0, true_positives / n_pos]
 
 
 def downsample_curve(x: np.ndarray, y: np.ndarray, max_points: int = 200) -> tuple[np.ndarray, np.ndarray]:

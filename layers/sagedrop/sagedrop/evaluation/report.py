@@ -4,11 +4,14 @@ Shape (issue 2)::
 
     {
       "run_id": "…", "problem_type": "binary_classification", "label": "y", "rows": 6782,
-      "metrics": {"accuracy": 0.91, "precision": 0.66, "recall": 0.45, "f1": 0.53, "roc_auc": 0.93},
+      "metrics": {"accuracy": 0.91, "precision": 0.66, "recall": 0.45, "f1": 0.53, "roc_auc": 0.93,
+                  "brier_score": 0.07},
       "baseline": {"accuracy": 0.88},
       "confusion_matrix": {"labels": ["no", "yes"], "matrix": [[5800, 190], [430, 362]]}
     }
 
+* binary: ``brier_score`` is the mean squared error of the predicted probability (lower is
+  better; it does not depend on the decision threshold);
 * multiclass: ``metrics`` = ``accuracy``, ``macro_f1``; ``baseline`` = ``accuracy``; an extra
   ``per_class`` list of ``{"label", "precision", "recall", "f1", "support"}`` in class order;
 * regression: ``metrics`` = ``rmse``, ``mae``, ``r2``; ``baseline`` = ``rmse``;
@@ -28,6 +31,7 @@ import numpy as np
 
 from . import metrics as m
 from .constants import BINARY, DECIMALS, MULTICLASS, PROBLEM_TYPES, REGRESSION
+from .curves import brier_score
 
 
 def _round(value: float | None) -> float | None:
@@ -65,9 +69,7 @@ def label_names(label_mapping: Sequence | Mapping | None, n_classes: int) -> lis
         else:
             keys = [_as_index(key) for key in label_mapping]
             if None in keys or set(keys) != expected:
-                raise ValueError(
-                    f"label mapping does not cover classes 0..{n_classes - 1}: {label_mapping!r}"
-                )
+                raise ValueError(f"label mapping does not cover classes 0..{n_classes - 1}: {label_mapping!r}")
             names = {index: str(original) for index, original in zip(keys, values, strict=True)}
         if len(names) != n_classes:
             raise ValueError(f"label mapping is not one-to-one: {label_mapping!r}")
@@ -78,9 +80,7 @@ def label_names(label_mapping: Sequence | Mapping | None, n_classes: int) -> lis
     return names
 
 
-def label_stats_from_training(
-    problem_type: str, y_train: Sequence[float] | np.ndarray, class_count: int = 0
-) -> dict:
+def label_stats_from_training(problem_type: str, y_train: Sequence[float] | np.ndarray, class_count: int = 0) -> dict:
     """What the baselines need from the training labels, JSON-serialisable.
 
     Classification: ``{"majority_class": <encoded class>, "class_counts": [n0, n1, …]}`` (the first
@@ -107,9 +107,7 @@ def _majority_class(label_stats: Mapping) -> int:
 
 
 def _encoded_classes(y_true: np.ndarray, n_classes: int) -> np.ndarray:
-    if len(y_true) and (
-        not np.all(y_true == np.round(y_true)) or y_true.min() < 0 or y_true.max() >= n_classes
-    ):
+    if len(y_true) and (not np.all(y_true == np.round(y_true)) or y_true.min() < 0 or y_true.max() >= n_classes):
         raise ValueError(f"test labels must be encoded classes 0..{n_classes - 1}")
     return y_true.astype(np.int64)
 
@@ -167,6 +165,7 @@ def build_evaluation(
         scores = m.binary_metrics(classes, predictions.reshape(-1))
         names = ("accuracy", "precision", "recall", "f1", "roc_auc")
         evaluation["metrics"] = {name: _round(scores[name]) for name in names}
+        evaluation["metrics"]["brier_score"] = _round(brier_score(classes, predictions.reshape(-1)))
         evaluation["baseline"] = baseline
         evaluation["confusion_matrix"] = _matrix_json(scores["confusion_matrix"], labels)
         return evaluation
@@ -197,10 +196,6 @@ def headline_metrics(evaluation: Mapping[str, Any]) -> dict[str, float]:
     """
     headline = {name: float(value) for name, value in evaluation["metrics"].items() if value is not None}
     headline.update(
-        {
-            f"baseline_{name}": float(value)
-            for name, value in evaluation["baseline"].items()
-            if value is not None
-        }
+        {f"baseline_{name}": float(value) for name, value in evaluation["baseline"].items() if value is not None}
     )
     return headline
