@@ -7,9 +7,10 @@
 
 What runs for real: moto executes statemachine/pipeline.asl.json (its Step Functions executor),
 every Lambda task runs the handler in functions/ in this process, SageMaker training uses the
-xgboost package and endpoints are HTTP model servers on 127.0.0.1. S3, SNS, SQS, CloudWatch
-and Logs are moto's, in memory: they end with the process. The local SageMaker keeps its state
-(and kept endpoints) in ``state_dir``, so a later process (``sagedrop local cleanup``) sees them.
+xgboost package and endpoints are HTTP model servers on 127.0.0.1. S3, SNS, SQS, EventBridge,
+CloudWatch and Logs are moto's, in memory: they end with the process. The local SageMaker keeps
+its state (and kept endpoints) in ``state_dir``, so a later process (``sagedrop local cleanup``)
+sees them. ``sagedrop local up`` serves one LocalCloud over HTTP (sagedrop_local.server).
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ from sagedrop_local.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+# Whole seconds are what a Wait state takes; the state machine checks once before its first wait,
+# so work that is done by then never waits at all.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPolls": "600"}
+# The cloud takes minutes to provision; locally nothing needs emulating (tests may ask for more).
+LOCAL_STARTUP_SECONDS = 0.0
 
 
 def default_state_dir() -> Path:
@@ -48,7 +53,7 @@ class LocalCloud:
         state_dir: Path | None = None,
         root: Path = REPO_ROOT,
         parameter_overrides: dict[str, str] | None = None,
-        startup_seconds: float = 1.0,
+        startup_seconds: float = LOCAL_STARTUP_SECONDS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if not (root / "template.yaml").exists():
@@ -146,6 +151,7 @@ class LocalCloud:
         self.lambdas = LocalLambdaRuntime(functions, log=self.log)
         self.lambdas.install(self.session.events)
 
+        self._create_event_rules()
         machine = self.stack.template["Resources"]["PipelineStateMachine"]["Properties"]
         self.state_machine_arn = self.sfn.create_state_machine(
             name=self.stack.resource("PipelineStateMachine", "Name"),
@@ -153,6 +159,45 @@ class LocalCloud:
             roleArn=f"arn:aws:iam::123456789012:role/{self.stack.stack_name}-pipeline-role",
             type=machine.get("Type", "STANDARD"),
         )["stateMachineArn"]
+
+    def _function_events(self, kind: str) -> list[tuple[str, dict]]:
+        """(function logical id, event properties) of every SAM event source of ``kind``, resolved."""
+        found = []
+        for logical_id, resource in self.stack.template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for source in resource.get("Properties", {}).get("Events", {}).values():
+                if source.get("Type") == kind:
+                    found.append((logical_id, self.stack.resolve(source.get("Properties", {}))))
+        return found
+
+    def _create_event_rules(self) -> None:
+        """The bucket sends every event to EventBridge; the template's rules route them to functions."""
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        events = self.session.client("events")
+        for logical_id, rule in self._function_events("EventBridgeRule"):
+            name = rule.get("RuleName") or f"{self.stack.stack_name}-{logical_id}".lower()
+            events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED")
+            target = {"Id": logical_id, "Arn": self.functions[logical_id].arn}
+            if "DeadLetterConfig" in rule:
+                queue_arn = rule["DeadLetterConfig"]["Arn"]
+                self._sqs.create_queue(QueueName=queue_arn.rsplit(":", 1)[1])
+                target["DeadLetterConfig"] = {"Arn": queue_arn}
+            if "RetryPolicy" in rule:
+                target["RetryPolicy"] = {key: int(value) for key, value in rule["RetryPolicy"].items()}
+            events.put_targets(Rule=name, Targets=[target])
+
+    def schedules(self) -> list[tuple[str, dict]]:
+        """(function logical id, ScheduleV2 properties) of every schedule the template declares."""
+        return self._function_events("ScheduleV2")
+
+    def outputs(self) -> dict[str, str]:
+        """The template's stack outputs, as ``sam deploy`` prints them."""
+        return {
+            name: str(self.stack.resolve(output["Value"])) for name, output in self.stack.template["Outputs"].items()
+        }
 
     # --- what a user does ------------------------------------------------------------------------
     def put_object(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
@@ -194,6 +239,33 @@ class LocalCloud:
     def deliver(self, event: dict) -> dict:
         """Hand an S3 event to the starter, as the EventBridge rule does."""
         return self.invoke("StartPipelineFunction", event)
+
+    def publish(self, event: dict) -> list[tuple[str, dict]]:
+        """Put an event on the default bus: every rule whose pattern matches hands it to its functions.
+
+        moto matches S3's events to rules but delivers to no Lambda target, so this does the
+        delivery: (function logical id, its response) per target reached.
+        """
+        from moto.events.models import EventPattern
+
+        events = self.session.client("events")
+        by_arn = {function.arn: logical_id for logical_id, function in self.functions.items()}
+        delivered = []
+        for page in events.get_paginator("list_rules").paginate():
+            for rule in page["Rules"]:
+                if rule.get("State") != "ENABLED" or not rule.get("EventPattern"):
+                    continue
+                if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+                    continue
+                for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+                    logical_id = by_arn.get(target["Arn"])
+                    if logical_id is None:
+                        continue
+                    try:
+                        delivered.append((logical_id, self.invoke(logical_id, event)))
+                    except RuntimeError as error:  # the function failed: Lambda logs it, EventBridge is done
+                        delivered.append((logical_id, {"error": str(error)}))
+        return delivered
 
     def history(self, execution_arn: str) -> list[dict]:
         events: list[dict] = []

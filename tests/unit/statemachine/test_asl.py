@@ -123,6 +123,20 @@ def test_wait_loops_are_bounded_by_max_polls(definition):
         assert state["Default"] not in waits, f"{name} loops by default"
 
 
+def test_each_loop_checks_before_its_first_wait(definition):
+    """Work already done at its first check goes on at once: only a loop's own Choice enters its Wait."""
+    states = _states(definition)
+    waits = {name for name, state in states.items() if state["Type"] == "Wait"}
+    assert waits  # the loops exist, so this cannot pass vacuously
+    for name, state in states.items():
+        if state["Type"] != "Choice":
+            assert not _next_states(state) & waits, f"{name} waits before anything was checked"
+    assert states["Start training"]["Next"] == "Check training"
+    assert states["Deploy the model"]["Next"] == "Check the endpoint"
+    for wait in waits:
+        assert states[states[wait]["Next"]]["Type"] == "Task", f"{wait} is not followed by a check"
+
+
 def test_waits_take_their_seconds_from_the_execution_input(definition):
     for name, state in _states(definition).items():
         if state["Type"] == "Wait":
