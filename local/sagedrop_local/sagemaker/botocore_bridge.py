@@ -49,9 +49,24 @@ class BotocoreBridge:
                 self._remember_params,
                 unique_id=f"sagedrop-local-params-{service}",
             )
-            events.register(
-                f"before-call.{service}", self._answer, unique_id=f"sagedrop-local-answer-{service}"
-            )
+            events.register(f"before-call.{service}", self._answer, unique_id=f"sagedrop-local-answer-{service}")
+
+    def watch(self, events, service: str, operation: str, on_done: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``on_done(params)`` after each call of another service's operation that took effect.
+
+        "Took effect" includes a not-found answer: what was to be deleted is gone either way.
+        """
+
+        def after_call(http_response, parsed, context, **_kwargs) -> None:
+            code = (parsed or {}).get("Error", {}).get("Code", "")
+            if http_response.status_code < 300 or code == "ResourceNotFoundException":
+                on_done(context.get(_PARAMS_KEY, {}))
+
+        unique = f"sagedrop-local-watch-{service}-{operation}"
+        events.register(
+            f"before-parameter-build.{service}.{operation}", self._remember_params, unique_id=f"{unique}-params"
+        )
+        events.register(f"after-call.{service}.{operation}", after_call, unique_id=f"{unique}-done")
 
     @staticmethod
     def _remember_params(params, context, **_kwargs) -> None:

@@ -243,8 +243,7 @@ def _check_range(name: str, spec: _Spec, value: Any) -> None:
             base = metric.split("@")[0].strip()
             if base not in _MAXIMIZE_METRICS + _MINIMIZE_METRICS:
                 raise UserError(
-                    f"Hyperparameter eval_metric: value {value} not in range "
-                    f"{_MAXIMIZE_METRICS + _MINIMIZE_METRICS}"
+                    f"Hyperparameter eval_metric: value {value} not in range {_MAXIMIZE_METRICS + _MINIMIZE_METRICS}"
                 )
 
 

@@ -54,10 +54,7 @@ def parse_csv_payload(payload: bytes) -> xgb.DMatrix:
         delimiter = ","
     if delimiter.isalnum():
         delimiter = ","
-    rows = [
-        [float(cell) if cell.strip() else np.nan for cell in line.rstrip("\r").split(delimiter)]
-        for line in lines
-    ]
+    rows = [[float(cell) if cell.strip() else np.nan for cell in line.rstrip("\r").split(delimiter)] for line in lines]
     return xgb.DMatrix(np.array(rows, dtype=float))
 
 
@@ -166,9 +163,7 @@ class ModelServer:
                 try:
                     predictions = server.predict(matrix)
                 except Exception as error:  # noqa: BLE001
-                    self._reply(
-                        HTTPStatus.BAD_REQUEST, f"Unable to evaluate payload provided: {error}".encode()
-                    )
+                    self._reply(HTTPStatus.BAD_REQUEST, f"Unable to evaluate payload provided: {error}".encode())
                     return
                 self._reply(HTTPStatus.OK, encode_predictions(predictions), "text/csv")
 

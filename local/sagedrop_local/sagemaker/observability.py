@@ -62,6 +62,4 @@ def put_invocation_metrics(cloudwatch_client, invocations: list[dict[str, Any]])
                 }
             )
     for start in range(0, len(data), _METRICS_PER_CALL):
-        cloudwatch_client.put_metric_data(
-            Namespace=NAMESPACE, MetricData=data[start : start + _METRICS_PER_CALL]
-        )
+        cloudwatch_client.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + _METRICS_PER_CALL])

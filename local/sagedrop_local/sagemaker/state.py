@@ -1,4 +1,4 @@
-"""JSON persistence of the emulator's resources, written atomically after every change."""
+"""The on-disk format of the local SageMaker's tables: one JSON document, replaced atomically."""
 
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ _EMPTY_STATE = {
     "invocations": [],
 }
 
+#: What identifies one version of the file without reading it: (inode, mtime, size).
+Signature = tuple[int, int, int]
+
+
+class StateFileCorrupt(Exception):
+    """The state file exists but is not a state document (edited by hand, disk full, ...)."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"the local SageMaker state file {path} is corrupt ({reason}); move it away to start afresh")
+        self.path = path
+
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -33,23 +44,56 @@ def _decode(obj: dict) -> Any:
     return obj
 
 
+def empty_state() -> dict[str, Any]:
+    """Fresh tables with nothing in them."""
+    return json.loads(json.dumps(_EMPTY_STATE))
+
+
 class StateFile:
     """One JSON document holding every resource; datetimes round-trip as timezone-aware values."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
 
+    def signature(self) -> Signature | None:
+        """Changes whenever the file is replaced (None when there is no file yet)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
     def load(self) -> dict[str, Any]:
         """The saved state, or an empty one when nothing was saved yet."""
-        state = json.loads(json.dumps(_EMPTY_STATE))
-        if self.path.exists():
-            state.update(json.loads(self.path.read_text(), object_hook=_decode))
+        state = empty_state()
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return state
+        try:
+            saved = json.loads(text, object_hook=_decode)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise StateFileCorrupt(self.path, str(error)) from error
+        if not isinstance(saved, dict) or any(
+            not isinstance(saved.get(key, value), type(value)) for key, value in _EMPTY_STATE.items()
+        ):
+            raise StateFileCorrupt(self.path, "not a local SageMaker state document")
+        state.update(saved)
         return state
 
-    def save(self, state: dict[str, Any]) -> None:
-        """Write via a temporary file and rename, so a reader never sees half a document."""
+    def save(self, state: dict[str, Any]) -> Signature | None:
+        """Write a temporary file in the same directory and rename it over the old one.
+
+        A reader (in any process) sees the old document or the new one, never half of one.
+        Returns the new file's signature.
+        """
         text = json.dumps(state, default=_encode, indent=1, sort_keys=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".json")
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, self.path)
+        try:
+            with os.fdopen(handle, "w") as file:
+                file.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return self.signature()

@@ -206,9 +206,7 @@ def _numeric_values(paths: list[Path], delimiter: str) -> np.ndarray:
     The fast path lets pandas parse numbers natively (the common case: what preprocess writes);
     only a file with a non-numeric cell takes the slow cell-by-cell path.
     """
-    frames = [
-        pd.read_csv(path, header=None, sep=delimiter, na_values=[""], keep_default_na=False) for path in paths
-    ]
+    frames = [pd.read_csv(path, header=None, sep=delimiter, na_values=[""], keep_default_na=False) for path in paths]
     table = pd.concat(frames, ignore_index=True)
     if all(kind in "fiub" for kind in (dtype.kind for dtype in table.dtypes)):
         return table.to_numpy(dtype=float)
@@ -355,9 +353,7 @@ def train_job(
     evals_result: dict[str, dict[str, list[float]]] = {}
     callbacks = [_StopCheck(should_stop, log)]
     if validated.get("early_stopping_rounds") and validation_matrix is not None:
-        callbacks.append(
-            xgb.callback.EarlyStopping(rounds=validated["early_stopping_rounds"], data_name="validation")
-        )
+        callbacks.append(xgb.callback.EarlyStopping(rounds=validated["early_stopping_rounds"], data_name="validation"))
     try:
         booster = xgb.train(
             params,
