@@ -69,18 +69,37 @@ def _read_csv_argument(path: Path) -> tuple[bytes, str]:
     return data, name
 
 
-def _run_config(args: argparse.Namespace) -> dict | None:
+def load_run_config(path: str | None, *, label: str | None = None, keep_endpoint: bool = False) -> dict | None:
+    """The folder's sagedrop.json for a local run: ``--config``'s file with ``--label``/``--keep-endpoint`` over it.
+
+    The file is read exactly as a sagedrop.json in the bucket (a JSON object, no duplicate keys, …);
+    anything else raises InvalidConfigError naming ``--config FILE``. None: no file to upload.
+    """
+    from sagedrop.errors import InvalidConfigError
+    from sagedrop.run_config import parse_override
+
     config: dict = {}
-    if args.config:
+    if path:
+        source = f"--config {path}"
         try:
-            config = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"sagedrop: --config {args.config}: {error}") from None
-    if args.label:
-        config["label"] = args.label
-    if args.keep_endpoint:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise InvalidConfigError(f"{source}: cannot read the file: {error.strerror or error}") from None
+        config = parse_override(data, source)
+    if label:
+        config["label"] = label
+    if keep_endpoint:
         config["keep_endpoint"] = True
     return config or None
+
+
+def _run_config(args: argparse.Namespace) -> dict | None:
+    from sagedrop.errors import InvalidConfigError
+
+    try:
+        return load_run_config(args.config, label=args.label, keep_endpoint=args.keep_endpoint)
+    except InvalidConfigError as error:
+        raise SystemExit(f"sagedrop: {error}") from None
 
 
 def run_command(args: argparse.Namespace, stream: IO[str]) -> int:

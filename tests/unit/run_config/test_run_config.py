@@ -9,11 +9,10 @@ from hypothesis import strategies as st
 
 from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config import (
-    BUILTIN_DEFAULTS,
     RunConfig,
-    _schema,
     config_key_for,
     defaults_from_environment,
+    json_schema,
     parse_override,
     resolve_run_config,
 )
@@ -54,15 +53,15 @@ def error_of(text: str, defaults: dict | None = None) -> str:
 
 
 def test_schema_is_valid_draft_2020_12():
-    jsonschema.Draft202012Validator.check_schema(_schema())
-    assert _schema()["additionalProperties"] is False
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+    assert json_schema()["additionalProperties"] is False
 
 
 def test_without_override_gives_the_contract_shape():
     config = resolve_run_config({}, None, SOURCE)
     assert config.as_dict() == CONTRACT_SHAPE
     assert json.loads(json.dumps(config.as_dict())) == CONTRACT_SHAPE
-    assert list(BUILTIN_DEFAULTS) == list(CONTRACT_SHAPE)
+    assert list(config.as_dict()) == list(CONTRACT_SHAPE)
 
 
 def test_as_dict_round_trips_through_from_dict():
@@ -106,9 +105,7 @@ def test_serverless_defaults_fill_missing_keys():
 
 def test_booleans_become_lowercase_strings():
     assert (
-        resolve('{"hyperparameters": {"save_model_on_termination": true}}').hyperparameters[
-            "save_model_on_termination"
-        ]
+        resolve('{"hyperparameters": {"save_model_on_termination": true}}').hyperparameters["save_model_on_termination"]
         == "true"
     )
 
@@ -268,28 +265,21 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
 config_like = st.fixed_dictionaries(
     {},
     optional={
         "label": st.none() | st.text(max_size=5),
-        "problem_type": st.sampled_from(
-            ["binary_classification", "regression", "multiclass_classification", "x"]
-        ),
+        "problem_type": st.sampled_from(["binary_classification", "regression", "multiclass_classification", "x"]),
         "hyperparameters": st.dictionaries(
             st.sampled_from(["eta", "num_round", "objective", "silent", "max_depth", "num_class", "etaa"]),
             json_values,
             max_size=4,
         ),
-        "split": st.fixed_dictionaries(
-            {"train": json_values, "validation": json_values, "test": json_values}
-        ),
-        "serverless": st.none()
-        | st.dictionaries(st.sampled_from(["memory_size_mb", "max_concurrency"]), json_values),
+        "split": st.fixed_dictionaries({"train": json_values, "validation": json_values, "test": json_values}),
+        "serverless": st.none() | st.dictionaries(st.sampled_from(["memory_size_mb", "max_concurrency"]), json_values),
         "seed": json_values,
         "max_runtime_seconds": json_values,
         "delimiter": json_values,
