@@ -1,7 +1,11 @@
 """``sagedrop``: run the pipeline locally, or clean up what local runs left.
 
+sagedrop local up [--port 4566] [--state-dir DIR]
 sagedrop local run PATH.csv [--label COL] [--config FILE.json] [--out DIR] [--keep-endpoint]
 sagedrop local cleanup [--dry-run] [--now ISO-TIME]
+
+``run`` and ``cleanup`` use a ``local up`` serving the same state directory when one is running
+(no start-up cost); otherwise they build the local cloud in their own process.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import sys
 import time
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
-from sagedrop_local.cloud import LocalCloud, default_state_dir
+from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
 
 
 class ProgressPrinter:
@@ -110,12 +115,11 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     folder = f"incoming/{Path(name).stem}"
     started = time.perf_counter()
     stream.write(f"sagedrop local run: {args.csv} ({len(data):,} bytes)\n")
-    with LocalCloud(work_dir=out, state_dir=Path(args.state_dir)) as cloud:
+    with _cloud(Path(args.state_dir), out, stream) as cloud:
         if config is not None:
             cloud.put_object(f"{folder}/sagedrop.json", json.dumps(config).encode(), "application/json")
-        event = cloud.drop_csv(data, f"{folder}/{name}")
+        outcome = cloud.start_run(data, f"{folder}/{name}")
         stream.write(f"  uploaded s3://{cloud.bucket}/{folder}/{name}\n")
-        outcome = cloud.deliver(event)
         if not outcome.get("started"):
             stream.write(f"sagedrop: no run started: {outcome.get('reason')}\n")
             return 2
@@ -124,15 +128,28 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
         final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
         history = cloud.history(outcome["execution_arn"])
         cloud.download(f"runs/{run_id}/", out / "bucket")
-        notifications = cloud.notifications()
+        notifications = cloud.notifications(mentioning=run_id)
         record = _write_outputs(out, cloud, run_id, final, history, notifications)
-        endpoints_left = [e["EndpointName"] for e in cloud.session.client("sagemaker").list_endpoints()["Endpoints"]]
+        endpoints_left = [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints()["Endpoints"]]
     wall = time.perf_counter() - started
     return _summarise(stream, out, record, wall, endpoints_left)
 
 
+def _cloud(state_dir: Path, out: Path, stream: IO[str]) -> CloudClient:
+    """The ``local up`` serving ``state_dir`` if one is running, else a local cloud in this process."""
+    from sagedrop_local.server.discovery import find_running
+
+    running = find_running(state_dir)
+    if running is None:
+        return LocalCloud(work_dir=out, state_dir=state_dir)
+    from sagedrop_local.server.client import RemoteCloud
+
+    stream.write(f"  using the running local up at {running['url']}\n")
+    return RemoteCloud(running)
+
+
 def _write_outputs(
-    out: Path, cloud: LocalCloud, run_id: str, final: dict, history: list[dict], notifications: list
+    out: Path, cloud: CloudClient, run_id: str, final: dict, history: list[dict], notifications: list
 ) -> dict:
     run_dir = out / "bucket" / "runs" / run_id
     for name in ("evaluation.json", "report.html"):
@@ -200,9 +217,10 @@ def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
         except ValueError:
             raise SystemExit(f"sagedrop: --now {args.now!r} is not an ISO-8601 time") from None
         event["now"] = args.now
-    with LocalCloud(work_dir=out, state_dir=Path(args.state_dir)) as cloud:
-        # This process's CloudWatch and Logs are new: replay what earlier runs recorded.
-        cloud.sagemaker.republish(cloud.session.client("logs"), cloud.session.client("cloudwatch"))
+    with _cloud(Path(args.state_dir), out, stream) as cloud:
+        if isinstance(cloud, LocalCloud):
+            # This process's CloudWatch and Logs are new: replay what earlier runs recorded.
+            cloud.sagemaker.republish(cloud.session.client("logs"), cloud.session.client("cloudwatch"))
         summary = cloud.invoke("CleanupEndpointsFunction", event)
         reports = sorted(cloud.keys("cleanup/"))
         if reports:
@@ -215,6 +233,12 @@ def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
     return 1 if summary.get("failures") else 0
 
 
+def up_command(args: argparse.Namespace, stream: IO[str]) -> int:
+    from sagedrop_local.server.up import serve
+
+    return serve(Path(args.state_dir), args.port, stream)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagedrop",
@@ -223,6 +247,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     local = commands.add_parser("local", help="run on the local cloud: no AWS account, no Docker, no Java")
     local_commands = local.add_subparsers(dest="local_command", required=True)
+
+    up = local_commands.add_parser(
+        "up",
+        help="serve the local cloud to your own AWS clients until Ctrl-C",
+        description="Serve the stack's AWS API (S3, Step Functions, SageMaker, SageMaker runtime, SNS, SQS, "
+        "EventBridge, CloudWatch, Logs, Lambda Invoke) on 127.0.0.1 for clients given --endpoint-url. A CSV "
+        "uploaded under incoming/ starts a run; local run and local cleanup use this server while it runs.",
+    )
+    up.add_argument(
+        "--port", type=int, default=4566, help="TCP port on 127.0.0.1; 0 picks a free one (default: %(default)s)"
+    )
+    up.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=str(default_state_dir()),
+        help="where the local SageMaker keeps endpoints, and the logs go (default: %(default)s)",
+    )
+    up.set_defaults(handler=up_command)
 
     run = local_commands.add_parser(
         "run",
@@ -266,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # xgboost's OpenMP threads spin while they wait; beside other busy threads or processes (the
+    # state machine, the server, a shared machine) that makes local training many times slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     return args.handler(args, sys.stdout)
 

@@ -45,7 +45,113 @@ def default_state_dir() -> Path:
     return Path.home() / ".sagedrop" / "local"
 
 
-class LocalCloud:
+class CloudClient:
+    """What a command does with a local cloud through boto3 clients: in-process or over HTTP.
+
+    Subclasses set the clients (``s3``, ``sfn``, ``_sqs``, ``_lambda``), ``bucket``,
+    ``state_machine_arn``, ``function_arns`` (logical id -> ARN) and ``_inbox_url``.
+    """
+
+    s3: Any
+    sfn: Any
+    _sqs: Any
+    _lambda: Any
+    bucket: str
+    state_machine_arn: str
+    function_arns: dict[str, str]
+    _inbox_url: str
+
+    @property
+    def inbox_url(self) -> str:
+        """The SQS queue subscribed to the run notification topic (stands in for the e-mail)."""
+        return self._inbox_url
+
+    def client(self, service: str) -> Any:
+        raise NotImplementedError
+
+    def start_run(self, data: bytes, key: str) -> dict:
+        """Upload a CSV; returns the starter's outcome: ``run_id``, ``execution_arn``, ``started``, ``reason``."""
+        raise NotImplementedError
+
+    def put_object(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def invoke(self, logical_id: str, event: dict) -> dict:
+        """Invoke a function of the stack through the Lambda API, as EventBridge or Scheduler would."""
+        response = self._lambda.invoke(FunctionName=self.function_arns[logical_id], Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
+        return payload
+
+    def history(self, execution_arn: str) -> list[dict]:
+        events: list[dict] = []
+        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def wait(
+        self,
+        execution_arn: str,
+        on_event: Callable[[dict], None] | None = None,
+        timeout_seconds: float = 3600,
+        poll_seconds: float = 0.2,
+    ) -> dict:
+        """Block until the execution ends, passing each new history event to ``on_event``."""
+        seen = 0
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            description = self.sfn.describe_execution(executionArn=execution_arn)
+            if on_event:
+                events = self.history(execution_arn)
+                for event in events[seen:]:
+                    on_event(event)
+                seen = len(events)
+            if description["status"] != "RUNNING":
+                return description
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout_seconds} s")
+            time.sleep(poll_seconds)
+
+    def notifications(self, mentioning: str | None = None) -> list[dict]:
+        """Messages the run notification topic published, taken from the local inbox.
+
+        With ``mentioning``, only the messages containing that text are taken (a long-running
+        ``local up`` has the messages of every run in its inbox); the others stay.
+        """
+        messages = []
+        while True:
+            batch = self._sqs.receive_message(QueueUrl=self._inbox_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                if mentioning is not None and mentioning not in message["Body"]:
+                    continue
+                envelope = json.loads(message["Body"])
+                messages.append({"subject": envelope.get("Subject"), "message": envelope.get("Message")})
+                self._sqs.delete_message(QueueUrl=self._inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def keys(self, prefix: str) -> list[str]:
+        found = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return found
+
+    def read(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def download(self, prefix: str, destination: Path) -> list[Path]:
+        """Copy every object under ``prefix`` to ``destination`` (the bucket vanishes with the process)."""
+        written = []
+        for key in self.keys(prefix):
+            target = destination / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.read(key))
+            written.append(target)
+        return written
+
+
+class LocalCloud(CloudClient):
     def __init__(
         self,
         *,
@@ -119,6 +225,7 @@ class LocalCloud:
         self.session = boto3.DEFAULT_SESSION
         self.s3 = self.session.client("s3")
         self.sfn = self.session.client("stepfunctions")
+        self._events = self.session.client("events")
         self.bucket = self.stack.resource("DataBucket")
         self.s3.create_bucket(Bucket=self.bucket)
         self.s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -148,8 +255,10 @@ class LocalCloud:
         for function in functions.values():
             function.environment.update(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, POWERTOOLS_TRACE_DISABLED="true")
         self.functions = functions
+        self.function_arns = {logical_id: function.arn for logical_id, function in functions.items()}
         self.lambdas = LocalLambdaRuntime(functions, log=self.log)
         self.lambdas.install(self.session.events)
+        self._lambda = self.session.client("lambda")  # after install: the hook is copied into new clients
 
         self._create_event_rules()
         machine = self.stack.template["Resources"]["PipelineStateMachine"]["Properties"]
@@ -176,7 +285,7 @@ class LocalCloud:
         self.s3.put_bucket_notification_configuration(
             Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-        events = self.session.client("events")
+        events = self._events
         for logical_id, rule in self._function_events("EventBridgeRule"):
             name = rule.get("RuleName") or f"{self.stack.stack_name}-{logical_id}".lower()
             events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED")
@@ -200,9 +309,6 @@ class LocalCloud:
         }
 
     # --- what a user does ------------------------------------------------------------------------
-    def put_object(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
-        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-
     def drop_csv(self, data: bytes, key: str) -> dict:
         """Upload a CSV as a user would; returns the EventBridge event S3 would send for it."""
         response = self.put_object(key, data, "text/csv")
@@ -226,15 +332,11 @@ class LocalCloud:
             event["detail"]["object"].pop("version-id", None)
         return event
 
-    def invoke(self, logical_id: str, event: dict) -> dict:
-        """Invoke a function through the Lambda API, as EventBridge or Scheduler would."""
-        response = self.session.client("lambda").invoke(
-            FunctionName=self.functions[logical_id].arn, Payload=json.dumps(event).encode()
-        )
-        payload = json.loads(response["Payload"].read())
-        if response.get("FunctionError"):
-            raise RuntimeError(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
-        return payload
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def start_run(self, data: bytes, key: str) -> dict:
+        return self.deliver(self.drop_csv(data, key))
 
     def deliver(self, event: dict) -> dict:
         """Hand an S3 event to the starter, as the EventBridge rule does."""
@@ -248,7 +350,7 @@ class LocalCloud:
         """
         from moto.events.models import EventPattern
 
-        events = self.session.client("events")
+        events = self._events
         by_arn = {function.arn: logical_id for logical_id, function in self.functions.items()}
         delivered = []
         for page in events.get_paginator("list_rules").paginate():
@@ -266,63 +368,3 @@ class LocalCloud:
                     except RuntimeError as error:  # the function failed: Lambda logs it, EventBridge is done
                         delivered.append((logical_id, {"error": str(error)}))
         return delivered
-
-    def history(self, execution_arn: str) -> list[dict]:
-        events: list[dict] = []
-        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-            events.extend(page["events"])
-        return events
-
-    def wait(
-        self,
-        execution_arn: str,
-        on_event: Callable[[dict], None] | None = None,
-        timeout_seconds: float = 3600,
-        poll_seconds: float = 0.2,
-    ) -> dict:
-        """Block until the execution ends, passing each new history event to ``on_event``."""
-        seen = 0
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            description = self.sfn.describe_execution(executionArn=execution_arn)
-            if on_event:
-                events = self.history(execution_arn)
-                for event in events[seen:]:
-                    on_event(event)
-                seen = len(events)
-            if description["status"] != "RUNNING":
-                return description
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution_arn} still running after {timeout_seconds} s")
-            time.sleep(poll_seconds)
-
-    def notifications(self) -> list[dict]:
-        """Messages the run notification topic published (drains the local inbox)."""
-        messages = []
-        while True:
-            batch = self._sqs.receive_message(QueueUrl=self._inbox_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not batch:
-                return messages
-            for message in batch:
-                envelope = json.loads(message["Body"])
-                messages.append({"subject": envelope.get("Subject"), "message": envelope.get("Message")})
-                self._sqs.delete_message(QueueUrl=self._inbox_url, ReceiptHandle=message["ReceiptHandle"])
-
-    def keys(self, prefix: str) -> list[str]:
-        found = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            found.extend(item["Key"] for item in page.get("Contents", []))
-        return found
-
-    def read(self, key: str) -> bytes:
-        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-    def download(self, prefix: str, destination: Path) -> list[Path]:
-        """Copy every object under ``prefix`` to ``destination`` (the bucket vanishes with the process)."""
-        written = []
-        for key in self.keys(prefix):
-            target = destination / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.read(key))
-            written.append(target)
-        return written
