@@ -4,6 +4,20 @@
 ``sagemaker-runtime`` client created from ``session`` afterwards talk to it instead of AWS.
 """
 
-from .emulator import LocalSageMaker
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .emulator import LocalSageMaker
 
 __all__ = ["LocalSageMaker"]
+
+
+def __getattr__(name: str):
+    # Imported on first use: the store alone (another process's writer, a test) needs no xgboost.
+    if name == "LocalSageMaker":
+        from .emulator import LocalSageMaker
+
+        return LocalSageMaker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -67,11 +67,11 @@ class StateFile:
         """The saved state, or an empty one when nothing was saved yet."""
         state = empty_state()
         try:
-            text = self.path.read_text()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return state
         try:
-            saved = json.loads(text, object_hook=_decode)
+            saved = json.loads(data.decode("utf-8"), object_hook=_decode)
         except (ValueError, UnicodeDecodeError) as error:
             raise StateFileCorrupt(self.path, str(error)) from error
         if not isinstance(saved, dict) or any(

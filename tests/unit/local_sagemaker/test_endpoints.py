@@ -46,9 +46,7 @@ def get(url: str, path: str) -> int:
         connection.close()
 
 
-def test_endpoint_goes_in_service_and_serves_the_models_predictions(
-    sagemaker, runtime, local_sagemaker, binary_model
-):
+def test_endpoint_goes_in_service_and_serves_the_models_predictions(sagemaker, runtime, local_sagemaker, binary_model):
     # Given
     url, booster, features = binary_model
 
@@ -56,9 +54,7 @@ def test_endpoint_goes_in_service_and_serves_the_models_predictions(
     deploy(sagemaker, "ep-ok", url)
     creating = sagemaker.describe_endpoint(EndpointName="ep-ok")
     in_service = wait_for_endpoint(sagemaker, "ep-ok")
-    response = runtime.invoke_endpoint(
-        EndpointName="ep-ok", ContentType="text/csv", Body=to_csv(features[:25])
-    )
+    response = runtime.invoke_endpoint(EndpointName="ep-ok", ContentType="text/csv", Body=to_csv(features[:25]))
 
     # Then
     assert creating["EndpointStatus"] == "Creating"
@@ -70,9 +66,7 @@ def test_endpoint_goes_in_service_and_serves_the_models_predictions(
     assert response["ContentType"] == "text/csv"
     assert response["InvokedProductionVariant"] == "AllTraffic"
     predictions = np.array(response["Body"].read().decode().split(","), dtype=float)
-    expected = booster.predict(
-        xgb.DMatrix(np.loadtxt(io.StringIO(to_csv(features[:25]).decode()), delimiter=","))
-    )
+    expected = booster.predict(xgb.DMatrix(np.loadtxt(io.StringIO(to_csv(features[:25]).decode()), delimiter=",")))
     assert predictions.shape == (25,)
     np.testing.assert_allclose(predictions, expected, rtol=1e-6)
 
@@ -85,9 +79,7 @@ def test_softprob_answers_like_the_container_one_bracketed_list_per_row(sagemake
     wait_for_endpoint(sagemaker, "ep-multi")
 
     body = (
-        runtime.invoke_endpoint(EndpointName="ep-multi", ContentType="text/csv", Body=to_csv(features[:4]))[
-            "Body"
-        ]
+        runtime.invoke_endpoint(EndpointName="ep-multi", ContentType="text/csv", Body=to_csv(features[:4]))["Body"]
         .read()
         .decode()
     )
@@ -104,9 +96,7 @@ def test_runtime_errors_match_sagemaker(sagemaker, runtime, binary_model):
 
     with pytest.raises(runtime.exceptions.ValidationError) as creating:
         runtime.invoke_endpoint(EndpointName="ep-errors", ContentType="text/csv", Body=b"1,2,3,4")
-    assert (
-        creating.value.response["Error"]["Message"] == "Endpoint ep-errors of account 123456789012 not found."
-    )
+    assert creating.value.response["Error"]["Message"] == "Endpoint ep-errors of account 123456789012 not found."
     wait_for_endpoint(sagemaker, "ep-errors")
 
     with pytest.raises(runtime.exceptions.ValidationError) as oversize:
@@ -146,9 +136,7 @@ def test_delete_endpoint_stops_the_server_and_forgets_the_endpoint(sagemaker, lo
 
 
 def test_unloadable_model_fails_the_endpoint_with_a_reason(sagemaker, s3, logs):
-    s3.put_object(
-        Bucket=BUCKET, Key="runs/bad/model.tar.gz", Body=model_tar({"xgboost-model": b"not a model"})
-    )
+    s3.put_object(Bucket=BUCKET, Key="runs/bad/model.tar.gz", Body=model_tar({"xgboost-model": b"not a model"}))
 
     deploy(sagemaker, "ep-bad", f"s3://{BUCKET}/runs/bad/model.tar.gz")
     final = wait_for_endpoint(sagemaker, "ep-bad")
@@ -204,9 +192,7 @@ def test_serverless_endpoint_reports_its_config_and_the_4_mb_limit(sagemaker, ru
         "MaxConcurrency": 5,
     }
     with pytest.raises(runtime.exceptions.ValidationError):
-        runtime.invoke_endpoint(
-            EndpointName="ep-sl", ContentType="text/csv", Body=b"1" * (4 * 1024 * 1024 + 1)
-        )
+        runtime.invoke_endpoint(EndpointName="ep-sl", ContentType="text/csv", Body=b"1" * (4 * 1024 * 1024 + 1))
 
 
 def test_list_endpoints_paginates_filters_and_sorts(session, s3, state_dir, binary_model):

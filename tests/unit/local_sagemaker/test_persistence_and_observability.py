@@ -40,18 +40,14 @@ def test_invocations_metric_and_endpoint_logs_are_where_the_cleanup_looks(
 
     # When
     for _ in range(3):
-        runtime.invoke_endpoint(
-            EndpointName="ep-metrics", ContentType="text/csv", Body=to_csv(binary_model[2][:2])
-        )
+        runtime.invoke_endpoint(EndpointName="ep-metrics", ContentType="text/csv", Body=to_csv(binary_model[2][:2]))
 
     # Then the data points carry BOTH dimensions, which is what CloudWatch needs to match them
     # (moto also matches a subset of dimensions, so only the full set is asserted here)
     both = [{"Name": "EndpointName", "Value": "ep-metrics"}, {"Name": "VariantName", "Value": "AllTraffic"}]
     assert invocations_sum(cloudwatch, both) == 3
     metrics = cloudwatch.list_metrics(Namespace="AWS/SageMaker", MetricName="Invocations")["Metrics"]
-    assert {tuple(sorted(d["Name"] for d in m["Dimensions"])) for m in metrics} == {
-        ("EndpointName", "VariantName")
-    }
+    assert {tuple(sorted(d["Name"] for d in m["Dimensions"])) for m in metrics} == {("EndpointName", "VariantName")}
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/ep-metrics")["logStreams"]
     assert [s["logStreamName"].split("/")[0] for s in streams] == ["AllTraffic"]
     events = logs.get_log_events(
@@ -136,9 +132,7 @@ def test_republish_replays_logs_and_invocations_into_a_fresh_cloudwatch(
 
 def test_injected_clock_dates_resources_and_metrics(session, s3, state_dir, cloudwatch, binary_model):
     frozen = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
-    emulator = LocalSageMaker(
-        s3, state_dir, cloudwatch_client=cloudwatch, clock=lambda: frozen, startup_seconds=0.05
-    )
+    emulator = LocalSageMaker(s3, state_dir, cloudwatch_client=cloudwatch, clock=lambda: frozen, startup_seconds=0.05)
     emulator.install(session)
     try:
         sagemaker = session.client("sagemaker")

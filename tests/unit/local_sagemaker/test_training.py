@@ -59,9 +59,7 @@ def test_job_trains_reports_validation_metrics_and_writes_a_loadable_model(sagem
 
 def test_default_metric_is_reported_for_both_channels_without_eval_metric(sagemaker, s3):
     upload_channels(s3, "runs/r2", make_dataset())
-    request = training_request(
-        "job-default-metric", "runs/r2", {"objective": "binary:logistic", "num_round": "5"}
-    )
+    request = training_request("job-default-metric", "runs/r2", {"objective": "binary:logistic", "num_round": "5"})
 
     sagemaker.create_training_job(**request)
     final = wait_for_job(sagemaker, "job-default-metric")
