@@ -76,10 +76,10 @@ def _type_text(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         return ", ".join(f"`{_cell(json.dumps(value))}`" for value in prop["enum"])
     kind = prop.get("type")
     if kind == "object":
-        values = prop.get("additionalProperties")
-        if isinstance(values, dict) and "type" in values:
-            return "object of " + " / ".join(_as_list(values["type"]))
-        return "object"
+        values = [*prop.get("properties", {}).values(), prop.get("additionalProperties")]
+        types = dict.fromkeys(t for value in values if isinstance(value, dict) for t in _as_list(value.get("type")))
+        types.pop(None, None)
+        return "object of " + " / ".join(types) if prop.get("additionalProperties") is not False else "object"
     if kind in ("integer", "number"):
         return f"{kind} {_bounds(prop)}".rstrip()
     if kind == "string":
@@ -104,10 +104,10 @@ def _bounds(prop: dict[str, Any]) -> str:
 
 
 def _object(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any] | None:
+    # Models (a $ref to $defs) get a row per key; a free-form object such as hyperparameters does not.
     for option in [prop, *prop.get("anyOf", [])]:
-        resolved = _resolve(option, defs)
-        if resolved.get("type") == "object" and "properties" in resolved:
-            return resolved
+        if "$ref" in option and "properties" in _resolve(option, defs):
+            return _resolve(option, defs)
     return None
 
 

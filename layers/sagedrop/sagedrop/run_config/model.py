@@ -90,12 +90,13 @@ HyperparameterMap = Annotated[
     Mapping[str, Annotated[str, PlainValidator(_hyperparameter)]],
     AfterValidator(Hyperparameters),
     PlainSerializer(dict, return_type=dict[str, str]),
-    # The form a sagedrop.json may write: numbers and booleans are converted, null removes a default.
+    # The form a sagedrop.json may write: numbers and booleans are converted, null removes a default
+    # (removing a name that is not there is harmless, so any name may be null).
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {"enum": allowed_names()},
-            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+            "properties": {name: {"type": ["string", "number", "boolean", "null"]} for name in allowed_names()},
+            "additionalProperties": {"type": "null"},
         }
     ),
 ]
