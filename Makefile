@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 # aws-sam-cli and the SageMaker SDK pin versions that clash with ours: each gets its own venv.
 SAM_VENV := .venv-sam
 SDK_VENV := .venv-sdk
+# checkov pins its own boto3, networkx and friends: its own venv as well. It runs with
+# --skip-download (no Prisma Cloud look-ups), so it needs no network and fails on any failed check.
+CHECKOV_VENV := .venv-checkov
 
 .PHONY: demo test test-fast bench lint validate setup clean
 
@@ -27,11 +30,12 @@ bench: $(VENV)/.ready
 lint: $(VENV)/.ready
 	$(BIN)/ruff check layers local functions tests benchmarks scripts
 
-validate: $(VENV)/.ready $(SAM_VENV)/.ready
+validate: $(VENV)/.ready $(SAM_VENV)/.ready $(CHECKOV_VENV)/.ready
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
-setup: $(VENV)/.ready $(SAM_VENV)/.ready $(SDK_VENV)/.ready
+setup: $(VENV)/.ready $(SAM_VENV)/.ready $(SDK_VENV)/.ready $(CHECKOV_VENV)/.ready
 
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +53,12 @@ $(SDK_VENV)/.ready:
 	$(PYTHON) -m venv $(SDK_VENV)
 	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
 	$(SDK_VENV)/bin/pip install --quiet "sagemaker-core==2.27.0"
+	touch $@
+
+$(CHECKOV_VENV)/.ready:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==3.3.30"
 	touch $@
 
 clean:

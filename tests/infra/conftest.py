@@ -1,10 +1,12 @@
-"""Shared helpers of the infrastructure tests: paths, the template loaded as data, the side venvs."""
+"""Shared helpers of the infrastructure tests: paths, the template loaded as data, the side venvs,
+and the walk over IAM statements that several template tests use."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,46 @@ from sagedrop_local.stack import load_template as _load_cfn_yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 ASL = ROOT / "statemachine" / "pipeline.asl.json"
-# aws-sam-cli and the SageMaker SDK each live in their own virtualenv: their pins clash with ours.
+# aws-sam-cli, the SageMaker SDK and checkov each live in their own virtualenv: their pins clash
+# with ours (the Makefile creates them).
 SAM_VENV = ROOT / ".venv-sam"
 SDK_VENV = ROOT / ".venv-sdk"
+CHECKOV_VENV = ROOT / ".venv-checkov"
+
+FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
+    "start_pipeline": "StartPipelineFunction",
+    "preprocess": "PreprocessFunction",
+    "start_training": "StartTrainingFunction",
+    "check_training": "CheckTrainingFunction",
+    "deploy_model": "DeployModelFunction",
+    "check_endpoint": "CheckEndpointFunction",
+    "evaluate_model": "EvaluateModelFunction",
+    "finish_run": "FinishRunFunction",
+    "handle_failure": "HandleFailureFunction",
+    "cleanup_endpoints": "CleanupEndpointsFunction",
+}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return _load_cfn_yaml(path)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement.get("Action", []))
+
+
+def role_statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role logical id, statement) for every inline statement of every IAM role."""
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in as_list(policy["PolicyDocument"]["Statement"]):
+                yield logical_id, statement
 
 
 def side_python(venv: Path) -> Path | None:
@@ -59,8 +94,7 @@ def translated() -> dict[str, Any]:
     python = side_python(SAM_VENV)
     if python is None:
         pytest.skip(
-            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
-            f"{SAM_VENV.name}/bin/pip install aws-sam-cli"
+            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && {SAM_VENV.name}/bin/pip install aws-sam-cli"
         )
     result = subprocess.run(
         [str(python), str(Path(__file__).with_name("sam_translate.py")), str(TEMPLATE)],

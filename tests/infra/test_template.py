@@ -13,26 +13,23 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ASL, ROOT, SAM_VENV, TEMPLATE, aws_offline_env
+from .conftest import (
+    ASL,
+    FUNCTIONS,
+    ROOT,
+    SAM_VENV,
+    TEMPLATE,
+    actions,
+    as_list,
+    aws_offline_env,
+    role_statements,
+)
 
-FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
-    "start_pipeline": "StartPipelineFunction",
-    "preprocess": "PreprocessFunction",
-    "start_training": "StartTrainingFunction",
-    "check_training": "CheckTrainingFunction",
-    "deploy_model": "DeployModelFunction",
-    "check_endpoint": "CheckEndpointFunction",
-    "evaluate_model": "EvaluateModelFunction",
-    "finish_run": "FinishRunFunction",
-    "handle_failure": "HandleFailureFunction",
-    "cleanup_endpoints": "CleanupEndpointsFunction",
-}
 STATE_MACHINE_TASKS = set(FUNCTIONS.values()) - {"StartPipelineFunction", "CleanupEndpointsFunction"}
 
 GLOBAL_ENVIRONMENT = {
@@ -83,30 +80,12 @@ STAR_RESOURCE_ALLOWED = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _role_statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(role logical id, statement) for every inline statement of every IAM role."""
-    for logical_id, resource in resources.items():
-        if resource["Type"] != "AWS::IAM::Role":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            for statement in _as_list(policy["PolicyDocument"]["Statement"]):
-                yield logical_id, statement
-
-
 def _function_statements(resources: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
     statements = []
     for policy in resources[logical_id]["Properties"].get("Policies", []):
         if "Statement" in policy:
-            statements.extend(_as_list(policy["Statement"]))
+            statements.extend(as_list(policy["Statement"]))
     return statements
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    return _as_list(statement.get("Action", []))
 
 
 def _functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,8 +105,7 @@ def test_sam_validate_lint_reports_nothing():
     sam = SAM_VENV / "bin" / "sam"
     if not sam.exists():
         pytest.skip(
-            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && "
-            f"{SAM_VENV.name}/bin/pip install aws-sam-cli"
+            f"aws-sam-cli not installed: python3 -m venv {SAM_VENV.name} && {SAM_VENV.name}/bin/pip install aws-sam-cli"
         )
     # Offline is fine: validation translates locally; region and credentials are dummies.
     result = subprocess.run(
@@ -203,7 +181,9 @@ def test_upload_rule_retries_and_dead_letters_to_an_encrypted_queue(resources):
     properties = resources["StartPipelineFunction"]["Properties"]["Events"]["CsvUploaded"]["Properties"]
     assert properties["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["UploadEventsDeadLetterQueue", "Arn"]}}
-    assert resources["UploadEventsDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert resources["UploadEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["SagedropKey", "Arn"]
+    }
     # EventBridge may only send to the DLQ on behalf of this very rule.
     [allow] = [
         s
@@ -311,51 +291,49 @@ def test_state_machine_may_invoke_exactly_its_task_functions(resources):
 
 # --- IAM ----------------------------------------------------------------------------------------
 def test_no_allow_statement_uses_a_wildcard_action(translated):
-    for role, statement in _role_statements(translated["Resources"]):
+    for role, statement in role_statements(translated["Resources"]):
         if statement["Effect"] != "Allow":
             continue
-        for action in _actions(statement):
+        for action in actions(statement):
             assert "*" not in action, (role, action)
 
 
 def test_resource_star_only_for_actions_without_resource_level_permissions(translated):
-    for role, statement in _role_statements(translated["Resources"]):
-        if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
-            assert set(_actions(statement)) <= STAR_RESOURCE_ALLOWED, (role, statement)
+    for role, statement in role_statements(translated["Resources"]):
+        if statement["Effect"] == "Allow" and "*" in as_list(statement["Resource"]):
+            assert set(actions(statement)) <= STAR_RESOURCE_ALLOWED, (role, statement)
 
 
 def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
     passing = []
-    for role, statement in _role_statements(translated["Resources"]):
-        if "iam:PassRole" in _actions(statement):
+    for role, statement in role_statements(translated["Resources"]):
+        if "iam:PassRole" in actions(statement):
             passing.append(role)
-            assert _actions(statement) == ["iam:PassRole"], (role, statement)
+            assert actions(statement) == ["iam:PassRole"], (role, statement)
             assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}, role
-            assert statement["Condition"] == {
-                "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
-            }, role
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, role
     assert sorted(passing) == ["DeployModelFunctionRole", "StartTrainingFunctionRole"]
 
 
 def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):
     for logical_id in FUNCTIONS.values():
         for statement in _function_statements(resources, logical_id):
-            if not any(a.startswith("sagemaker:") for a in _actions(statement)):
+            if not any(a.startswith("sagemaker:") for a in actions(statement)):
                 continue
             if statement["Resource"] == "*":
-                assert set(_actions(statement)) <= STAR_RESOURCE_ALLOWED, (logical_id, statement)
+                assert set(actions(statement)) <= STAR_RESOURCE_ALLOWED, (logical_id, statement)
                 continue  # the justified Resource "*" statement of the cleanup
-            for resource in _as_list(statement["Resource"]):
+            for resource in as_list(statement["Resource"]):
                 assert resource["Fn::Sub"].startswith(
                     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:"
                 ), (logical_id, resource)
 
 
 def test_only_the_starter_starts_executions_and_only_of_the_pipeline(translated):
-    for role, statement in _role_statements(translated["Resources"]):
-        if "states:StartExecution" in _actions(statement):
+    for role, statement in role_statements(translated["Resources"]):
+        if "states:StartExecution" in actions(statement):
             assert role == "StartPipelineFunctionRole"
-            [resource] = _as_list(statement["Resource"])
+            [resource] = as_list(statement["Resource"])
             name = resource["Fn::Sub"][1]["stateMachineName"]
             assert name == {"Fn::GetAtt": ["PipelineStateMachine", "Name"]}
 
@@ -363,8 +341,8 @@ def test_only_the_starter_starts_executions_and_only_of_the_pipeline(translated)
 def test_execution_history_readers_are_limited_to_pipeline_executions(translated, resources):
     machine_name = resources["PipelineStateMachine"]["Properties"]["Name"]["Fn::Sub"]
     readers = []
-    for role, statement in _role_statements(translated["Resources"]):
-        if "states:GetExecutionHistory" in _actions(statement):
+    for role, statement in role_statements(translated["Resources"]):
+        if "states:GetExecutionHistory" in actions(statement):
             readers.append(role)
             assert statement["Resource"]["Fn::Sub"].endswith(f":execution:{machine_name}:*")
     assert sorted(readers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole"]
@@ -376,21 +354,19 @@ def test_sagemaker_role_is_for_sagemaker_and_touches_only_the_data_bucket(resour
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Action"] == "sts:AssumeRole"
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in actions(s))]
     assert s3
     for statement in s3:
-        for resource in _as_list(statement["Resource"]):
+        for resource in as_list(statement["Resource"]):
             assert resource in ({"Fn::GetAtt": ["DataBucket", "Arn"]}, {"Fn::Sub": "${DataBucket.Arn}/*"})
-    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
+    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in actions(s)]
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
-    [logs] = [s for s in statements if "logs:PutLogEvents" in _actions(s)]
+    [logs] = [s for s in statements if "logs:PutLogEvents" in actions(s)]
     assert all("log-group:/aws/sagemaker/" in r["Fn::Sub"] for r in logs["Resource"])
 
 
 def test_notifications_are_published_only_by_finish_failure_and_cleanup(translated):
-    publishers = [
-        role for role, s in _role_statements(translated["Resources"]) if "sns:Publish" in _actions(s)
-    ]
+    publishers = [role for role, s in role_statements(translated["Resources"]) if "sns:Publish" in actions(s)]
     assert sorted(publishers) == [
         "CleanupEndpointsFunctionRole",
         "FinishRunFunctionRole",
@@ -400,7 +376,7 @@ def test_notifications_are_published_only_by_finish_failure_and_cleanup(translat
 
 # --- notifications, parameters, outputs ---------------------------------------------------------
 def test_topic_is_encrypted_and_email_subscription_is_optional(template, resources):
-    assert resources["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert resources["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["SagedropKey", "Arn"]}
     subscription = resources["RunNotificationEmailSubscription"]
     assert subscription["Condition"] == "HasNotificationEmail"
     assert template["Parameters"]["NotificationEmail"]["Default"] == ""
@@ -432,6 +408,7 @@ def test_parameter_defaults(template):
         "UseSpotTraining": "false",
         "KeepEndpoint": "false",
         "ArtifactRetentionDays": 30,
+        "AccessLogRetentionDays": 365,
         "NotificationEmail": "",
         "CleanupSchedule": "cron(0 2 * * ? *)",
         "CleanupTimezone": "UTC",
