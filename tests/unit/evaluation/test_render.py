@@ -1,7 +1,9 @@
 """The text table for logs and the HTML report."""
 
+import json
 import re
 from html.parser import HTMLParser
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -14,6 +16,9 @@ from sagedrop.evaluation import (
     confusion_table,
     render_report_html,
 )
+from sagedrop.evaluation.curves import chart_data
+from sagedrop.pricing import estimate_run_cost
+from tests.unit.evaluation import samples
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
 SVG_LEAVES = {"line", "rect", "circle", "polyline", "path"}
@@ -37,13 +42,24 @@ class TagChecker(HTMLParser):
         self.attrs = getattr(self, "attrs", []) + [(tag, dict(attrs))]
 
     def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, (
-            f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
-        )
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
         self.stack.pop()
 
     def handle_data(self, data):
-        self.text.append(data)
+        if not self.stack or self.stack[-1] != "style":
+            self.text.append(data)
+
+
+def charts_in(checker: TagChecker) -> dict[str, dict]:
+    """The charts of a page by their data-chart name, with their attributes."""
+    return {attrs["data-chart"]: attrs for _, attrs in checker.attrs if "data-chart" in attrs}
+
+
+def svg_of(page: str, chart: str) -> TagChecker:
+    """The one SVG chart named ``chart``, parsed on its own."""
+    match = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', page, re.S)
+    assert match, f"no {chart} chart"
+    return check_html(match.group(0))
 
 
 def check_html(page: str) -> TagChecker:
@@ -128,11 +144,9 @@ def binary_case(n=3000, seed=7):
     return y, p
 
 
-SCHEMA = {
-    "problem_type": BINARY,
-    "row_counts": {"train": 31647, "validation": 6782, "test": 6782},
-    "features": [{"name": "age", "type": "numeric"}, {"name": "job<script>", "type": "categorical"}],
-}
+SCHEMA = samples.schema("y", BINARY, ["no", "yes"], 6782)
+SCHEMA["rows"] = {"input": 45215, "dropped_missing_label": 4, "train": 31647, "validation": 6782, "test": 6782}
+SCHEMA["encodings"]["job<script>"] = {"kind": "numeric", "features": ["job<script>"], "missing": 0}
 RUN = {
     "run_id": "run-1",
     "status": "SUCCEEDED",
@@ -144,9 +158,7 @@ RUN = {
 def test_binary_report_is_well_formed_self_contained_and_escaped():
     # Given labels that would be markup if not escaped
     y, p = binary_case()
-    evaluation = build_evaluation(
-        "run-1", BINARY, "y", y, p, ["no & <i>", "<b>yes</b>"], {"majority_class": 0}
-    )
+    evaluation = build_evaluation("run-1", BINARY, "y", y, p, ["no & <i>", "<b>yes</b>"], {"majority_class": 0})
     # When
     page = render_report_html(evaluation, SCHEMA, RUN, y_true=y, predictions=p)
     # Then
@@ -155,39 +167,45 @@ def test_binary_report_is_well_formed_self_contained_and_escaped():
     assert "&lt;b&gt;yes&lt;/b&gt;" in page and "no &amp; &lt;i&gt;" in page
     assert "<b>" not in page and "<i>" not in page and "<script" not in page
     assert "job&lt;script&gt;" in page
-    assert checker.counts.get("svg") == 1 and checker.counts.get("polyline") == 1
-    points = next(a["points"] for tag, a in checker.attrs if tag == "polyline").split()
+    roc = svg_of(page, "roc")
+    assert roc.counts.get("svg") == 1 and roc.counts.get("polyline") == 2  # the curve and the diagonal
+    points = max((a["points"].split() for tag, a in roc.attrs if tag == "polyline"), key=len)
     assert 2 <= len(points) <= 200
     # no external assets
     assert not any(key in attrs for _, attrs in checker.attrs for key in ("src", "href"))
     text = " ".join(checker.text)
     for fact in (
         "sagedrop-run-1-train",
-        "31647",
-        "6782",
+        "31,647",
+        "6,782",
         "ROC AUC",
         f"{evaluation['metrics']['accuracy']:.4f}",
     ):
         assert fact in text
 
 
-def test_regression_report_has_a_sampled_scatter():
+def test_regression_report_has_a_sampled_scatter_and_residuals():
     rng = np.random.default_rng(1)
     y = rng.normal(50, 10, 5000)
     pred = y + rng.normal(0, 3, 5000)
     evaluation = build_evaluation("run-9", REGRESSION, "price", y, pred, None, {"mean": 49.0})
-    checker = check_html(render_report_html(evaluation, None, None, y_true=y, predictions=pred))
-    assert checker.counts.get("svg") == 1
-    assert checker.counts.get("circle") == 2000
+    page = render_report_html(evaluation, None, None, y_true=y, predictions=pred)
+    checker = check_html(page)
+    assert set(charts_in(checker)) == {"predicted-vs-actual", "residuals"}
+    for chart in ("predicted-vs-actual", "residuals"):
+        assert svg_of(page, chart).counts.get("circle") == 2000
     assert "RMSE" in " ".join(checker.text)
 
 
-def test_multiclass_report_has_per_class_table_and_no_chart():
+def test_multiclass_report_has_per_class_table_and_bars_and_no_curves():
     y = np.array([0, 1, 2, 2])
     p = np.eye(3)[[0, 1, 1, 2]]
     evaluation = build_evaluation("run-5", MULTICLASS, "c", y, p, ["x", "y", "z"], {"majority_class": 2})
-    checker = check_html(render_report_html(evaluation, None, None, y_true=y, predictions=p))
-    assert "svg" not in checker.counts
+    page = render_report_html(evaluation, None, None, y_true=y, predictions=p)
+    checker = check_html(page)
+    assert set(charts_in(checker)) == {"confusion-matrix", "per-class"}
+    bars = svg_of(page, "per-class")
+    assert bars.counts.get("rect") == 3 * 2 + 2  # precision and recall per class, two legend keys
     assert "Per class" in " ".join(checker.text)
 
 
@@ -197,3 +215,114 @@ def test_report_without_predictions_or_one_class_still_renders():
     page = render_report_html(evaluation, None, None, y_true=[1, 1], predictions=[0.9, 0.2])
     check_html(page)
     assert "single class" in page
+
+
+@pytest.mark.parametrize("problem_type", samples.PROBLEM_TYPES)
+def test_every_chart_of_a_full_report_is_there_and_no_value_is_dumped_as_json(problem_type):
+    page = samples.render(problem_type)
+    checker = check_html(page)
+    assert set(charts_in(checker)) == samples.EXPECTED_CHARTS[problem_type]
+    text = " ".join(checker.text)
+    assert "{" not in text and "[" not in text  # nested values are tables or "key: value" lists
+    assert not any(key in attrs for _, attrs in checker.attrs for key in ("src", "href"))
+    assert checker.counts.get("script") is None
+    for heading in ("Metrics", "Data", "Columns and what preprocessing did with them", "The run"):
+        assert heading in text
+    assert "Estimated cost of the run" in text and "Time per step" in text and "Effective configuration" in text
+
+
+def test_a_chosen_threshold_is_shown_beside_the_default_one():
+    inputs = samples.binary_inputs(threshold=0.31)
+    page = render_report_html(inputs["evaluation"], None, None, chart_data=chart_data(BINARY, *binary_case()))
+    text = " ".join(check_html(page).text)
+    metrics, at_half = inputs["evaluation"]["metrics"], inputs["evaluation"]["metrics_at_0_5"]
+    assert "At threshold 0.31" in text and "At 0.5" in text
+    assert "chosen on the validation split to optimise F1" in text
+    row = re.search(r"Recall.*?</tr>", page, re.S).group(0)
+    assert re.findall(r"\d\.\d{4}", row)[:2] == [f"{metrics['recall']:.4f}", f"{at_half['recall']:.4f}"]
+    # both operating points are marked on the precision-recall curve
+    assert svg_of(page, "precision-recall").counts.get("circle") >= 2
+
+
+def test_a_report_drawn_again_from_chart_data_is_the_same_page():
+    # the finish step can redraw the report (with timings and cost) without the test predictions
+    inputs = samples.binary_inputs()
+    y, p = inputs["y_true"], inputs["predictions"]
+    direct = render_report_html(inputs["evaluation"], inputs["schema"], y_true=y, predictions=p)
+    data = json.loads(json.dumps(chart_data(BINARY, y, p)))
+    assert render_report_html(inputs["evaluation"], inputs["schema"], chart_data=data) == direct
+
+
+EVIL = "<script>alert(1)</script>"
+
+
+def test_every_injected_text_is_escaped_in_tables_and_charts():
+    # Given hostile text wherever a report shows data it did not write itself
+    inputs = samples.binary_inputs(labels=(EVIL, "<b>yes</b>"))
+    evaluation = inputs["evaluation"]
+    evaluation["label"] = EVIL
+    evaluation["feature_importance"][0]["column"] = EVIL
+    schema = inputs["schema"]
+    schema["encodings"][EVIL] = {"kind": "dropped", "reason": EVIL}
+    schema["source"] = EVIL
+    run = inputs["run"]
+    run["config"]["hyperparameters"][EVIL] = EVIL
+    run["source"]["key"] = EVIL
+    report = inputs["data_report"]
+    report["columns"].append({"column": EVIL, "type": EVIL, "missing_share": 0.5, "distinct": 3, "action": EVIL})
+    report["findings"].append({"check": EVIL, "column": EVIL, "detail": EVIL})
+    timings = [*inputs["timings"], {"state": EVIL, "seconds": 1.0}]
+    cost = dict(
+        inputs["cost"],
+        items=[
+            *inputs["cost"]["items"],
+            {"what": EVIL, "quantity": 1, "unit": EVIL, "unit_price_usd": None, "usd": None},
+        ],
+    )
+    # When
+    page = render_report_html(
+        evaluation,
+        schema,
+        run,
+        y_true=inputs["y_true"],
+        predictions=inputs["predictions"],
+        data_report=report,
+        timings=timings,
+        cost=cost,
+    )
+    # Then no markup got through, in the HTML or inside the SVG charts
+    checker = check_html(page)
+    assert "<script" not in page and "<b>" not in page
+    assert checker.counts.get("script") is None and checker.counts.get("b") is None
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 12
+    importance = svg_of(page, "feature-importance")
+    assert EVIL in " ".join(importance.text)  # the label is text in the chart (its tooltip), not markup
+    assert EVIL in " ".join(svg_of(page, "timings").text)
+    assert "not in the price table" in " ".join(checker.text)
+
+
+def test_cost_timings_and_data_report_sections():
+    inputs = samples.binary_inputs()
+    cost = estimate_run_cost(
+        training_instance_type="ml.m5.xlarge",
+        training_billable_seconds=3600,
+        endpoint_instance_type="ml.unknown",
+        endpoint_seconds=60,
+    )
+    report = {
+        "duplicate_rows": 12345,
+        "columns": {"age": {"type": "numeric", "missing_share": 0.25, "distinct": 77, "action": "kept"}},
+    }
+    timings = [{"state": "Check training", "seconds": 0.5}] * 3 + [{"state": "Evaluate the model", "seconds": 7.0}]
+    page = render_report_html(inputs["evaluation"], None, None, data_report=report, timings=timings, cost=cost)
+    text = " ".join(check_html(page).text)
+    training = next(item for item in cost["items"] if item["what"].startswith("Training"))
+    assert f"${training['usd']:.4f}" in text and "$0.23" in text  # an hour of ml.m5.xlarge
+    assert "not in the price table" in text and "left out of the total" in text
+    assert re.search(r"Check training\s*</th><td class=\"num\">3</td><td class=\"num\">1\.5</td>", page)
+    assert "12,345" in text and "25.0%" in text and "77" in text
+
+
+def test_the_template_ships_inside_the_package():
+    template = resources.files("sagedrop.evaluation").joinpath("templates/report.html.j2")
+    assert template.is_file() and "autoescap" in template.read_text()
