@@ -64,6 +64,10 @@ class LocalSageMaker:
         account_id: str = DEFAULT_ACCOUNT_ID,
         faults: FaultPlan | str | None = None,
     ):
+        if isinstance(faults, FaultPlan):
+            self.faults = faults
+        else:
+            self.faults = FaultPlan.from_environment() if faults is None else FaultPlan.parse(faults)
         self.state_dir = Path(state_dir)
         self._store = Store(self.state_dir)
         self._local = Local(
@@ -88,10 +92,6 @@ class LocalSageMaker:
         self._operations: dict[tuple[str, str], Handler] = {}
         for part in parts:
             self._operations.update(part.operations())
-        if isinstance(faults, FaultPlan):
-            self.faults = faults
-        else:
-            self.faults = FaultPlan.from_environment() if faults is None else FaultPlan.parse(faults)
         self.faults.require_known(operation for _service, operation in self._operations)
         with self._store.write() as tables:
             # Work whose process has gone cannot finish: report it failed, remove its files.

@@ -80,7 +80,6 @@ class Store:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.owner = f"{os.getpid()}:{secrets.token_hex(6)}"
-        _OPEN_OWNERS.add(self.owner)
         self._file = StateFile(state_dir / STATE_FILE)
         self._lock_path = state_dir / LOCK_FILE
         self._tables: Tables = {}
@@ -88,6 +87,7 @@ class Store:
         self._writing = False
         with self.read():
             pass  # a corrupt file fails the constructor, not the first API call
+        _OPEN_OWNERS.add(self.owner)
 
     def release(self) -> None:
         """This instance will do no more work: its unfinished records belong to nobody now."""
