@@ -39,6 +39,18 @@ class InvalidPredictionError(SagedropError):
     """The endpoint answered something that is not the predictions we asked for."""
 
 
+class InvalidRequestError(SagedropError):
+    """An inference request the endpoint cannot read; the message names the row (1-based) and column.
+
+    ``status`` is the HTTP status the serving container answers with: 400, 415 for a content type
+    it does not read, 406 for an Accept it cannot answer.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # --- raised by the state machine itself ---------------------------------------------------------
 # The wait loops' Choice states route these outcomes to Pass states that set ``$.failure.Error`` to
 # the class name (statemachine/pipeline.asl.json); no Python code raises them, but declaring them

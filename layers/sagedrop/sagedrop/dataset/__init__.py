@@ -11,9 +11,10 @@ from sagedrop.dataset.label import (
     infer_problem_type,
     resolve_label,
 )
-from sagedrop.dataset.prepare import PreparedDataset, prepare_dataset, to_headerless_csv
+from sagedrop.dataset.prepare import PreparedDataset, prepare_dataset
 from sagedrop.dataset.reader import DELIMITERS, MIN_DATA_ROWS, MISSING_TOKENS, Table, read_table
 from sagedrop.dataset.split import split_indices, split_sizes
+from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
 
 __all__ = [
     "BINARY",
@@ -38,4 +39,5 @@ __all__ = [
     "split_indices",
     "split_sizes",
     "to_headerless_csv",
+    "to_source_csv",
 ]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,12 +21,19 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class PreparedDataset:
-    """Label in column 0, numeric features after it, no missing labels; ``schema`` is schema.json."""
+    """Label in column 0, numeric features after it, no missing labels; ``schema`` is schema.json.
+
+    ``raw_test`` holds the test split's rows as read from the upload (source columns in file order,
+    no label, same row order as ``test``): what a caller of the deployed model sends for them.
+    ``source_rows`` gives, per split, each row's 0-based position among the upload's data rows.
+    """
 
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
     schema: dict[str, Any]
+    raw_test: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedDataset:
@@ -38,6 +44,7 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
         label = resolve_label(table.columns, config.label)
         labels = frame[label]
         keep = labels.notna().to_numpy()
+        kept_rows = np.flatnonzero(keep)
         dropped_missing = int((~keep).sum())
         if dropped_missing:
             frame = frame.loc[keep].reset_index(drop=True)
@@ -59,9 +66,7 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
     fractions = (config.split.train, config.split.validation, config.split.test)
     strata = None if problem_type == REGRESSION else y
     indices = split_indices(len(encoded), fractions, config.seed, strata)
-    parts = {
-        name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)
-    }
+    parts = {name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)}
 
     train_y = y[indices[0]]
     if problem_type != REGRESSION and len(np.unique(train_y)) < 2:
@@ -99,18 +104,12 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
             "stratified": problem_type != REGRESSION,
         },
     }
+    test_index = indices[SPLITS.index("test")]
     return PreparedDataset(
-        train=parts["train"], validation=parts["validation"], test=parts["test"], schema=schema
+        train=parts["train"],
+        validation=parts["validation"],
+        test=parts["test"],
+        schema=schema,
+        raw_test=frame[source_columns].iloc[test_index].reset_index(drop=True),
+        source_rows={name: kept_rows[index] for name, index in zip(SPLITS, indices, strict=True)},
     )
-
-
-def to_headerless_csv(frame: pd.DataFrame) -> bytes:
-    """Label-first rows for built-in XGBoost: no header, no index, ``\\n``, missing as an empty field.
-
-    Floats are written in Python's shortest round-trip form (``repr``), so no precision is lost.
-    """
-    buffer = io.StringIO()
-    frame.to_csv(buffer, header=False, index=False, lineterminator="\n", na_rep="")
-    return buffer.getvalue().encode("utf-8")
-
-

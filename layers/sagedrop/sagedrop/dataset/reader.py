@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,9 +111,7 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
         if bad:
             coerced[name] = bad
     frame = pd.DataFrame(columns)
-    return Table(
-        frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source, coerced=coerced
-    )
+    return Table(frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source, coerced=coerced)
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -249,34 +248,76 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     return not repeats and len(set(named)) == len(named)
 
 
+class _Distinct:
+    """The distinct values of one column, each stripped, tested for missing and read as a number once.
+
+    Columns repeat values a lot, so every rule below works on the distinct values and maps back with
+    ``codes``. A value is *a number* when it matches ``_NUMBER`` and is finite ("1e999" is not:
+    XGBoost rejects infinities).
+    """
+
+    def __init__(self, raw: pd.Series | np.ndarray) -> None:
+        values = raw.fillna("").to_numpy(dtype=object) if isinstance(raw, pd.Series) else raw
+        # A None among raw values is a unique like any other (str() makes it the token 'None').
+        self.codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        self.stripped = np.array([str(value).strip() for value in uniques], dtype=object)
+        self.missing = np.array([value.lower() in MISSING_TOKENS for value in self.stripped], dtype=bool)
+        numbers = np.array([float(value) if _NUMBER.match(value) else np.nan for value in self.stripped])
+        numbers[~np.isfinite(numbers)] = np.nan
+        self.numbers = numbers  # NaN for missing values and non-numbers alike
+        self.numeric = ~np.isnan(numbers)
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.codes, minlength=len(self.stripped))
+
+    def number_column(self, name: object) -> pd.Series:
+        """The values as numbers (missing and non-numbers NaN): int64 when all are present and whole."""
+        numbers = self.numbers[self.codes]
+        finite = numbers[~np.isnan(numbers)]
+        whole = bool(np.all(finite == np.round(finite))) and bool(np.all(np.abs(finite) < 2**53))
+        if whole and len(finite) == len(numbers):
+            return pd.Series(numbers.astype(np.int64), name=name)
+        return pd.Series(numbers, name=name)
+
+    def text_column(self, name: object) -> pd.Series:
+        text = self.stripped.copy()
+        text[self.missing] = np.nan
+        return pd.Series(text[self.codes], name=name, dtype=object)
+
+
 def _typed(raw: pd.Series) -> tuple[pd.Series, int]:
     """Strip, mark missing tokens, and make the column numeric when its values are numbers.
 
-    Works on the distinct values (columns repeat values a lot), then maps back with the codes.
     Returns the typed column and how many non-numbers a numeric column turned into missing values.
     """
-    codes, uniques = pd.factorize(raw.fillna("").to_numpy(dtype=object))
-    stripped = np.array([str(value).strip() for value in uniques], dtype=object)
-    missing_u = np.array([value.lower() in MISSING_TOKENS for value in stripped], dtype=bool)
-    numbers_u = np.array(
-        [float(value) if _NUMBER.match(value) else np.nan for value in stripped], dtype=float
-    )
-    numbers_u[~np.isfinite(numbers_u)] = np.nan  # "1e999": XGBoost rejects infinities
-    numeric_u = ~np.isnan(numbers_u)
-    counts = np.bincount(codes, minlength=len(uniques)) if len(uniques) else np.zeros(0, dtype=np.int64)
-    present = int(counts[~missing_u].sum())
-    not_numbers = int(counts[~missing_u & ~numeric_u].sum())
+    distinct = _Distinct(raw)
+    counts = distinct.counts() if len(distinct.stripped) else np.zeros(0, dtype=np.int64)
+    present = int(counts[~distinct.missing].sum())
+    not_numbers = int(counts[~distinct.missing & ~distinct.numeric].sum())
     if present >= NUMERIC_MIN_VALUES_FOR_TOLERANCE:
         tolerated = not_numbers <= NUMERIC_TOLERANCE * present
     else:
         tolerated = not_numbers == 0
     if present and tolerated:
-        numbers = numbers_u[codes]  # non-numbers and missing tokens are NaN already
-        finite = numbers[~np.isnan(numbers)]
-        whole = bool(np.all(finite == np.round(finite))) and bool(np.all(np.abs(finite) < 2**53))
-        if whole and len(finite) == len(numbers):
-            return pd.Series(numbers.astype(np.int64), name=raw.name), not_numbers
-        return pd.Series(numbers, name=raw.name), not_numbers
-    text_u = stripped.copy()
-    text_u[missing_u] = np.nan
-    return pd.Series(text_u[codes], name=raw.name, dtype=object), 0
+        return distinct.number_column(raw.name), not_numbers
+    return distinct.text_column(raw.name), 0
+
+
+# --- one column of a known type (inference) -----------------------------------------------------
+
+
+def read_number_column(values: Sequence[str], name: object = None) -> tuple[pd.Series, np.ndarray]:
+    """Cells of a column training typed as numeric, read by the rules above.
+
+    Returns the column (int64 when every value is a whole number, else float64 with NaN for missing
+    values) and the positions of the cells that are neither missing nor a number — training turned
+    such cells into missing values; at inference the caller decides what they mean.
+    """
+    distinct = _Distinct(np.asarray(values, dtype=object))
+    bad = ~distinct.missing & ~distinct.numeric
+    return distinct.number_column(name), np.flatnonzero(bad[distinct.codes])
+
+
+def read_text_column(values: Sequence[str], name: object = None) -> pd.Series:
+    """Cells of a column training typed as text: stripped strings, NaN for the missing tokens."""
+    return _Distinct(np.asarray(values, dtype=object)).text_column(name)
