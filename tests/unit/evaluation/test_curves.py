@@ -132,6 +132,7 @@ def test_regression_chart_data_samples_finite_pairs():
     pred[0] = np.inf
     data = c.chart_data(REGRESSION, y, pred)
     assert len(data["scatter"]["actual"]) == len(data["scatter"]["predicted"]) <= c.MAX_SCATTER_POINTS
+    assert data["scatter"]["rows"] == 5000
     assert all(np.isfinite(data["scatter"]["predicted"]))
     # the sample is reproducible
     assert c.chart_data(REGRESSION, y, pred) == data

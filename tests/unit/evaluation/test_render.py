@@ -195,6 +195,7 @@ def test_regression_report_has_a_sampled_scatter_and_residuals():
     for chart in ("predicted-vs-actual", "residuals"):
         assert svg_of(page, chart).counts.get("circle") == 2000
     assert "RMSE" in " ".join(checker.text)
+    assert "2,000 test rows, a random sample of the 5,000" in " ".join(checker.text)
 
 
 def test_multiclass_report_has_per_class_table_and_bars_and_no_curves():

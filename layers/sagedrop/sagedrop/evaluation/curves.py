@@ -145,7 +145,8 @@ def chart_data(problem_type: str, y_true: Sequence[float] | np.ndarray, predicti
 
     Binary: ROC and precision-recall curves (at most 200 points each), average precision, the
     positive rate, cumulative gain and lift by decile, the calibration bins and the Brier score.
-    Regression: a random sample of at most 2,000 (actual, predicted) pairs. Multiclass: nothing —
+    Regression: a random sample of at most 2,000 (actual, predicted) pairs and the number of rows
+    it was drawn from. Multiclass: nothing —
     its charts come from evaluation.json's per-class scores.
     """
     y_true = np.asarray(y_true, dtype=float).reshape(-1)
@@ -156,5 +157,7 @@ def chart_data(problem_type: str, y_true: Sequence[float] | np.ndarray, predicti
         keep = sample_rows(len(y_true), MAX_SCATTER_POINTS)
         finite = np.isfinite(y_true[keep]) & np.isfinite(predicted[keep])
         keep = keep[finite]
-        return {"scatter": {"actual": _rounded(y_true[keep]), "predicted": _rounded(predicted[keep])}}
+        return {
+            "scatter": {"actual": _rounded(y_true[keep]), "predicted": _rounded(predicted[keep]), "rows": len(y_true)}
+        }
     return {}

@@ -11,7 +11,6 @@ from typing import Any
 
 from . import charts
 from .constants import BINARY, MULTICLASS, REGRESSION
-from .curves import MAX_SCATTER_POINTS
 from .sections import plain
 
 MAX_IMPORTANCE_ROWS = 25
@@ -186,7 +185,8 @@ def _regression_figures(data: Mapping[str, Any]) -> list[dict]:
         return []
     actual, predicted = scatter["actual"], scatter["predicted"]
     residuals = [a - p for a, p in zip(actual, predicted, strict=True)]
-    sample = f"{len(actual):,} test rows" + (" (a random sample)" if len(actual) >= MAX_SCATTER_POINTS else "")
+    rows = scatter.get("rows", len(actual))
+    sample = f"{len(actual):,} test rows" + (f", a random sample of the {rows:,}" if rows > len(actual) else "")
     return [
         _figure(
             "predicted-vs-actual",
@@ -225,6 +225,7 @@ def importance_figure(evaluation: Mapping[str, Any]) -> dict | None:
         "Feature importance by column",
         [str(item["column"]) for item in shown],
         [("Importance", [item["importance"] for item in shown], charts.BLUE)],
+        value_format="{:.3g}",
     )
     total = sum(max(0.0, float(item["importance"])) for item in items) or 1.0
     rows, running = [], 0.0
@@ -234,7 +235,7 @@ def importance_figure(evaluation: Mapping[str, Any]) -> dict | None:
         rows.append(
             {
                 "column": str(item["column"]),
-                "importance": f"{item['importance']:.4g}",
+                "importance": f"{item['importance']:.3g}",
                 "share": f"{share:.1%}",
                 "cumulative": f"{running:.1%}",
             }
