@@ -15,8 +15,8 @@ import pytest
 import time_machine
 from moto import mock_aws
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.cleanup import CleanupClients, CleanupSettings
-from sagedrop.cleanup.clients import RETRY_CONFIG
 
 REGION = "us-east-1"
 STACK = "sagedrop-test"
@@ -54,8 +54,8 @@ class CallCounter:
     calls: Counter = field(default_factory=Counter)
 
     def attach(self, *clients) -> CallCounter:
-        for client in clients:
-            client.meta.events.register("before-call.*.*", self._count)
+        for each in clients:
+            each.meta.events.register("before-call.*.*", self._count)
         return self
 
     def _count(self, model, **_):
@@ -75,7 +75,7 @@ class Account:
         self.clients.s3.create_bucket(Bucket=BUCKET)
         topic_arn = self.clients.sns.create_topic(Name="sagedrop-test-runs")["TopicArn"]
         # An SQS subscription lets tests read what SNS published.
-        sqs = session.client("sqs", config=RETRY_CONFIG)
+        sqs = client("sqs", retries=RetryPolicy.SELF, session=session)
         self.queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"

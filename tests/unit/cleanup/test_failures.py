@@ -15,19 +15,21 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
+from sagedrop.aws.clients import RetryPolicy, client
+from sagedrop.aws.cloudwatch import InvocationMetrics
+from sagedrop.aws.logs import LogGroupDeletion, LogGroups
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.sagemaker_inventory import EndpointFacts, EndpointSummary, SageMakerInventory, Variant
 from sagedrop.cleanup import run_cleanup
-from sagedrop.cleanup.clients import RETRY_CONFIG, CleanupClients
-from sagedrop.cleanup.logs_adapter import LogGroupDeletion, LogGroupsAdapter
-from sagedrop.cleanup.metrics_adapter import InvocationMetrics
-from sagedrop.cleanup.model import EndpointFacts, Reason, Variant
-from sagedrop.cleanup.sagemaker_adapter import EndpointSummary, SageMakerCleanupAdapter
+from sagedrop.cleanup.clients import CleanupClients
+from sagedrop.cleanup.model import Reason
 
 from .conftest import NOW, REGION, days, hours, make_settings
 
 
 def stubbed(service: str):
-    client = boto3.client(service, region_name=REGION, config=RETRY_CONFIG)
-    return client, Stubber(client)
+    made = client(service, retries=RetryPolicy.SELF, region_name=REGION)
+    return made, Stubber(made)
 
 
 def facts(name: str, variants=("AllTraffic",)) -> EndpointFacts:
@@ -62,8 +64,9 @@ def throttle_first(client, operation: str, times: int) -> dict:
 # --- retries -------------------------------------------------------------------------------------------
 def test_clients_use_adaptive_retries():
     clients = CleanupClients.create(boto3.session.Session(region_name=REGION))
-    for client in (clients.sagemaker, clients.cloudwatch, clients.logs, clients.s3, clients.sns):
-        assert client.meta.config.retries["mode"] == "adaptive"
+    for each in (clients.sagemaker, clients.cloudwatch, clients.logs, clients.s3, clients.sns):
+        assert each.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 9}
+        assert (each.meta.config.connect_timeout, each.meta.config.read_timeout) == (5, 30)
 
 
 def test_throttled_calls_are_retried_and_the_run_completes(account, no_sleep):
@@ -162,7 +165,7 @@ def test_endpoint_that_disappears_before_describe_is_skipped():
     )
     summary = EndpointSummary("e", "arn:e", "InService", NOW - days(2))
     with stub:
-        assert SageMakerCleanupAdapter(client).describe_endpoint(summary, {}) is None
+        assert SageMakerInventory(client).describe_endpoint(summary, {}) is None
 
 
 def test_endpoint_that_disappears_before_delete_counts_as_already_gone():
@@ -176,7 +179,7 @@ def test_endpoint_that_disappears_before_delete_counts_as_already_gone():
     )
     stub.add_response("delete_endpoint", {}, {"EndpointName": "f"})
     with stub:
-        adapter = SageMakerCleanupAdapter(client)
+        adapter = SageMakerGateway(client)
         assert adapter.delete_endpoint("e") is False
         assert adapter.delete_endpoint("f") is True
 
@@ -185,7 +188,7 @@ def test_other_delete_errors_are_raised_to_be_reported():
     client, stub = stubbed("sagemaker")
     stub.add_client_error("delete_model", "AccessDeniedException", "not allowed", http_status_code=400)
     with stub, pytest.raises(Exception, match="AccessDenied"):
-        SageMakerCleanupAdapter(client).delete_model("m")
+        SageMakerGateway(client).delete_model("m")
 
 
 def test_log_group_with_deletion_protection_is_reported_protected_not_failed():
@@ -199,7 +202,7 @@ def test_log_group_with_deletion_protection_is_reported_protected_not_failed():
     )
     stub.add_client_error("delete_log_group", "ResourceNotFoundException", "gone", http_status_code=400)
     with stub:
-        logs = LogGroupsAdapter(client)
+        logs = LogGroups(client)
         assert logs.delete("/aws/sagemaker/Endpoints/e") is LogGroupDeletion.PROTECTED
         assert logs.delete("/aws/sagemaker/Endpoints/f") is LogGroupDeletion.ALREADY_GONE
 
@@ -216,7 +219,7 @@ def test_deletion_protection_flag_from_describe_log_groups_is_read():
         {"logGroupNamePrefix": "/aws/sagemaker/"},
     )
     with stub:
-        [group] = LogGroupsAdapter(client).list_sagemaker_log_groups()
+        [group] = LogGroups(client).list("/aws/sagemaker/")
     assert group.deletion_protected and group.retention_days is None
 
 

@@ -8,18 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagedrop.cleanup.metrics_adapter import period_seconds
-from sagedrop.cleanup.model import (
-    Action,
-    ConfigVariant,
-    EndpointConfigFacts,
-    EndpointFacts,
-    LogGroupFacts,
-    ModelFacts,
-    Reason,
-    Traffic,
-    Variant,
-)
+from sagedrop.aws.cloudwatch import Traffic, period_seconds
+from sagedrop.aws.logs import LogGroupFacts
+from sagedrop.aws.sagemaker_inventory import ConfigVariant, EndpointConfigFacts, EndpointFacts, ModelFacts, Variant
+from sagedrop.cleanup.model import Action, Reason
 from sagedrop.cleanup.rules import (
     LOG_TIMESTAMP_MARGIN,
     decide_config,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sagedrop.cleanup.model import EndpointFacts, Traffic
+from sagedrop.aws.errors import describe
+from sagedrop.aws.sagemaker_inventory import EndpointFacts
 
 MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit
 # Keep each query at <= ~24 data points, so 500 queries stay far below the 100,800 points a
@@ -24,6 +26,14 @@ def period_seconds(lookback: timedelta) -> int:
     """A whole number of hours (so a multiple of 60, as CloudWatch requires) giving <= 24 points."""
     hours = math.ceil(lookback.total_seconds() / 3600 / MAX_POINTS_PER_QUERY)
     return max(1, hours) * 3600
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Summed Invocations over all variants; ``invocations`` None means no data point at all."""
+
+    invocations: float | None
+    error: str | None = None
 
 
 def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
@@ -78,7 +88,7 @@ class InvocationMetrics:
                 values, statuses = self._fetch(batch, start, end)
             except Exception as error:  # noqa: BLE001 - reported per endpoint, the run goes on
                 for name in endpoint_of.values():
-                    errors[name] = f"GetMetricData failed: {error}"
+                    errors[name] = f"GetMetricData failed: {describe(error)}"
                 continue
             for query_id, name in endpoint_of.items():
                 if statuses.get(query_id, "Complete") != "Complete":

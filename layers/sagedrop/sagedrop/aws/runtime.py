@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagedrop.evaluation.batching import SAGEMAKER_MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES
+from sagedrop.limits import INVOKE_ENDPOINT_MAX_BYTES, SERVERLESS_INVOKE_MAX_BYTES
 
 
 class EndpointInvoker:
-    def __init__(self, client: Any, endpoint_name: str) -> None:
+    def __init__(self, client: Any, endpoint_name: str, *, serverless: bool = False) -> None:
         self.client = client
         self.endpoint_name = endpoint_name
+        self.max_bytes = SERVERLESS_INVOKE_MAX_BYTES if serverless else INVOKE_ENDPOINT_MAX_BYTES
 
     def predict_csv(self, body: bytes) -> bytes:
         """Send features-only CSV rows, return the container's CSV answer."""
-        if len(body) > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"batch of {len(body)} bytes exceeds InvokeEndpoint's {MAX_PAYLOAD_BYTES}")
+        # Refused here with the sizes named, rather than by the service with a bare ValidationError.
+        if len(body) > self.max_bytes:
+            raise ValueError(f"batch of {len(body)} bytes exceeds InvokeEndpoint's {self.max_bytes}")
         response = self.client.invoke_endpoint(
             EndpointName=self.endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
         )

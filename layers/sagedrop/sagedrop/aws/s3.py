@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-_MISSING = {"NoSuchKey", "404", "NotFound"}
+from sagedrop.aws.errors import is_not_found
 
 
 class DataBucket:
@@ -27,7 +27,7 @@ class DataBucket:
         try:
             return self.read_bytes(key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING:
+            if is_not_found(error):
                 return None
             raise
 

@@ -1,8 +1,9 @@
-"""SageMaker calls the pipeline makes, with AWS errors translated into named domain errors.
+"""SageMaker training and hosting calls, with AWS errors translated into named domain errors.
 
 Translation matters because the state machine retries by error *name*: throttling and quota
 errors become SageMakerThrottled / SageMakerLimitExceeded (retried with backoff and jitter),
 the eventual-consistency miss after CreateEndpointConfig becomes EndpointConfigNotReady.
+The pipeline's steps and the nightly cleanup delete hosting resources through the same methods.
 """
 
 from __future__ import annotations
@@ -12,38 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sagedrop.errors import EndpointConfigNotReady, SageMakerLimitExceeded, SageMakerThrottled
+from sagedrop.aws.errors import error_code, error_message, is_already_exists, is_not_found, translate
+from sagedrop.errors import EndpointConfigNotReady
 
 LOG = logging.getLogger(__name__)
-_THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
-
-
-def _error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
-
-
-def _error_message(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Message", "")
-
-
-def _translate(error: ClientError) -> Exception:
-    code = _error_code(error)
-    if code in _THROTTLING:
-        return SageMakerThrottled(_error_message(error) or code)
-    if code == "ResourceLimitExceeded":
-        return SageMakerLimitExceeded(_error_message(error) or code)
-    return error
-
-
-def _already_exists(error: ClientError) -> bool:
-    return _error_code(error) == "ValidationException" and "already existing" in _error_message(error)
-
-
-def _not_found(error: ClientError) -> bool:
-    message = _error_message(error).lower()
-    return _error_code(error) in {"ValidationException", "ResourceNotFound"} and (
-        "could not find" in message or "not found" in message or "does not exist" in message
-    )
 
 
 class SageMakerGateway:
@@ -54,7 +27,7 @@ class SageMakerGateway:
         try:
             return getattr(self.client, operation)(**request)
         except ClientError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
 
     def _create_once(self, operation: str, **request: Any) -> bool:
         """Create a resource whose name is derived from the run; True if this call created it.
@@ -66,8 +39,18 @@ class SageMakerGateway:
             self._call(operation, **request)
             return True
         except ClientError as error:
-            if _already_exists(error):
+            if is_already_exists(error):
                 LOG.info("%s: already exists, reusing it", operation)
+                return False
+            raise
+
+    def _delete_if_exists(self, operation: str, **request: Any) -> bool:
+        """True if this call deleted it, False if it was already gone (running twice, or a race)."""
+        try:
+            self._call(operation, **request)
+            return True
+        except ClientError as error:
+            if is_not_found(error):
                 return False
             raise
 
@@ -86,7 +69,7 @@ class SageMakerGateway:
             self._call("stop_training_job", TrainingJobName=name)
             return True
         except ClientError as error:
-            if _not_found(error):
+            if is_not_found(error):
                 return False
             raise
 
@@ -102,15 +85,21 @@ class SageMakerGateway:
             return self._create_once("create_endpoint", **request)
         except ClientError as error:
             # Right after CreateEndpointConfig the config may not be visible yet.
-            if (
-                _error_code(error) == "ValidationException"
-                and "endpoint configuration" in _error_message(error).lower()
-            ):
-                raise EndpointConfigNotReady(_error_message(error)) from error
+            if error_code(error) == "ValidationException" and "endpoint configuration" in error_message(error).lower():
+                raise EndpointConfigNotReady(error_message(error)) from error
             raise
 
     def describe_endpoint(self, name: str) -> dict:
         return self._call("describe_endpoint", EndpointName=name)
+
+    def delete_endpoint(self, name: str) -> bool:
+        return self._delete_if_exists("delete_endpoint", EndpointName=name)
+
+    def delete_endpoint_config(self, name: str) -> bool:
+        return self._delete_if_exists("delete_endpoint_config", EndpointConfigName=name)
+
+    def delete_model(self, name: str) -> bool:
+        return self._delete_if_exists("delete_model", ModelName=name)
 
     def delete_hosting(self, endpoint: str, endpoint_config: str, model: str) -> list[str]:
         """Delete an endpoint, its config and its model; what did not exist is skipped quietly.
@@ -120,15 +109,11 @@ class SageMakerGateway:
         Returns the names actually deleted.
         """
         deleted = []
-        for operation, argument, name in (
-            ("delete_endpoint", "EndpointName", endpoint),
-            ("delete_endpoint_config", "EndpointConfigName", endpoint_config),
-            ("delete_model", "ModelName", model),
+        for delete, name in (
+            (self.delete_endpoint, endpoint),
+            (self.delete_endpoint_config, endpoint_config),
+            (self.delete_model, model),
         ):
-            try:
-                self._call(operation, **{argument: name})
+            if delete(name):
                 deleted.append(name)
-            except ClientError as error:
-                if not _not_found(error):
-                    raise
         return deleted

@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagedrop.aws.errors import is_already_exists
+
 
 class Executions:
     def __init__(self, client: Any, state_machine_arn: str | None = None) -> None:
@@ -24,7 +26,7 @@ class Executions:
             )
             return response["executionArn"], True
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            if not is_already_exists(error):
                 raise
             return self.execution_arn(name), False
 

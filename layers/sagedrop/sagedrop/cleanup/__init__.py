@@ -1,7 +1,7 @@
 """Nightly cleanup: delete idle SageMaker endpoints (and what hangs off them) and stale log groups.
 
 Entry point: ``run_cleanup(clients, settings, now, dry_run) -> CleanupReport``. The rules are pure
-functions in ``rules.py``; boto3 lives in the ``*_adapter.py`` modules. See docs/cleanup.md.
+functions in ``rules.py``; boto3 lives in the ``sagedrop.aws`` adapters. See docs/cleanup.md.
 """
 
 from sagedrop.cleanup.clients import CleanupClients

@@ -1,4 +1,8 @@
-"""The boto3 clients cleanup uses, built once with adaptive retries."""
+"""The boto3 clients cleanup uses, built once by the ``sagedrop.aws`` factory.
+
+No state machine retries the cleanup, so its clients retry themselves (``RetryPolicy.SELF``:
+adaptive mode); short timeouts let a hung call fail into a retry rather than eat the Lambda's time.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Adaptive mode adds client-side rate limiting on top of exponential backoff: a run that lists
-# and describes thousands of resources slows itself down when SageMaker starts throttling.
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+from sagedrop.aws.clients import RetryPolicy, client
+
+TIMEOUTS = Config(connect_timeout=5, read_timeout=30)
 
 
 @dataclass(frozen=True)
@@ -23,20 +27,18 @@ class CleanupClients:
 
     @classmethod
     def create(cls, session: boto3.session.Session | None = None, **client_kwargs: Any) -> CleanupClients:
-        """Clients from ``session`` (default: boto3's default session, as ``boto3.client`` uses).
+        """Clients from ``session`` (default: boto3's default session, which the local cloud serves).
 
-        The default session matters locally: the local cloud answers SageMaker calls for clients of
-        that session. ``client_kwargs`` go to every client, e.g. ``endpoint_url``.
+        ``client_kwargs`` go to every client, e.g. ``endpoint_url``.
         """
-        factory = session.client if session else boto3.client
 
-        def client(service: str) -> Any:
-            return factory(service, config=RETRY_CONFIG, **client_kwargs)
+        def make(service: str) -> Any:
+            return client(service, retries=RetryPolicy.SELF, session=session, config=TIMEOUTS, **client_kwargs)
 
         return cls(
-            sagemaker=client("sagemaker"),
-            cloudwatch=client("cloudwatch"),
-            logs=client("logs"),
-            s3=client("s3"),
-            sns=client("sns"),
+            sagemaker=make("sagemaker"),
+            cloudwatch=make("cloudwatch"),
+            logs=make("logs"),
+            s3=make("s3"),
+            sns=make("sns"),
         )

@@ -1,14 +1,13 @@
-"""The values cleanup reasons about: facts read from AWS, decisions, and what happened.
+"""The values cleanup reasons about besides the facts: tags, reasons, decisions, what happened.
 
-Plain frozen dataclasses, no boto3: the rules in ``rules.py`` take these and return decisions,
-so every rule can be tested with literals.
+The facts themselves (endpoints, configs, models, log groups, traffic) are the plain frozen
+dataclasses the ``sagedrop.aws`` adapters return; the rules in ``rules.py`` take facts and return
+these decisions, so every rule can be tested with literals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from enum import StrEnum
 
 STACK_TAG = "sagedrop:stack"
@@ -67,72 +66,6 @@ class Action(StrEnum):
     DELETE = "delete"
     KEEP = "keep"
     SET_RETENTION = "set_retention"
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    instance_count: int = 0
-
-
-@dataclass(frozen=True)
-class EndpointFacts:
-    name: str
-    arn: str
-    status: str
-    created_at: datetime
-    config_name: str | None
-    variants: tuple[Variant, ...]
-    tags: Mapping[str, str] = field(default_factory=dict)
-    serverless: bool = False
-
-
-@dataclass(frozen=True)
-class ConfigVariant:
-    name: str
-    model_name: str | None
-    instance_type: str | None
-    serverless: bool
-
-
-@dataclass(frozen=True)
-class EndpointConfigFacts:
-    name: str
-    arn: str
-    created_at: datetime
-    variants: tuple[ConfigVariant, ...]
-
-    @property
-    def model_names(self) -> frozenset[str]:
-        return frozenset(v.model_name for v in self.variants if v.model_name)
-
-    @property
-    def serverless(self) -> bool:
-        return any(v.serverless for v in self.variants)
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    name: str
-    arn: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class LogGroupFacts:
-    name: str
-    created_at: datetime
-    retention_days: int | None
-    deletion_protected: bool
-    last_event_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Summed Invocations over all variants; ``invocations`` None means no data point at all."""
-
-    invocations: float | None
-    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from sagedrop.cleanup.model import EndpointConfigFacts, EndpointFacts
+from sagedrop.aws.sagemaker_inventory import EndpointConfigFacts, EndpointFacts
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from sagedrop.aws.errors import describe
+from sagedrop.aws.notifications import Notifier
+from sagedrop.aws.s3 import DataBucket
 from sagedrop.cleanup.model import ActionRecord, Kind, Outcome
 
 REPORT_PREFIX = "cleanup/"
-_SNS_SUBJECT_LIMIT = 100  # SNS rejects longer e-mail subjects
 _SNS_LISTED_PER_SECTION = 50  # the full list is in the JSON report; SNS messages max out at 256 KiB
 
 
@@ -109,11 +109,10 @@ class CleanupReport:
     def sns_subject(self) -> str:
         removed = self.records_of(Kind.ENDPOINT, self.removal_outcome)
         verb = "would delete" if self.dry_run else "deleted"
-        subject = (
+        return (
             f"sagedrop cleanup{' (dry run)' if self.dry_run else ''}: {verb} {len(removed)} endpoint(s), "
             f"{len(self.failures)} failure(s)"
         )
-        return subject[:_SNS_SUBJECT_LIMIT]
 
     def sns_message(self) -> str:
         removed = self.removal_outcome
@@ -158,15 +157,13 @@ class CleanupReport:
         return "\n".join(lines)
 
 
-def publish_report(report: CleanupReport, *, s3: Any, sns: Any, bucket: str, topic_arn: str) -> None:
+def publish_report(report: CleanupReport, *, bucket: DataBucket, notifier: Notifier) -> None:
     """Write the JSON report, then the SNS summary; a failure of either is recorded, not raised."""
     try:
-        body = json.dumps(report.as_dict(), indent=2, default=str).encode()
-        s3.put_object(Bucket=bucket, Key=report.key, Body=body, ContentType="application/json")
-        report.report_uri = f"s3://{bucket}/{report.key}"
+        report.report_uri = bucket.write_json(report.key, report.as_dict())
     except Exception as error:  # noqa: BLE001 - the SNS summary still goes out and names the failure
-        report.fail("report", report.key, "PutObject", str(error))
+        report.fail("report", report.key, "PutObject", describe(error))
     try:
-        sns.publish(TopicArn=topic_arn, Subject=report.sns_subject(), Message=report.sns_message())
+        notifier.publish(report.sns_subject(), report.sns_message())
     except Exception as error:  # noqa: BLE001
-        report.fail("report", topic_arn, "Publish", str(error))
+        report.fail("report", notifier.topic_arn, "Publish", describe(error))

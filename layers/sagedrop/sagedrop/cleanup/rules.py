@@ -9,20 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sagedrop.cleanup.model import (
-    ENDPOINT_LOG_GROUP_PREFIX,
-    KEEP_TAG,
-    STACK_TAG,
-    Action,
-    Decision,
-    EndpointConfigFacts,
-    EndpointFacts,
-    Kind,
-    LogGroupFacts,
-    ModelFacts,
-    Reason,
-    Traffic,
-)
+from sagedrop.aws.cloudwatch import Traffic
+from sagedrop.aws.logs import LogGroupFacts
+from sagedrop.aws.sagemaker_inventory import EndpointConfigFacts, EndpointFacts, ModelFacts
+from sagedrop.cleanup.model import ENDPOINT_LOG_GROUP_PREFIX, KEEP_TAG, STACK_TAG, Action, Decision, Kind, Reason
 from sagedrop.cleanup.settings import CleanupSettings
 
 # Log stream timestamps are eventually consistent (up to about an hour): add twice that before

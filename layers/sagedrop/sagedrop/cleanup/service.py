@@ -12,17 +12,20 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sagedrop.cleanup.aws_errors import describe
+from sagedrop.aws.cloudwatch import InvocationMetrics
+from sagedrop.aws.errors import describe
+from sagedrop.aws.logs import LogGroupDeletion, LogGroups
+from sagedrop.aws.notifications import Notifier
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.sagemaker_inventory import EndpointConfigFacts, EndpointFacts, SageMakerInventory
 from sagedrop.cleanup.clients import CleanupClients
-from sagedrop.cleanup.logs_adapter import LogGroupDeletion, LogGroupsAdapter
-from sagedrop.cleanup.metrics_adapter import InvocationMetrics
 from sagedrop.cleanup.model import (
+    SAGEMAKER_LOG_GROUP_PREFIX,
     STACK_TAG,
     Action,
     ActionRecord,
     Decision,
-    EndpointConfigFacts,
-    EndpointFacts,
     Kind,
     Outcome,
     Reason,
@@ -40,7 +43,6 @@ from sagedrop.cleanup.rules import (
     may_be_idle,
     models_referenced_by,
 )
-from sagedrop.cleanup.sagemaker_adapter import SageMakerCleanupAdapter
 from sagedrop.cleanup.settings import CleanupSettings
 
 LOG = logging.getLogger(__name__)
@@ -74,40 +76,39 @@ def run_cleanup(
     now = _aware(now or datetime.now(UTC))
     prices = prices or bundled_price_table()
     report = CleanupReport(evaluated_at=now, dry_run=dry_run, settings=settings.as_dict(), price_table=prices.as_dict())
-    sagemaker = SageMakerCleanupAdapter(clients.sagemaker)
+    # Reading is the cleanup's own; deleting goes through the gateway the pipeline uses.
+    reader, gateway = SageMakerInventory(clients.sagemaker), SageMakerGateway(clients.sagemaker)
 
-    inventory = _read_inventory(sagemaker, report)
+    inventory = _read_inventory(reader, report)
     gone_endpoints: frozenset[str] = frozenset()
     if inventory.endpoints_listed:
         plan = _plan_endpoints(inventory, InvocationMetrics(clients.cloudwatch), settings, now)
-        gone_endpoints = _apply_endpoint_plan(plan, inventory, sagemaker, prices, report, dry_run)
+        gone_endpoints = _apply_endpoint_plan(plan, inventory, gateway, prices, report, dry_run)
         if inventory.complete:
-            _clean_configs_and_models(inventory, gone_endpoints, sagemaker, settings, now, report, dry_run)
+            _clean_configs_and_models(inventory, gone_endpoints, reader, gateway, settings, now, report, dry_run)
         else:
             report.fail("endpoint_config", "*", "plan", "skipped: the inventory is incomplete (see other failures)")
 
     live = (
         frozenset(inventory.endpoints) - gone_endpoints if inventory.endpoints_listed and inventory.complete else None
     )
-    _clean_log_groups(LogGroupsAdapter(clients.logs), gone_endpoints, live, settings, now, report, dry_run)
+    _clean_log_groups(LogGroups(clients.logs), gone_endpoints, live, settings, now, report, dry_run)
 
     if publish:
         publish_report(
             report,
-            s3=clients.s3,
-            sns=clients.sns,
-            bucket=settings.data_bucket,
-            topic_arn=settings.notification_topic_arn,
+            bucket=DataBucket(clients.s3, settings.data_bucket),
+            notifier=Notifier(clients.sns, settings.notification_topic_arn),
         )
     return report
 
 
 # --- reading -----------------------------------------------------------------------------------------
-def _read_inventory(sagemaker: SageMakerCleanupAdapter, report: CleanupReport) -> _Inventory:
+def _read_inventory(reader: SageMakerInventory, report: CleanupReport) -> _Inventory:
     inventory = _Inventory()
     try:
-        summaries = list(sagemaker.list_endpoints())
-        config_summaries = list(sagemaker.list_endpoint_configs())
+        summaries = list(reader.list_endpoints())
+        config_summaries = list(reader.list_endpoint_configs())
     except Exception as error:  # noqa: BLE001 - without a listing nothing SageMaker can be judged
         report.fail("endpoint", "*", "ListEndpoints/ListEndpointConfigs", describe(error))
         inventory.complete = False
@@ -117,7 +118,7 @@ def _read_inventory(sagemaker: SageMakerCleanupAdapter, report: CleanupReport) -
 
     for summary in summaries:
         try:
-            facts = sagemaker.describe_endpoint(summary, sagemaker.tags(summary.arn))
+            facts = reader.describe_endpoint(summary, reader.tags(summary.arn))
         except Exception as error:  # noqa: BLE001
             report.fail("endpoint", summary.name, "ListTags/DescribeEndpoint", describe(error))
             inventory.complete = False
@@ -127,7 +128,7 @@ def _read_inventory(sagemaker: SageMakerCleanupAdapter, report: CleanupReport) -
 
     for summary in config_summaries:
         try:
-            config = sagemaker.describe_endpoint_config(summary)
+            config = reader.describe_endpoint_config(summary)
         except Exception as error:  # noqa: BLE001
             report.fail("endpoint_config", summary.name, "DescribeEndpointConfig", describe(error))
             inventory.complete = False
@@ -161,7 +162,7 @@ def _plan_endpoints(
 def _apply_endpoint_plan(
     plan: list[Decision],
     inventory: _Inventory,
-    sagemaker: SageMakerCleanupAdapter,
+    gateway: SageMakerGateway,
     prices: PriceTable,
     report: CleanupReport,
     dry_run: bool,
@@ -177,7 +178,7 @@ def _apply_endpoint_plan(
         record = ActionRecord(Kind.ENDPOINT, endpoint.name, Outcome.WOULD_DELETE, decision.reason, decision.detail)
         if not dry_run:
             try:
-                deleted = sagemaker.delete_endpoint(endpoint.name)
+                deleted = gateway.delete_endpoint(endpoint.name)
             except Exception as error:  # noqa: BLE001
                 report.add(replace(record, outcome=Outcome.FAILED, error=describe(error)))
                 continue
@@ -193,7 +194,8 @@ def _apply_endpoint_plan(
 def _clean_configs_and_models(
     inventory: _Inventory,
     gone_endpoints: frozenset[str],
-    sagemaker: SageMakerCleanupAdapter,
+    reader: SageMakerInventory,
+    gateway: SageMakerGateway,
     settings: CleanupSettings,
     now: datetime,
     report: CleanupReport,
@@ -213,9 +215,7 @@ def _clean_configs_and_models(
             and now - config.created_at >= settings.grace
         )
         # Tags are read only for unused, old configs: the only ones whose tag can change the answer.
-        tagged = unused_old and _has_stack_tag(
-            sagemaker, config.arn, settings, report, Kind.ENDPOINT_CONFIG, config.name
-        )
+        tagged = unused_old and _has_stack_tag(reader, config.arn, settings, report, Kind.ENDPOINT_CONFIG, config.name)
         decision = decide_config(
             config,
             configs_of_deleted_endpoints=configs_of_deleted,
@@ -224,14 +224,14 @@ def _clean_configs_and_models(
             settings=settings,
             now=now,
         )
-        if decision is not None and _apply(decision, sagemaker.delete_endpoint_config, report, dry_run):
+        if decision is not None and _apply(decision, gateway.delete_endpoint_config, report, dry_run):
             removed_configs.add(config.name)
 
     remaining = [c for name, c in inventory.configs.items() if name not in removed_configs]
     referencing = models_referenced_by(remaining)
     models_of_removed = frozenset().union(*(inventory.configs[name].model_names for name in removed_configs))
     try:
-        models = list(sagemaker.list_models())
+        models = list(reader.list_models())
     except Exception as error:  # noqa: BLE001
         report.fail("model", "*", "ListModels", describe(error))
         return
@@ -242,7 +242,7 @@ def _clean_configs_and_models(
             and now - model.created_at >= settings.grace
         )
         tagged = unreferenced_old_stranger and _has_stack_tag(
-            sagemaker, model.arn, settings, report, Kind.MODEL, model.name
+            reader, model.arn, settings, report, Kind.MODEL, model.name
         )
         decision = decide_model(
             model,
@@ -253,11 +253,11 @@ def _clean_configs_and_models(
             now=now,
         )
         if decision is not None:
-            _apply(decision, sagemaker.delete_model, report, dry_run)
+            _apply(decision, gateway.delete_model, report, dry_run)
 
 
 def _has_stack_tag(
-    sagemaker: SageMakerCleanupAdapter,
+    reader: SageMakerInventory,
     arn: str,
     settings: CleanupSettings,
     report: CleanupReport,
@@ -265,7 +265,7 @@ def _has_stack_tag(
     name: str,
 ) -> bool:
     try:
-        return sagemaker.tags(arn).get(STACK_TAG) == settings.stack_name
+        return reader.tags(arn).get(STACK_TAG) == settings.stack_name
     except Exception as error:  # noqa: BLE001 - unknown tags: not ours, left alone
         report.fail(kind.value, name, "ListTags", describe(error))
         return False
@@ -291,7 +291,7 @@ def _apply(decision: Decision, delete, report: CleanupReport, dry_run: bool) -> 
 
 # --- log groups -----------------------------------------------------------------------------------------
 def _clean_log_groups(
-    logs: LogGroupsAdapter,
+    logs: LogGroups,
     gone_endpoints: frozenset[str],
     live_endpoints: frozenset[str] | None,
     settings: CleanupSettings,
@@ -300,9 +300,9 @@ def _clean_log_groups(
     dry_run: bool,
 ) -> None:
     try:
-        groups = list(logs.list_sagemaker_log_groups())
+        groups = list(logs.list(SAGEMAKER_LOG_GROUP_PREFIX))
     except Exception as error:  # noqa: BLE001
-        report.fail("log_group", "/aws/sagemaker/*", "DescribeLogGroups", describe(error))
+        report.fail("log_group", f"{SAGEMAKER_LOG_GROUP_PREFIX}*", "DescribeLogGroups", describe(error))
         return
     report.log_groups_seen = len(groups)
     for group in groups:
@@ -321,7 +321,7 @@ def _clean_log_groups(
 
 def _apply_log_group_decision(
     decision: Decision,
-    logs: LogGroupsAdapter,
+    logs: LogGroups,
     settings: CleanupSettings,
     report: CleanupReport,
     dry_run: bool,
