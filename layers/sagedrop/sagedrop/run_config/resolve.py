@@ -157,7 +157,11 @@ def _describe(item: Mapping[str, Any], values: Mapping[str, Any]) -> list[tuple[
         "less_than_equal": lambda: f"{value!r} is greater than the maximum of {bound['le']}",
         "less_than": lambda: f"{value!r} is greater than or equal to the maximum of {bound['lt']}",
         "multiple_of": lambda: f"{value!r} is not a multiple of {bound['multiple_of']}",
-        "string_too_short": lambda: f"{value!r} should be non-empty",
+        "string_too_short": lambda: (
+            f"{value!r} should be non-empty"
+            if ctx.get("min_length") == 1
+            else f"{value!r} is shorter than {ctx.get('min_length')} characters"
+        ),
         "enum": lambda: _not_one_of(value, path),
         "literal_error": lambda: _not_one_of(value, path),
     }
