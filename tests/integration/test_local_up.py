@@ -133,18 +133,23 @@ def test_the_banner_prints_the_stack_outputs(server):
     assert server.outputs["RunNotificationTopicArn"].startswith("arn:aws:sns:us-east-1:")
 
 
-def test_an_upload_with_boto3_runs_the_pipeline_and_the_kept_endpoint_answers(server, bank_sample):
-    s3, sfn, sagemaker = server.client("s3"), server.client("stepfunctions"), server.client("sagemaker")
+@pytest.fixture(scope="module")
+def kept_run(server, bank_sample):
+    """A run uploaded with boto3 into a folder whose sagedrop.json keeps the endpoint: its final state."""
+    s3, sfn = server.client("s3"), server.client("stepfunctions")
     bucket, machine = server.outputs["DataBucketName"], server.outputs["PipelineStateMachineArn"]
-
-    # Given a folder whose sagedrop.json keeps the endpoint, when a CSV is uploaded into it
     s3.put_object(Bucket=bucket, Key="incoming/kept/sagedrop.json", Body=json.dumps({"keep_endpoint": True}))
     s3.put_object(Bucket=bucket, Key="incoming/kept/bank.csv", Body=bank_sample)
+    return _wait_for_execution(sfn, machine, "bank-")
 
-    # Then the EventBridge rule started a run, which succeeded
-    final = _wait_for_execution(sfn, machine, "bank-")
-    assert final["status"] == "SUCCEEDED", final.get("cause")
-    run_id = final["name"]
+
+def test_an_upload_with_boto3_runs_the_pipeline_and_the_kept_endpoint_answers(server, kept_run):
+    s3, sagemaker = server.client("s3"), server.client("sagemaker")
+    bucket = server.outputs["DataBucketName"]
+
+    # The EventBridge rule started a run, which succeeded
+    assert kept_run["status"] == "SUCCEEDED", kept_run.get("cause")
+    run_id = kept_run["name"]
     record = json.loads(s3.get_object(Bucket=bucket, Key=f"runs/{run_id}/run.json")["Body"].read())
     assert record["status"] == "SUCCEEDED"
 
@@ -156,9 +161,49 @@ def test_an_upload_with_boto3_runs_the_pipeline_and_the_kept_endpoint_answers(se
     response = server.client("sagemaker-runtime").invoke_endpoint(
         EndpointName=endpoint, ContentType="text/csv", Body=body
     )
-    scores = [float(value) for value in re.split(r"[,\n]", response["Body"].read().decode()) if value.strip()]
+    scores = _scores(response["Body"].read())
     assert len(scores) == rows and all(0.0 <= score <= 1.0 for score in scores)
     assert response["ContentType"] and response["InvokedProductionVariant"]
+
+
+def _scores(body: bytes) -> list[float]:
+    return [float(value) for value in re.split(r"[,\n]", body.decode()) if value.strip()]
+
+
+# The SageMaker SDK (v3: sagemaker-core) lives in its own venv (make test builds it): it pins its own botocore.
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
+SDK_SCRIPT = """
+import sys
+import boto3
+from sagemaker.core.resources import Endpoint
+
+endpoint = Endpoint.get(sys.argv[1], session=boto3.Session(region_name="us-east-1"), region="us-east-1")
+response = endpoint.invoke(body=sys.stdin.buffer.read(), content_type="text/csv", accept="text/csv")
+body = response.body.read() if hasattr(response.body, "read") else response.body
+sys.stdout.write(endpoint.endpoint_status + "\\n" + (body.decode() if isinstance(body, bytes) else body))
+"""
+
+
+@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no .venv-sdk with the SageMaker SDK (make test creates it)")
+def test_the_sagemaker_sdk_pointed_at_the_local_url_invokes_the_kept_endpoint(server, kept_run):
+    s3 = server.client("s3")
+    record = json.loads(
+        s3.get_object(Bucket=server.outputs["DataBucketName"], Key=f"runs/{kept_run['name']}/run.json")["Body"].read()
+    )
+    body, rows = _test_rows(s3, server.outputs["DataBucketName"], kept_run["name"], 10)
+    env = {**os.environ, "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing"}
+    env.update(AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    result = subprocess.run(
+        [str(SDK_PYTHON), "-c", SDK_SCRIPT, record["resources"]["endpoint"]],
+        input=body,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    status, _, predictions = result.stdout.decode().partition("\n")
+    assert status == "InService"
+    assert len(_scores(predictions.encode())) == rows
 
 
 def test_sagemaker_errors_reach_the_client_with_their_codes(server):
