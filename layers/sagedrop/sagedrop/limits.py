@@ -9,6 +9,10 @@ EVALUATION_BATCH_BYTES = 5_000_000
 SERVERLESS_EVALUATION_BATCH_BYTES = 3_500_000
 #: Step Functions: the largest input or output of one state.
 STATE_PAYLOAD_MAX_BYTES = 262_144
+#: A folder's sagedrop.json (or ``--config``). The effective configuration travels in every state's
+#: input; a few hundred bytes is typical, and this bound keeps the state far below the limit above
+#: even when every character of a value is escaped six-fold (\uXXXX) on its way into it.
+RUN_CONFIG_MAX_BYTES = 16_384
 #: SageMaker resource names (training job, model, endpoint config, endpoint).
 SAGEMAKER_NAME_MAX_CHARS = 63
 #: Step Functions execution names.

@@ -11,6 +11,7 @@ import posixpath
 from typing import Any
 
 from sagedrop.errors import InvalidConfigError
+from sagedrop.limits import RUN_CONFIG_MAX_BYTES
 
 CONFIG_FILE_NAME = "sagedrop.json"
 
@@ -28,8 +29,10 @@ def parse_override(text: str | bytes, source: str) -> dict[str, Any]:
     """Parse a run configuration document; raises InvalidConfigError naming ``source`` on any problem.
 
     The document must be UTF-8 (a byte-order mark is ignored), non-empty, a JSON object without
-    duplicate keys, ``NaN``/``Infinity`` or more than MAX_NESTING levels of nesting.
+    duplicate keys, ``NaN``/``Infinity`` or more than MAX_NESTING levels of nesting, and at most
+    RUN_CONFIG_MAX_BYTES long.
     """
+    size = _size(text)
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8-sig")
@@ -53,7 +56,19 @@ def parse_override(text: str | bytes, source: str) -> dict[str, Any]:
         raise InvalidConfigError(f"{source}: must be a JSON object ({{…}}), not {json_type(value)}")
     if nesting(value) > MAX_NESTING:
         raise InvalidConfigError(_too_deep(source))
+    if size > RUN_CONFIG_MAX_BYTES:
+        # The effective configuration is carried in every state's input: one too large would end
+        # the execution with States.DataLimitExceeded, which no Catch sees, instead of this message.
+        raise InvalidConfigError(
+            f"{source}: {size:,} bytes; a run configuration may be at most {RUN_CONFIG_MAX_BYTES:,} bytes "
+            "(it travels in the run state, which Step Functions limits to 256 KiB)"
+        )
     return value
+
+
+def _size(text: str | bytes) -> int:
+    """The document's length in bytes, as it lies in the bucket (UTF-8)."""
+    return len(text) if isinstance(text, bytes | bytearray) else len(text.encode("utf-8", "surrogatepass"))
 
 
 def nesting(value: Any) -> int:
