@@ -5,10 +5,10 @@ Output (ResultPath ``$.endpoint``): the endpoint document with ``status``, ``fai
 ``polls`` updated; the state machine's Choice routes on ``status`` and bounds the loop with ``polls``.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import check_endpoint
 from sagedrop.pipeline.state import CheckEndpointInput, parse_state
@@ -16,7 +16,7 @@ from sagedrop.pipeline.state import CheckEndpointInput, parse_state
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.STATE_MACHINE))
 
 
 @logger.inject_lambda_context

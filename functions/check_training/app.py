@@ -6,10 +6,10 @@ Output (ResultPath ``$.training``): ``{"job_name", "status", "secondary_status",
 ``status`` and bounds the loop with ``polls``.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.state import CheckTrainingInput, parse_state
 from sagedrop.pipeline.training import check_training
@@ -17,7 +17,7 @@ from sagedrop.pipeline.training import check_training
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.STATE_MACHINE))
 
 
 @logger.inject_lambda_context

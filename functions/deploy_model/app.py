@@ -7,10 +7,10 @@ Raises EndpointConfigNotReady (retried: eventual consistency) and SageMakerThrot
 SageMakerLimitExceeded (retried with backoff).
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.deployment import deploy_model
 from sagedrop.pipeline.state import DeployInput, parse_state
@@ -20,7 +20,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = PipelineSettings.from_environ()
-SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.STATE_MACHINE))
 
 
 @logger.inject_lambda_context

@@ -7,11 +7,11 @@ headline metrics go to CloudWatch (EMF) and the tutorial-style confusion table t
 Raises FeatureCountMismatchError / InvalidPredictionError when rows or answers do not fit the model.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import confusion_table
@@ -23,8 +23,8 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = PipelineSettings.from_environ()
-S3 = boto3.client("s3")
-RUNTIME = boto3.client("sagemaker-runtime")
+S3 = client("s3", retries=RetryPolicy.SELF)
+RUNTIME = client("sagemaker-runtime", retries=RetryPolicy.SELF)
 
 
 @logger.inject_lambda_context
@@ -34,7 +34,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
     state = parse_state(event, EvaluateInput)
     bucket = DataBucket(S3, SETTINGS.data_bucket)
-    result = evaluate_run(state, bucket, EndpointInvoker(RUNTIME, state.endpoint.endpoint_name))
+    result = evaluate_run(
+        state,
+        bucket,
+        EndpointInvoker(RUNTIME, state.endpoint.endpoint_name, serverless=state.prepared.config.serverless is not None),
+    )
     for name, value in result.headline.items():
         if isinstance(value, int | float):
             metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)

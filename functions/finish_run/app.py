@@ -4,11 +4,11 @@ Input: the run state after evaluation.
 Output (ResultPath ``$.result``): ``{"run_key", "deleted": [resource names], "status": "SUCCEEDED"}``.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
@@ -21,10 +21,10 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = PipelineSettings.from_environ()
-SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
-BUCKET = DataBucket(boto3.client("s3"), SETTINGS.data_bucket)
-NOTIFIER = Notifier(boto3.client("sns"), SETTINGS.notification_topic_arn)
-EXECUTIONS = Executions(boto3.client("stepfunctions"))
+SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.SELF))
+BUCKET = DataBucket(client("s3", retries=RetryPolicy.SELF), SETTINGS.data_bucket)
+NOTIFIER = Notifier(client("sns", retries=RetryPolicy.SELF), SETTINGS.notification_topic_arn)
+EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF))
 
 
 @logger.inject_lambda_context

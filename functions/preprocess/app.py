@@ -8,11 +8,11 @@ Raises InvalidConfigError, InvalidCsvError, LabelNotFoundError or UnusableLabelE
 the upload itself is only ever read.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.pipeline.preparing import prepare_run
 from sagedrop.pipeline.state import PrepareInput, parse_state
@@ -22,7 +22,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = PipelineSettings.from_environ()
-BUCKET = DataBucket(boto3.client("s3"), SETTINGS.data_bucket)
+BUCKET = DataBucket(client("s3", retries=RetryPolicy.SELF), SETTINGS.data_bucket)
 
 
 @logger.inject_lambda_context

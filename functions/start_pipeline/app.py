@@ -6,12 +6,12 @@ finds its execution name taken and returns ``started: false``; keys outside ``in
 ending in ``.csv`` are ignored with a log line.
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.starting import parse_object_created, start_run
 from sagedrop.settings import StarterSettings
@@ -20,7 +20,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = StarterSettings.from_environ()
-EXECUTIONS = Executions(boto3.client("stepfunctions"), SETTINGS.state_machine_arn)
+EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF), SETTINGS.state_machine_arn)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)

@@ -5,10 +5,10 @@ Output (ResultPath ``$.training``): ``{"job_name", "status": "InProgress", "poll
 Raises SageMakerThrottled / SageMakerLimitExceeded (retried by the state machine).
 """
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.state import StartTrainingInput, parse_state
 from sagedrop.pipeline.training import start_training
@@ -18,7 +18,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 SETTINGS = PipelineSettings.from_environ()
-SAGEMAKER = SageMakerGateway(boto3.client("sagemaker"))
+SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.STATE_MACHINE))
 
 
 @logger.inject_lambda_context
