@@ -188,6 +188,7 @@ def test_sam_build_lays_out_the_layer_as_estimated(layer, tmp_path):
     python = build / "SagedropLayer" / "python"
     assert (python / "sagedrop" / "image_uris.py").is_file()
     assert (python / "sagedrop" / "data" / "image_uris.json").is_file()
+    assert (python / "sagedrop" / "evaluation" / "templates" / "report.html.j2").is_file()
     built = tree_size(build / "SagedropLayer")
     print(f"\nsam build SagedropLayer: {built / 1e6:.2f} MB (pip estimate {layer['total'] / 1e6:.2f} MB)")
     assert abs(built - layer["total"]) < 0.02 * layer["total"]
