@@ -28,6 +28,8 @@ class PipelineSettings:
     xgboost_version: str
     # The stack parameters' run configuration defaults; a folder's sagedrop.json overrides them.
     run_config_defaults: dict = field(default_factory=dict)
+    # MaxConcurrentTrainingJobs (Start training only): 0 = no limit of ours, only SageMaker's quota.
+    max_concurrent_training_jobs: int = 0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -45,6 +47,7 @@ class PipelineSettings:
             region=region,
             xgboost_version=version,
             run_config_defaults=defaults,
+            max_concurrent_training_jobs=integer(env, "MAX_CONCURRENT_TRAINING_JOBS", 0, minimum=0),
         )
 
 

@@ -19,6 +19,7 @@ PIPELINE_ENV = {
     "MAX_TRAINING_SECONDS": "1800",
     "USE_SPOT_TRAINING": "true",
     "KEEP_ENDPOINT": "false",
+    "MAX_CONCURRENT_TRAINING_JOBS": "4",
 }
 STARTER_ENV = {
     "STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:p",
@@ -41,12 +42,12 @@ def test_pipeline_settings_read_every_variable():
     assert settings.run_config_defaults["use_spot"] is True
     assert settings.run_config_defaults["keep_endpoint"] is False
     assert settings.run_config_defaults["hyperparameters"] == {"max_depth": "3", "num_round": "10"}
+    assert settings.max_concurrent_training_jobs == 4
 
 
 def test_optional_pipeline_variables_have_defaults():
     required = {
-        k: PIPELINE_ENV[k]
-        for k in ("DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME")
+        k: PIPELINE_ENV[k] for k in ("DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME")
     }
 
     settings = PipelineSettings.from_environ(required)
@@ -54,11 +55,10 @@ def test_optional_pipeline_variables_have_defaults():
     assert settings.xgboost_version == "3.0-5"
     assert settings.region == "us-east-1"
     assert settings.run_config_defaults == {}
+    assert settings.max_concurrent_training_jobs == 0  # no limit of ours: SageMaker's quota decides
 
 
-@pytest.mark.parametrize(
-    "name", ["DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME"]
-)
+@pytest.mark.parametrize("name", ["DATA_BUCKET", "NOTIFICATION_TOPIC_ARN", "SAGEMAKER_ROLE_ARN", "STACK_NAME"])
 @pytest.mark.parametrize("value", [None, "", "   "])
 def test_a_missing_required_pipeline_variable_is_named(name, value):
     env = dict(PIPELINE_ENV)
@@ -88,6 +88,12 @@ def test_a_malformed_run_default_is_named(name, value):
 
     with pytest.raises(InvalidConfigError, match=name):
         PipelineSettings.from_environ(env)
+
+
+@pytest.mark.parametrize("value", ["two", "1.5", "-1"])
+def test_a_malformed_training_job_limit_is_named(value):
+    with pytest.raises(InvalidConfigError, match="MAX_CONCURRENT_TRAINING_JOBS"):
+        PipelineSettings.from_environ({**PIPELINE_ENV, "MAX_CONCURRENT_TRAINING_JOBS": value})
 
 
 @pytest.mark.parametrize(("name", "value"), [("XGBOOST_VERSION", "9.9-9"), ("AWS_REGION", "xx-nowhere-1")])

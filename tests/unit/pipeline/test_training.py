@@ -274,3 +274,90 @@ def test_check_training_throttled_is_named(stubbed):
 
     with pytest.raises(SageMakerThrottled):
         check_training(parse_state(state, CheckTrainingInput), SageMakerGateway(stubbed.client))
+
+
+# --- the stack's limit on concurrent training jobs ------------------------------------------------
+LIST_REQUEST = {"StatusEquals": "InProgress", "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100}
+
+
+def job_summary(name: str) -> dict:
+    return {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+        "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
+        "TrainingJobStatus": "InProgress",
+    }
+
+
+def expect_tags(stubbed, name: str, stack: str) -> None:
+    stubbed.stubber.add_response(
+        "list_tags",
+        {"Tags": [{"Key": "sagedrop:stack", "Value": stack}, {"Key": "sagedrop:run-id", "Value": f"{name}-run"}]},
+        {"ResourceArn": job_summary(name)["TrainingJobArn"]},
+    )
+
+
+def test_at_the_limit_the_run_waits_for_a_free_slot_and_creates_nothing(stubbed):
+    # Given two of this stack's jobs in progress (and another stack's between them), limit 2
+    stubbed.stubber.add_response(
+        "list_training_jobs",
+        {"TrainingJobSummaries": [job_summary("ours-1"), job_summary("theirs"), job_summary("ours-2")]},
+        LIST_REQUEST,
+    )
+    expect_tags(stubbed, "ours-1", STACK)
+    expect_tags(stubbed, "theirs", "another-stack")
+    expect_tags(stubbed, "ours-2", STACK)
+
+    # When the run wants to start training
+    with pytest.raises(SageMakerLimitExceeded) as caught:
+        start_training(
+            parse_state(make_state(), StartTrainingInput),
+            SageMakerGateway(stubbed.client),
+            make_settings(max_concurrent_training_jobs=2),
+        )
+
+    # Then it raises the error the state machine retries with backoff, saying why, and created nothing
+    message = str(caught.value)
+    assert "limit (MaxConcurrentTrainingJobs) is 2" in message and "waits for a free slot" in message
+    assert "ours-1" in message and "ours-2" in message and "theirs" not in message
+    assert stubbed.calls("CreateTrainingJob") == []
+
+
+def test_below_the_limit_the_job_is_created_after_reading_every_page(stubbed):
+    # Given one job of ours on the second page of InProgress jobs, limit 2
+    stubbed.stubber.add_response(
+        "list_training_jobs", {"TrainingJobSummaries": [job_summary("theirs")], "NextToken": "page-2"}, LIST_REQUEST
+    )
+    expect_tags(stubbed, "theirs", "another-stack")
+    stubbed.stubber.add_response(
+        "list_training_jobs", {"TrainingJobSummaries": [job_summary("ours-1")]}, {**LIST_REQUEST, "NextToken": "page-2"}
+    )
+    expect_tags(stubbed, "ours-1", STACK)
+    stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN})
+
+    training = start_training(
+        parse_state(make_state(), StartTrainingInput),
+        SageMakerGateway(stubbed.client),
+        make_settings(max_concurrent_training_jobs=2),
+    )
+
+    assert training.status == "InProgress"
+    assert len(stubbed.calls("CreateTrainingJob")) == 1
+
+
+def test_a_limit_of_zero_asks_sagemaker_nothing_before_creating(stubbed):
+    # The Stubber fails any call it was not told about: only CreateTrainingJob is expected.
+    request = created_request(stubbed, make_state())
+    assert [name for name, _ in stubbed.requests] == ["CreateTrainingJob"]
+    assert request["TrainingJobName"]
+
+
+def test_a_throttled_count_is_retried_by_the_state_machine(stubbed):
+    stubbed.stubber.add_client_error("list_training_jobs", service_error_code="ThrottlingException")
+
+    with pytest.raises(SageMakerThrottled):
+        start_training(
+            parse_state(make_state(), StartTrainingInput),
+            SageMakerGateway(stubbed.client),
+            make_settings(max_concurrent_training_jobs=1),
+        )

@@ -9,6 +9,7 @@ The pipeline's steps and the nightly cleanup delete hosting resources through th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -60,6 +61,40 @@ class SageMakerGateway:
 
     def describe_training_job(self, name: str) -> dict:
         return self._call("describe_training_job", TrainingJobName=name)
+
+    def training_jobs_in_progress(self, tags: Mapping[str, str], at_most: int | None = None) -> list[str]:
+        """Names of the InProgress training jobs carrying every tag in ``tags``, newest first.
+
+        ListTrainingJobs cannot filter by tag, so each InProgress job's tags are read; the account's
+        running jobs are few (SageMaker's quotas bound them). Stops once ``at_most`` are found.
+        """
+        found: list[str] = []
+        request: dict[str, Any] = {
+            "StatusEquals": "InProgress",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 100,
+        }
+        while True:
+            page = self._call("list_training_jobs", **request)
+            for job in page.get("TrainingJobSummaries", []):
+                if tags.items() <= self._tags(job["TrainingJobArn"]).items():
+                    found.append(job["TrainingJobName"])
+                    if at_most is not None and len(found) >= at_most:
+                        return found
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        request: dict[str, Any] = {"ResourceArn": arn}
+        while True:
+            page = self._call("list_tags", **request)
+            tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+            if not page.get("NextToken"):
+                return tags
+            request["NextToken"] = page["NextToken"]
 
     def stop_training_job_if_running(self, name: str) -> bool:
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.cleanup.model import STACK_TAG
+from sagedrop.errors import SageMakerLimitExceeded
 from sagedrop.image_uris import xgboost_image_uri
 from sagedrop.names import run_prefix, training_job_name
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
@@ -11,6 +13,8 @@ from sagedrop.run_config import RunConfig
 from sagedrop.settings import PipelineSettings
 
 _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of the runtime limit
+#: Every SageMaker resource of a run carries it (beside STACK_TAG): the failure path finds the run's jobs by it.
+RUN_ID_TAG = "sagedrop:run-id"
 
 
 def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:
@@ -45,7 +49,7 @@ def _channel(name: str, uri: str) -> dict:
 
 
 def sagemaker_tags(settings: PipelineSettings, run_id: str) -> list[dict]:
-    return [{"Key": "sagedrop:stack", "Value": settings.stack_name}, {"Key": "sagedrop:run-id", "Value": run_id}]
+    return [{"Key": STACK_TAG, "Value": settings.stack_name}, {"Key": RUN_ID_TAG, "Value": run_id}]
 
 
 def training_job_request(
@@ -84,8 +88,32 @@ def training_job_request(
     return request
 
 
+def require_a_free_slot(sagemaker: SageMakerGateway, settings: PipelineSettings) -> None:
+    """Raise SageMakerLimitExceeded while the stack runs its maximum of training jobs.
+
+    SageMaker's quotas are per account, so a stack sharing one may bound itself
+    (MaxConcurrentTrainingJobs; 0 = no bound of ours). The state machine retries the error with
+    backoff and jitter, so an excess run waits for a slot instead of failing. Two runs checking at
+    the same moment can both pass: the bound is a throttle, SageMaker's quota stays the hard limit.
+    """
+    limit = settings.max_concurrent_training_jobs
+    if limit <= 0:
+        return
+    running = sagemaker.training_jobs_in_progress({STACK_TAG: settings.stack_name}, at_most=limit)
+    if len(running) >= limit:
+        raise SageMakerLimitExceeded(
+            f"{len(running)} training job(s) of stack {settings.stack_name} in progress, the stack's limit "
+            f"(MaxConcurrentTrainingJobs) is {limit}: the run waits for a free slot ({', '.join(running)})"
+        )
+
+
 def start_training(state: StartTrainingInput, sagemaker: SageMakerGateway, settings: PipelineSettings) -> Training:
-    """Create the training job under a name unique to this attempt; ``polls`` starts the wait loop at 0."""
+    """Create the training job under a name unique to this attempt; ``polls`` starts the wait loop at 0.
+
+    Waits (SageMakerLimitExceeded, retried by the state machine) while the stack's limit on
+    concurrent training jobs is reached.
+    """
+    require_a_free_slot(sagemaker, settings)
     job_name = training_job_name(state.run_id)
     request = training_job_request(
         run_id=state.run_id,
