@@ -225,7 +225,8 @@ def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
         reports = sorted(cloud.keys("cleanup/"))
         if reports:
             (out / "cleanup-report.json").write_bytes(cloud.read(reports[-1]))
-        notifications = cloud.notifications()
+        # A running local up's inbox also holds the runs' messages: take this cleanup's summary only.
+        notifications = cloud.notifications(mentioning=summary.get("report"))
     # The summary a person gets by e-mail from the topic; the JSON summary when nothing was published.
     stream.write((notifications[-1]["message"] if notifications else json.dumps(summary, indent=2)) + "\n")
     if reports:

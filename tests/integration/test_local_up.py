@@ -243,6 +243,23 @@ def test_local_run_uses_the_running_server(server, bank_sample, tmp_path):
     assert record["status"] == "SUCCEEDED" and record["notifications"], record
 
 
+def test_local_cleanup_uses_the_running_server_and_a_dry_run_keeps_the_endpoint(server, kept_run, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sagedrop_local.cli", "local", "cleanup", "--dry-run", "--out", str(tmp_path)]
+        + ["--state-dir", str(server.state_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DRY RUN" in result.stdout and "using the running local up" in result.stdout
+    report = json.loads((tmp_path / "cleanup-report.json").read_text())
+    assert report["dry_run"] is True
+    endpoints = server.client("sagemaker").list_endpoints()["Endpoints"]
+    assert any(endpoint["EndpointName"].startswith(kept_run["name"]) for endpoint in endpoints)
+
+
 AWS_CLI = shutil.which("aws")
 
 
