@@ -6,6 +6,7 @@ from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import (
     build_evaluation,
+    chart_data,
     check_feature_count,
     features_only,
     headline_metrics,
@@ -26,6 +27,12 @@ def evaluation_key(run_id: str) -> str:
 
 def report_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}report.html"
+
+
+def report_data_key(run_id: str) -> str:
+    """What the report draws (curves, samples) and the run facts: the finish step renders the page again
+    from it with the per-step timings and the cost, which are known only then."""
+    return f"{run_prefix(run_id)}report_data.json"
 
 
 def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvoker) -> Evaluation:
@@ -63,8 +70,11 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         "training_job": state.training.job_name,
         "training_metrics": dict(state.training.metrics or {}),
         "endpoint": state.endpoint.endpoint_name,
+        "config": state.prepared.config.as_dict(),
     }
-    html = render_report_html(evaluation, schema, run_facts, y_true=labels, predictions=predictions)
+    charts = chart_data(dataset.problem_type, labels, predictions)
+    bucket.write_json(report_data_key(run_id), {"run": run_facts, "chart_data": charts})
+    html = render_report_html(evaluation, schema, run_facts, chart_data=charts)
     bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
     return Evaluation(
         evaluation_key=evaluation_key(run_id), report_key=report_key(run_id), headline=headline_metrics(evaluation)
