@@ -14,7 +14,8 @@ Responses:
   "probabilities": [...], "labels": [...]}, …]}`` (``probabilities`` in the order of ``labels``);
   regression: ``{"predicted_label": …}`` only. Labels keep their JSON type (numbers stay numbers).
 
-Probabilities are written with 9 significant digits (they come from float32), values likewise.
+Probabilities and values are written as the shortest text of their float32 value (the algorithms
+compute in float32): ``0.9``, not ``0.8999999761581421``.
 """
 
 from __future__ import annotations
@@ -136,11 +137,12 @@ def render_json(predictions: Predictions) -> bytes:
 
 
 def _format(value: float) -> str:
-    return f"{value:.9g}"
+    # The algorithms compute in float32: its shortest round-trip text, "0.9" rather than 0.8999999761581421.
+    return str(np.float32(value))
 
 
 def _number(value: float) -> float:
-    return float(f"{value:.9g}")
+    return float(_format(value))
 
 
 def _csv_field(value: Any) -> str:

@@ -23,6 +23,7 @@ InvalidRequestError where neither exists (in-process callers use :func:`handle`)
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,9 @@ def load_xgboost(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     import xgboost  # only the XGBoost image has it, and only single mode needs it
 
     booster = xgboost.Booster()
-    booster.load_model(str(path))
+    with warnings.catch_warnings():  # the container names the file without an extension; xgboost guesses right
+        warnings.filterwarnings("ignore", message=".*Unknown file format")
+        booster.load_model(str(path))
 
     def predict(features: np.ndarray) -> np.ndarray:
         return booster.predict(xgboost.DMatrix(features, missing=np.nan), validate_features=False)
