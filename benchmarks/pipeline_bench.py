@@ -7,7 +7,8 @@ For each data set (the CSV, and the CSV's rows repeated ten times in a temporary
   cold        `sagedrop local run` as its own process, no server (interpreter, imports, building
               the local cloud, the run, writing the results);
   warm        a run through a running `sagedrop local up`: from the upload to SUCCEEDED, after one
-              untimed run has imported the handlers (as a server does once).
+              untimed run has imported the handlers (as a server does once);
+  via up      `sagedrop local run` as its own process while that server runs (it uses the server).
 Each figure is the best of --times runs. Every process gets the same OMP_WAIT_POLICY (PASSIVE
 unless set), since xgboost's spinning OpenMP threads make either side erratic on a busy machine.
 A benchmark, not a test: it asserts nothing.
@@ -75,6 +76,7 @@ class LocalUp:
     """`sagedrop local up` in a subprocess, used through boto3 as a user's code would."""
 
     def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
         command = [sys.executable, "-m", "sagedrop_local.cli", "local", "up", "--port", "0"]
         self.process = subprocess.Popen(
             command + ["--state-dir", str(state_dir)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True
@@ -95,6 +97,11 @@ class LocalUp:
         if final["status"] != "SUCCEEDED":
             sys.exit(f"warm run {final['status']}: {final.get('cause')}")
         return elapsed, final
+
+    def run_cli(self, csv: Path, label: str, out: Path) -> tuple[float, dict]:
+        command = [sys.executable, "-m", "sagedrop_local.cli", "local", "run", str(csv), "--label", label]
+        wall, _ = timed(command + ["--out", str(out), "--state-dir", str(self.state_dir)])
+        return wall, json.loads((out / "run.json").read_text())
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -121,11 +128,12 @@ def main() -> None:
                 repeated(data, 1)[:200_000].rsplit(b"\n", 1)[0] + b"\n", "incoming/warmup/warmup.csv", args.label
             )
             for label, csv, payload in ((name, Path(args.csv), data), (f"{name} x10", big, big.read_bytes())):
-                figures = {"direct": [], "cold": [], "warm": []}
+                figures = {"direct": [], "cold": [], "warm": [], "via up": []}
                 for attempt in range(args.times):
                     figures["direct"].append(direct(csv, args.label))
                     figures["cold"].append(cold(csv, args.label, scratch / f"{attempt}-{len(rows)}"))
                     figures["warm"].append(server.run(payload, f"incoming/{name}{len(rows)}/{attempt}.csv", args.label))
+                    figures["via up"].append(server.run_cli(csv, args.label, scratch / f"via-{attempt}-{len(rows)}"))
                 rows.append(
                     {"data": label, **{kind: min(runs, key=lambda run: run[0]) for kind, runs in figures.items()}}
                 )

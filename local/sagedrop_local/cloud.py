@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
-from moto import mock_aws
 
 from sagedrop_local.lambdas import LocalLambdaRuntime
-from sagedrop_local.sagemaker import LocalSageMaker
 from sagedrop_local.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -172,6 +170,10 @@ class LocalCloud(CloudClient):
         )
         self.startup_seconds = startup_seconds
         self.clock = clock
+        # Imported here, not at the top: a command that talks to a running ``local up`` needs
+        # CloudClient only, not moto or the local SageMaker (which imports xgboost: seconds).
+        from moto import mock_aws
+
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self.log: IO[str] | None = None
 
@@ -240,6 +242,8 @@ class LocalCloud(CloudClient):
         ]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         self._sqs = sqs
+
+        from sagedrop_local.sagemaker import LocalSageMaker
 
         self.sagemaker = LocalSageMaker(
             self.s3,

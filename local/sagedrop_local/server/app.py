@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, unquote
 from moto.core.request import Request
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from sagedrop_local.server.discovery import HEALTH_PATH
 from sagedrop_local.server.wire import InProcessApi, WireResponse
 
-HEALTH_PATH = "/_sagedrop/health"  # bucket names cannot start with "_", so S3 never needs this path
 OBJECT_CREATED_OPERATIONS = {"PutObject", "CopyObject", "CompleteMultipartUpload"}
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _REASONS = {

@@ -16,8 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from sagedrop_local.server.app import HEALTH_PATH
-
+HEALTH_PATH = "/_sagedrop/health"  # bucket names cannot start with "_", so S3 never needs this path
 DISCOVERY_FILE = "local-up.json"
 # moto accepts any credentials; real clients refuse to sign without some.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "sagedrop-local", "aws_secret_access_key": "sagedrop-local"}

@@ -19,7 +19,8 @@ from moto.core.botocore_stubber import MockRawResponse
 from werkzeug.test import Client
 
 from sagedrop_local.sagemaker import LocalSageMaker
-from sagedrop_local.server.app import HEALTH_PATH, LocalCloudApp, signing_service
+from sagedrop_local.server.app import LocalCloudApp, signing_service
+from sagedrop_local.server.discovery import HEALTH_PATH
 from sagedrop_local.server.wire import InProcessApi
 
 URL = "http://127.0.0.1:4566"
