@@ -207,3 +207,10 @@ def test_booster_outputs_follow_the_same_rules():
     assert normalize_scores(PROBS, "multiclass_classification", 3).shape == (2, 3)
     with pytest.raises(InvalidPredictionError):
         normalize_scores(np.array([[0.1, 0.9]]), "multiclass_classification", 3)
+
+
+def test_the_default_threshold_is_the_evaluations():
+    from sagedrop.evaluation.constants import BINARY_THRESHOLD
+    from sagedrop.inference.artifact import DEFAULT_THRESHOLD
+
+    assert DEFAULT_THRESHOLD == BINARY_THRESHOLD
