@@ -38,9 +38,7 @@ def make_world() -> dict:
     assert topic_arn == ENVIRONMENT["NOTIFICATION_TOPIC_ARN"]
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="n")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return {"s3": s3, "sqs": sqs, "queue_url": queue_url}
 
@@ -105,9 +103,7 @@ def test_start_pipeline_rejects_a_non_s3_event(load_handler, state_machine, lamb
     app = load_handler("start_pipeline")
 
     with pytest.raises(InvalidEventError):
-        app.lambda_handler(
-            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, lambda_context
-        )
+        app.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, lambda_context)
 
 
 def test_a_handler_without_its_environment_fails_at_import(load_handler, environment):
@@ -231,7 +227,51 @@ def test_the_sagemaker_role_reaches_the_training_job(load_handler, world, lambda
 
     training = load_handler("start_training").lambda_handler(state, lambda_context)
 
-    job = boto3.client("sagemaker", region_name=REGION).describe_training_job(
-        TrainingJobName=training["job_name"]
-    )
+    job = boto3.client("sagemaker", region_name=REGION).describe_training_job(TrainingJobName=training["job_name"])
     assert job["RoleArn"] == ROLE_ARN
+
+
+# --- record_abandoned_run (the backstop; an EventBridge target, not a state) ---------------------
+
+
+def test_record_abandoned_run_records_an_aborted_execution_once(
+    load_handler, world, state_machine, lambda_context, capsys
+):
+    # Given an execution of the pipeline stopped from the console (no failure path ran)
+    run = initial_state()
+    execution_arn = state_machine.start_execution(
+        stateMachineArn=ENVIRONMENT["STATE_MACHINE_ARN"], name=run["run_id"], input=json.dumps(run)
+    )["executionArn"]
+    state_machine.stop_execution(executionArn=execution_arn)
+    event = load_event("execution_aborted.json")
+    event["resources"] = [execution_arn]
+    event["detail"].update(
+        executionArn=execution_arn,
+        stateMachineArn=ENVIRONMENT["STATE_MACHINE_ARN"],
+        name=run["run_id"],
+        input=json.dumps(run),
+    )
+    app = load_handler("record_abandoned_run")
+
+    # When EventBridge delivers its status change, twice (at least once delivery)
+    first = app.lambda_handler(event, lambda_context)
+    first_metrics = emf_metrics(capsys.readouterr().out)
+    second = app.lambda_handler(event, lambda_context)
+
+    # Then the first records it and says what it did, the second does nothing
+    assert set(first) == {"execution_arn", "status", "recorded", "reason", "run_id", "error", "deleted", "problems"}
+    assert (first["recorded"], first["status"], first["run_id"]) == (True, "ABORTED", run["run_id"])
+    assert first["error"] == {"error": "ExecutionAborted", "message": "the execution ended ABORTED"}
+    assert first_metrics == {"AbandonedRunsRecorded": 1.0}
+    assert second["recorded"] is False
+    record = json.loads(world["s3"].get_object(Bucket=BUCKET, Key=f"runs/{run['run_id']}/run.json")["Body"].read())
+    assert (record["status"], record["recorded_by"]) == ("FAILED", "backstop")
+    messages = world["sqs"].receive_message(QueueUrl=world["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
+    assert len(messages) == 1 and "the execution ended ABORTED" in json.loads(messages[0]["Body"])["Message"]
+
+
+def test_record_abandoned_run_rejects_other_events(load_handler, aws, lambda_context):
+    app = load_handler("record_abandoned_run")
+
+    with pytest.raises(InvalidEventError, match="Step Functions Execution Status Change"):
+        app.lambda_handler(load_event("object_created.json"), lambda_context)

@@ -232,11 +232,20 @@ def test_finish_run_reads_the_history_of_the_real_execution(world):
 
 
 class FakeSageMaker:
-    """Records what the failure handler asked for; can be told to fail one call."""
+    """Records what the failure handler asked for; can be told to fail one call.
 
-    def __init__(self, *, running: bool = True, fail: str | None = None):
-        self.running, self.fail = running, fail
+    ``tagged`` are the names of the InProgress jobs carrying the run's tag.
+    """
+
+    def __init__(self, *, running: bool = True, fail: str | None = None, tagged: tuple[str, ...] = ()):
+        self.running, self.fail, self.tagged = running, fail, tagged
         self.calls: list[tuple] = []
+
+    def training_jobs_in_progress(self, tags: dict, at_most: int | None = None) -> list[str]:
+        self.calls.append(("list", dict(tags)))
+        if self.fail == "list":
+            raise RuntimeError("list went wrong")
+        return list(self.tagged)
 
     def stop_training_job_if_running(self, name: str) -> bool:
         self.calls.append(("stop", name))
@@ -286,6 +295,7 @@ def test_handle_failure_stops_training_deletes_hosting_records_and_notifies(worl
     ).as_dict()
 
     assert sagemaker.calls == [
+        ("list", {"sagedrop:run-id": RUN_ID}),
         ("stop", "job-1"),
         ("delete", NAMES["endpoint_name"], NAMES["endpoint_config_name"], NAMES["model_name"]),
     ]
@@ -303,6 +313,7 @@ def test_handle_failure_stops_training_deletes_hosting_records_and_notifies(worl
     assert record["status"] == "FAILED"
     assert record["error"] == expected_error
     assert record["cleanup_problems"] == []
+    assert record["recorded_by"] == "state machine"
     (message,) = world.notifications()
     assert "failed" in message["Subject"]
     assert "AlgorithmError: bad label" in message["Message"]
@@ -356,7 +367,7 @@ def test_handle_failure_keeps_a_kept_endpoint(world):
         executions=FakeExecutions(),
     ).as_dict()
 
-    assert [c[0] for c in sagemaker.calls] == ["stop"]
+    assert [c[0] for c in sagemaker.calls] == ["list", "stop"]
     assert result["deleted"] == []
 
 
@@ -372,15 +383,16 @@ def test_a_failing_publish_does_not_stop_the_cleanup(world):
     ).as_dict()
 
     # The other actions still happened ...
-    assert [c[0] for c in sagemaker.calls] == ["stop", "delete"]
+    assert [c[0] for c in sagemaker.calls] == ["list", "stop", "delete"]
     assert world.run_json()["status"] == "FAILED"
     assert len(result["deleted"]) == 3
-    # ... and the problem is reported
+    # ... and the problem is reported, in run.json too (no notification will say it)
     assert len(result["problems"]) == 1
     assert "publish" in result["problems"][0] and "SNS is down" in result["problems"][0]
+    assert world.run_json()["cleanup_problems"] == result["problems"]
 
 
-@pytest.mark.parametrize("failing", ["stop", "delete"])
+@pytest.mark.parametrize("failing", ["list", "stop", "delete"])
 def test_a_failing_sagemaker_call_is_recorded_and_the_rest_still_happens(world, failing):
     sagemaker = FakeSageMaker(fail=failing)
 
@@ -392,11 +404,42 @@ def test_a_failing_sagemaker_call_is_recorded_and_the_rest_still_happens(world, 
         executions=FakeExecutions(),
     ).as_dict()
 
-    assert [c[0] for c in sagemaker.calls] == ["stop", "delete"]
+    assert [c[0] for c in sagemaker.calls] == ["list", "stop", "delete"]
     assert len(result["problems"]) == 1 and f"{failing} went wrong" in result["problems"][0]
     record = world.run_json()
     assert record["cleanup_problems"] == result["problems"]
     assert len(world.notifications()) == 1
+
+
+def test_a_job_the_state_never_named_is_found_by_the_run_tag_and_stopped(world):
+    # Start training died after CreateTrainingJob (a Lambda timeout): the state has no training
+    # section, yet the job runs and bills.
+    sagemaker = FakeSageMaker(tagged=("orphan-job",))
+    state = make_state(failure={"Error": "Sandbox.Timedout", "Cause": "Task timed out after 60.00 seconds"})
+
+    handle_failure(
+        parse_state(state, FailureInput),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
+    )
+
+    assert ("stop", "orphan-job") in sagemaker.calls
+
+
+def test_the_named_job_is_stopped_once_even_when_its_tag_finds_it_too(world):
+    sagemaker = FakeSageMaker(tagged=("job-1", "job-2"))
+
+    handle_failure(
+        parse_state(failed_state(), FailureInput),
+        sagemaker=sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(),
+    )
+
+    assert [call for call in sagemaker.calls if call[0] == "stop"] == [("stop", "job-1"), ("stop", "job-2")]
 
 
 def test_a_failing_run_json_write_still_notifies(world):

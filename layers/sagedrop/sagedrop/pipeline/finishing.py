@@ -11,9 +11,12 @@ from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.deployment import hosting_names
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
-from sagedrop.pipeline.state import FailureHandled, FailureInput, Finished, FinishInput, RunState
+from sagedrop.pipeline.state import Failure, FailureHandled, FailureInput, Finished, FinishInput, RunState
+from sagedrop.pipeline.training import RUN_ID_TAG
 
 LOG = logging.getLogger(__name__)
+#: run.json's ``recorded_by``: the state machine's own failure path ("Record the failure").
+RECORDED_BY_STATE_MACHINE = "state machine"
 
 
 def _keep_endpoint(state: RunState) -> bool:
@@ -48,13 +51,14 @@ def success_message(record: dict, bucket: DataBucket) -> str:
     return "\n".join(lines)
 
 
-def failure_message(record: dict, bucket: DataBucket) -> str:
+def failure_message(record: dict, bucket: DataBucket, note: str | None = None) -> str:
     error = record["error"] or {}
     return "\n".join(
         [
             f"sagedrop run {record['run_id']} failed.",
             "",
             f"  {error.get('error')}: {error.get('message')}",
+            *([note] if note else []),
             "",
             f"Input (left as it was): {bucket.uri((record.get('source') or {}).get('key') or '')}",
             f"Run record: {bucket.uri(run_key(record['run_id']))}",
@@ -104,44 +108,81 @@ def handle_failure(
     notifier: Notifier,
     executions: Executions,
 ) -> FailureHandled:
+    """The state "Record the failure": the state machine caught an error and hands over the run state.
+
+    The state machine ends in Fail with the original error afterwards.
+    """
+    return record_failure(
+        state,
+        state.failure,
+        sagemaker=sagemaker,
+        bucket=bucket,
+        notifier=notifier,
+        history=_history(executions, state),
+        recorded_by=RECORDED_BY_STATE_MACHINE,
+    )
+
+
+def record_failure(
+    state: RunState,
+    failure: Failure | None,
+    *,
+    sagemaker: SageMakerGateway,
+    bucket: DataBucket,
+    notifier: Notifier,
+    history: list[dict] | None,
+    recorded_by: str,
+    note: str | None = None,
+) -> FailureHandled:
     """Stop what still runs, delete what costs money, record the failure, notify.
 
-    Every action is best effort: one that fails is logged and recorded, and the others still run,
-    so a failing run never leaves an endpoint up because, say, SNS was down. The state machine
-    ends in Fail with the original error afterwards.
+    Shared by the failure path of the state machine and the backstop that records runs whose
+    execution ended without it. Every action is best effort: one that fails is logged and
+    recorded, and the others still run, so a failing run never leaves an endpoint up because, say,
+    SNS was down. Besides the job the state names, any job still running with the run's tag is
+    stopped: a step that died after CreateTrainingJob (a Lambda timeout) never returned its name.
     """
     run_id = state.run_id
-    failure = state.failure
     deleted: list[str] = []
     problems: list[str] = []
 
-    def attempt(description: str, action) -> None:
+    def attempt(description: str, action) -> bool:
         try:
             action()
+            return True
         except Exception as error:  # noqa: BLE001 - see the docstring
             LOG.exception("failure handling: could not %s", description)
             problems.append(f"could not {description}: {error}")
+            return False
 
-    job_name = state.training.job_name if state.training else None
-    if job_name:
-        attempt(f"stop training job {job_name}", lambda: sagemaker.stop_training_job_if_running(job_name))
+    jobs = [state.training.job_name] if state.training else []
+
+    def add_running_jobs() -> None:
+        for name in sagemaker.training_jobs_in_progress({RUN_ID_TAG: run_id}):
+            if name not in jobs:
+                jobs.append(name)
+
+    attempt("list the run's training jobs", add_running_jobs)
+    for job_name in jobs:
+        attempt(
+            f"stop training job {job_name}", lambda job_name=job_name: sagemaker.stop_training_job_if_running(job_name)
+        )
     if not _keep_endpoint(state):
         attempt("delete the endpoint", lambda: deleted.extend(sagemaker.delete_hosting(**_hosting_args(run_id))))
 
     record = build_run_record(
-        state,
-        status="FAILED",
-        finished_at=datetime.now(UTC),
-        history=_history(executions, state),
-        deleted=deleted,
-        failure=failure,
+        state, status="FAILED", finished_at=datetime.now(UTC), history=history, deleted=deleted, failure=failure
     )
+    record["recorded_by"] = recorded_by
     record["cleanup_problems"] = problems
-    attempt("write run.json", lambda: bucket.write_json(run_key(run_id), record))
-    attempt(
+    written = attempt("write run.json", lambda: bucket.write_json(run_key(run_id), record))
+    published = attempt(
         "publish the failure",
         lambda: notifier.publish(
-            f"sagedrop run {run_id} failed", failure_message(record, bucket), {"status": "FAILED"}
+            f"sagedrop run {run_id} failed", failure_message(record, bucket, note), {"status": "FAILED"}
         ),
     )
+    if written and not published:
+        # run.json is where people look when no notification came: it says why.
+        attempt("write run.json again", lambda: bucket.write_json(run_key(run_id), record))
     return FailureHandled(run_key=run_key(run_id), deleted=deleted, error=describe_failure(failure), problems=problems)
