@@ -24,7 +24,8 @@ import pytest
 
 from tests.integration.conftest import ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# One server per module: with `pytest -n … --dist loadgroup` these tests share a worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("local_up")]
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 STARTUP_SECONDS = 120
@@ -34,14 +35,16 @@ RUN_SECONDS = 300
 class LocalUp:
     """A `sagedrop local up` subprocess, with its console lines collected as they come."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, own_process_group: bool = False) -> None:
         self.state_dir = state_dir
+        self.own_process_group = own_process_group
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sagedrop_local.cli", "local", "up", "--port", "0", "--state-dir", str(state_dir)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=own_process_group,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.console: list[str] = []
@@ -80,7 +83,9 @@ class LocalUp:
         return boto3.session.Session(**CREDENTIALS).client(service, endpoint_url=self.url)
 
     def stop(self) -> tuple[int, str]:
-        if self.process.poll() is None:
+        if self.process.poll() is None and self.own_process_group:
+            os.killpg(self.process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole group
+        elif self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=60)
@@ -291,8 +296,8 @@ def test_the_aws_cli_uploads_and_sees_the_run(server, bank_sample, tmp_path):
     assert "Endpoints" in json.loads(aws("sagemaker", "list-endpoints"))
 
 
-def test_sigint_stops_local_up_cleanly_and_leaves_no_listener(tmp_path):
-    local_up = LocalUp(tmp_path / "state")
+def test_ctrl_c_stops_local_up_cleanly_and_leaves_no_listener(tmp_path):
+    local_up = LocalUp(tmp_path / "state", own_process_group=True)
     announced = tmp_path / "state" / "local-up.json"
     assert announced.exists() and _listening(local_up.url)
 
