@@ -265,10 +265,11 @@ def test_local_cleanup_uses_the_running_server_and_a_dry_run_keeps_the_endpoint(
     assert any(endpoint["EndpointName"].startswith(kept_run["name"]) for endpoint in endpoints)
 
 
-AWS_CLI = shutil.which("aws")
+# The AWS CLI pins its own botocore: a project venv of its own (.venv-awscli) or the machine's `aws`.
+AWS_CLI = next((str(path) for path in [ROOT / ".venv-awscli" / "bin" / "aws"] if path.exists()), shutil.which("aws"))
 
 
-@pytest.mark.skipif(not AWS_CLI, reason="the AWS CLI (aws) is not installed in this environment")
+@pytest.mark.skipif(not AWS_CLI, reason="the AWS CLI is not installed (neither .venv-awscli/bin/aws nor aws on PATH)")
 def test_the_aws_cli_uploads_and_sees_the_run(server, bank_sample, tmp_path):
     csv = tmp_path / "awscli.csv"
     csv.write_bytes(bank_sample)
