@@ -17,10 +17,11 @@ from pathlib import Path
 
 import botocore.exceptions
 
+from .algorithms import DISPLAY_NAMES, algorithm_of, model_server_for
 from .artifacts import UnsafeArchive, extract_model
 from .context import Local
 from .errors import SageMakerApiError, runtime_validation_error
-from .model_server import ModelLoadError, ModelServer, load_boosters
+from .model_server import HttpModelServer, ModelLoadError
 from .training import parse_s3_uri
 from .workers import ENDPOINT_SCRATCH, Workers, crash_reason
 
@@ -44,7 +45,7 @@ def ping(port: int) -> bool:
         connection.close()
 
 
-def _stop(servers: dict[str, ModelServer]) -> None:
+def _stop(servers: dict[str, HttpModelServer]) -> None:
     for server in servers.values():
         server.stop()
 
@@ -56,7 +57,7 @@ class EndpointWorker:
         self._local = local
         self._store = local.store
         self._workers = workers
-        self._servers: dict[str, dict[str, ModelServer]] = {}  # guarded by the store's lock
+        self._servers: dict[str, dict[str, HttpModelServer]] = {}  # guarded by the store's lock
         self._start_locks: dict[str, threading.Lock] = {}
 
     def url(self, name: str, variant_name: str | None = None) -> str | None:
@@ -106,7 +107,7 @@ class EndpointWorker:
         """The thread raised something unexpected: the endpoint failed, with the exception as reason."""
         self.mark_failed(name, arn, crash_reason("creating this endpoint", error))
 
-    def running_server(self, name: str, variant_name: str) -> ModelServer:
+    def running_server(self, name: str, variant_name: str) -> HttpModelServer:
         """The variant's server; started now for an endpoint an earlier process left InService."""
         with self._store.lock:
             lock = self._start_locks.setdefault(name, threading.Lock())
@@ -144,8 +145,8 @@ class EndpointWorker:
 
     # ------------------------------------------------------------------ starting servers
 
-    def _start_servers(self, endpoint: dict) -> dict[str, ModelServer]:
-        servers: dict[str, ModelServer] = {}
+    def _start_servers(self, endpoint: dict) -> dict[str, HttpModelServer]:
+        servers: dict[str, HttpModelServer] = {}
         try:
             for entry in endpoint["_variants"]:
                 servers[entry["variant"]["VariantName"]] = self._start_variant(endpoint, entry)
@@ -154,7 +155,7 @@ class EndpointWorker:
             raise
         return servers
 
-    def _start_variant(self, endpoint: dict, entry: dict) -> ModelServer:
+    def _start_variant(self, endpoint: dict, entry: dict) -> HttpModelServer:
         name = endpoint["EndpointName"]
         variant_name = entry["variant"]["VariantName"]
         group = f"/aws/sagemaker/Endpoints/{name}"
@@ -165,7 +166,8 @@ class EndpointWorker:
             f"The primary container for production variant {variant_name} did not pass the ping "
             "health check. Please check CloudWatch logs for this endpoint."
         )
-        lines = [(self._local.now(), "Starting the local XGBoost model server (sagedrop local SageMaker)")]
+        algorithm = DISPLAY_NAMES[algorithm_of(container.get("Image"))]
+        lines = [(self._local.now(), f"Starting the local {algorithm} model server (sagedrop local SageMaker)")]
         url = container.get("ModelDataUrl")
         scratch = self._local.state_dir / ENDPOINT_SCRATCH / name
         try:
@@ -180,12 +182,12 @@ class EndpointWorker:
                     raise ModelLoadError(f"Model archive {url} could not be extracted: {error}") from error
                 for path in sorted(Path(folder).iterdir()):
                     lines.append((self._local.now(), f"Loading the model from {path.name}"))
-                boosters = load_boosters(Path(folder))
+                server = model_server_for(container, Path(folder))
         except ModelLoadError as error:
             lines.append((self._local.now(), f"ERROR: {error}"))
             self._local.write_logs(group, stream, lines)
             raise EndpointStartError(unhealthy) from error
-        server = ModelServer(boosters).start()
+        server.start()
         if not ping(server.port):
             server.stop()
             raise EndpointStartError(unhealthy)

@@ -1,4 +1,7 @@
-"""A real HTTP inference server with the SageMaker container contract, for one XGBoost model.
+"""Real HTTP inference servers with the SageMaker container contract; here the one for XGBoost models.
+
+``HttpModelServer`` is the container's HTTP side (``/ping``, ``/invocations``, the payload limit);
+each algorithm's server answers ``invoke`` (``linear_learner_serving`` has the Linear Learner's).
 
 ``GET /ping`` answers 200 once the model is loaded; ``POST /invocations`` takes ``text/csv`` rows of
 features (no label) and answers ``text/csv`` the way the built-in XGBoost container does for a
@@ -63,12 +66,10 @@ def encode_predictions(predictions: np.ndarray) -> bytes:
     return ",".join(map(str, predictions.tolist())).encode("utf-8")
 
 
-class ModelServer:
-    """One endpoint variant's inference server on 127.0.0.1 with an ephemeral port."""
+class HttpModelServer:
+    """The SageMaker container's HTTP side on 127.0.0.1 with an ephemeral port; subclasses answer ``invoke``."""
 
-    def __init__(self, boosters: list[xgb.Booster], *, on_request=None):
-        self._boosters = boosters
-        self._predict_lock = threading.Lock()  # Booster.predict on one booster is not guaranteed thread safe
+    def __init__(self, *, on_request=None):
         self._on_request = on_request
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -89,7 +90,7 @@ class ModelServer:
         """Base URL, e.g. ``http://127.0.0.1:51234``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ModelServer:
+    def start(self) -> HttpModelServer:
         """Serve in a daemon thread; returns self."""
         self._thread.start()
         return self
@@ -100,11 +101,9 @@ class ModelServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def predict(self, matrix: xgb.DMatrix) -> np.ndarray:
-        """Average of the boosters' predictions (one booster unless the artifact holds k-fold models)."""
-        with self._predict_lock:
-            results = [booster.predict(matrix, validate_features=False) for booster in self._boosters]
-        return results[0] if len(results) == 1 else np.mean(results, axis=0)
+    def invoke(self, payload: bytes, content_type: str | None, accept: str | None) -> tuple[int, bytes, str]:
+        """(status, body, content type) for one ``POST /invocations``."""
+        raise NotImplementedError
 
     def _handler_class(self):
         server = self
@@ -138,33 +137,49 @@ class ModelServer:
                 if length > MAX_CONTENT_LENGTH:
                     self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Request Entity Too Large")
                     return
-                if not payload:
-                    self._reply(HTTPStatus.NO_CONTENT)
-                    return
-                content_type = (self.headers.get("Content-Type") or "text/csv").split(";")[0].strip().lower()
-                if content_type not in ("text/csv", "csv"):
-                    self._reply(
-                        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                        f"Content-type {content_type} not supported by the local model server. "
-                        "Supported content-type is text/csv".encode(),
-                    )
-                    return
-                try:
-                    matrix = parse_csv_payload(payload)
-                except Exception as error:  # noqa: BLE001 — the container answers 415 for any parse failure
-                    self._reply(
-                        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                        (
-                            "Loading csv data failed with Exception, please ensure data is in csv "
-                            f"format:\n {type(error)}\n {error}"
-                        ).encode(),
-                    )
-                    return
-                try:
-                    predictions = server.predict(matrix)
-                except Exception as error:  # noqa: BLE001
-                    self._reply(HTTPStatus.BAD_REQUEST, f"Unable to evaluate payload provided: {error}".encode())
-                    return
-                self._reply(HTTPStatus.OK, encode_predictions(predictions), "text/csv")
+                self._reply(*server.invoke(payload, self.headers.get("Content-Type"), self.headers.get("Accept")))
 
         return Handler
+
+
+class ModelServer(HttpModelServer):
+    """One endpoint variant's built-in XGBoost inference server."""
+
+    def __init__(self, boosters: list[xgb.Booster], *, on_request=None):
+        super().__init__(on_request=on_request)
+        self._boosters = boosters
+        self._predict_lock = threading.Lock()  # Booster.predict on one booster is not guaranteed thread safe
+
+    def predict(self, matrix: xgb.DMatrix) -> np.ndarray:
+        """Average of the boosters' predictions (one booster unless the artifact holds k-fold models)."""
+        with self._predict_lock:
+            results = [booster.predict(matrix, validate_features=False) for booster in self._boosters]
+        return results[0] if len(results) == 1 else np.mean(results, axis=0)
+
+    def invoke(self, payload: bytes, content_type: str | None, accept: str | None) -> tuple[int, bytes, str]:
+        if not payload:
+            return HTTPStatus.NO_CONTENT, b"", "text/plain"
+        content_type = (content_type or "text/csv").split(";")[0].strip().lower()
+        if content_type not in ("text/csv", "csv"):
+            return (
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-type {content_type} not supported by the local model server. "
+                "Supported content-type is text/csv".encode(),
+                "text/plain",
+            )
+        try:
+            matrix = parse_csv_payload(payload)
+        except Exception as error:  # noqa: BLE001 — the container answers 415 for any parse failure
+            return (
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                (
+                    "Loading csv data failed with Exception, please ensure data is in csv "
+                    f"format:\n {type(error)}\n {error}"
+                ).encode(),
+                "text/plain",
+            )
+        try:
+            predictions = self.predict(matrix)
+        except Exception as error:  # noqa: BLE001
+            return HTTPStatus.BAD_REQUEST, f"Unable to evaluate payload provided: {error}".encode(), "text/plain"
+        return HTTPStatus.OK, encode_predictions(predictions), "text/csv"

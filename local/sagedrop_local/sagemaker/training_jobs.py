@@ -1,6 +1,7 @@
 """CreateTrainingJob, DescribeTrainingJob, StopTrainingJob, ListTrainingJobs, and the job's thread.
 
-The thread trains for real (``training.train_job``) and moves the job through SageMaker's
+The thread trains for real (``training.train_job`` for XGBoost, ``linear_learner.train_job`` for a
+Linear Learner image: ``algorithms.for_training``) and moves the job through SageMaker's
 secondary statuses. A stop is read from the store, so StopTrainingJob from another process
 sharing the state directory stops the job too.
 """
@@ -13,6 +14,7 @@ import time
 from datetime import datetime
 from functools import partial
 
+from .algorithms import for_training
 from .context import Local, validate_name
 from .errors import SageMakerApiError, validation_exception
 from .listing import list_call
@@ -23,9 +25,7 @@ from .training import (
     TrainingOutcome,
     TrainingStopped,
     UserError,
-    failure_reason,
     scratch_dir,
-    train_job,
 )
 from .workers import TRAINING_SCRATCH, Workers, crash_reason
 
@@ -160,9 +160,10 @@ class TrainingJobs:
             return
 
         log_lines: list[tuple[datetime, str]] = []
+        algorithm = for_training(job)
         work_dir = scratch_dir(self._local.state_dir / TRAINING_SCRATCH, name)
         try:
-            outcome = train_job(
+            outcome = algorithm.train_job(
                 job,
                 self._local.s3,
                 work_dir,
@@ -174,10 +175,10 @@ class TrainingJobs:
             self._finish(name, str(stopped), None, None, log_lines)
         except (UserError, AlgorithmError, DataDownloadError) as error:
             log_lines.append((self._local.now(), f"ERROR: {error}"))
-            self._finish(name, "Failed", failure_reason(error), None, log_lines)
+            self._finish(name, "Failed", algorithm.failure_reason(error), None, log_lines)
         except Exception as error:  # noqa: BLE001 — any surprise in the algorithm is its failure, as in SageMaker
             log_lines.append((self._local.now(), f"ERROR: {error!r}"))
-            self._finish(name, "Failed", failure_reason(AlgorithmError(repr(error))), None, log_lines)
+            self._finish(name, "Failed", algorithm.failure_reason(AlgorithmError(repr(error))), None, log_lines)
         else:
             self._finish(name, "Completed", None, outcome, log_lines)
         finally:
