@@ -34,7 +34,10 @@ FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "finish_run": "FinishRunFunction",
     "handle_failure": "HandleFailureFunction",
     "cleanup_endpoints": "CleanupEndpointsFunction",
+    "record_abandoned_run": "RecordAbandonedRunFunction",
 }
+#: Functions no state of the state machine invokes: EventBridge rules and the schedule do.
+EVENT_TARGETS = {"StartPipelineFunction", "CleanupEndpointsFunction", "RecordAbandonedRunFunction"}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pytest
 
 from .conftest import (
     ASL,
+    EVENT_TARGETS,
     FUNCTIONS,
     ROOT,
     SAM_VENV,
@@ -30,7 +31,7 @@ from .conftest import (
     role_statements,
 )
 
-STATE_MACHINE_TASKS = set(FUNCTIONS.values()) - {"StartPipelineFunction", "CleanupEndpointsFunction"}
+STATE_MACHINE_TASKS = set(FUNCTIONS.values()) - EVENT_TARGETS
 
 GLOBAL_ENVIRONMENT = {
     "DATA_BUCKET",
@@ -65,6 +66,7 @@ STAR_RESOURCE_ALLOWED = {
     "sagemaker:ListEndpoints",  # cleanup: list actions have no resource ARN
     "sagemaker:ListEndpointConfigs",
     "sagemaker:ListModels",
+    "sagemaker:ListTrainingJobs",  # start training (the stack's limit), failure recording (the run's jobs)
     "cloudwatch:GetMetricData",  # cleanup: Invocations metrics of the endpoints
     "ecr:GetAuthorizationToken",  # SageMaker role: registry login
     "cloudwatch:PutMetricData",  # SageMaker role: narrowed by a cloudwatch:namespace condition
@@ -195,7 +197,7 @@ def test_upload_rule_retries_and_dead_letters_to_an_encrypted_queue(resources):
 
 
 # --- functions and layer ------------------------------------------------------------------------
-def test_the_ten_functions_exist_with_their_folders(resources):
+def test_every_function_exists_with_its_folder(resources):
     functions = _functions(resources)
     assert set(functions) == set(FUNCTIONS.values())
     for folder, logical_id in FUNCTIONS.items():
@@ -230,7 +232,12 @@ def test_function_specific_environment(resources):
 
     assert variables("StartPipelineFunction") == STARTER_ENVIRONMENT
     assert variables("CleanupEndpointsFunction") == CLEANUP_ENVIRONMENT
-    for logical_id in set(FUNCTIONS.values()) - {"StartPipelineFunction", "CleanupEndpointsFunction"}:
+    assert variables("StartTrainingFunction") == {"MAX_CONCURRENT_TRAINING_JOBS"}
+    for logical_id in set(FUNCTIONS.values()) - {
+        "StartPipelineFunction",
+        "CleanupEndpointsFunction",
+        "StartTrainingFunction",
+    }:
         assert variables(logical_id) == set(), logical_id
 
 
@@ -345,7 +352,7 @@ def test_execution_history_readers_are_limited_to_pipeline_executions(translated
         if "states:GetExecutionHistory" in actions(statement):
             readers.append(role)
             assert statement["Resource"]["Fn::Sub"].endswith(f":execution:{machine_name}:*")
-    assert sorted(readers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole"]
+    assert sorted(readers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole", "RecordAbandonedRunFunctionRole"]
 
 
 def test_sagemaker_role_is_for_sagemaker_and_touches_only_the_data_bucket(resources):
@@ -371,6 +378,7 @@ def test_notifications_are_published_only_by_finish_failure_and_cleanup(translat
         "CleanupEndpointsFunctionRole",
         "FinishRunFunctionRole",
         "HandleFailureFunctionRole",
+        "RecordAbandonedRunFunctionRole",
     ]
 
 
@@ -405,6 +413,7 @@ def test_parameter_defaults(template):
         "PollIntervalSeconds": 60,
         "MaxPolls": 60,
         "MaxTrainingSeconds": 3600,
+        "MaxConcurrentTrainingJobs": 0,
         "UseSpotTraining": "false",
         "KeepEndpoint": "false",
         "ArtifactRetentionDays": 30,
@@ -450,3 +459,58 @@ def test_samconfig_deploys_with_iam_capability_and_a_changeset():
     assert deploy["resolve_s3"] is True
     assert default["build"]["parameters"] == {"cached": True, "parallel": True}
     assert default["validate"]["parameters"]["lint"] is True
+
+
+# --- the backstop and the training job limit ----------------------------------------------------
+def test_the_backstop_rule_sends_this_machines_unsuccessful_ends_to_its_function(resources):
+    event = resources["RecordAbandonedRunFunction"]["Properties"]["Events"]["RunEnded"]
+    assert event["Type"] == "EventBridgeRule"
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PipelineStateMachine"}]  # this machine only
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert "SUCCEEDED" not in pattern["detail"]["status"] and "RUNNING" not in pattern["detail"]["status"]
+
+
+def test_the_backstop_is_no_state_and_invoked_by_nothing_but_its_rule(resources):
+    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert "RecordAbandonedRunFunctionArn" not in substitutions
+    assert "record_abandoned_run" not in ASL.read_text(encoding="utf-8")
+
+
+def test_events_the_backstop_failed_on_are_kept_in_an_encrypted_queue(resources):
+    properties = resources["RecordAbandonedRunFunction"]["Properties"]
+    queue_arn = {"Fn::GetAtt": ["RunEndedEventsDeadLetterQueue", "Arn"]}
+    assert properties["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": queue_arn}
+    rule = properties["Events"]["RunEnded"]["Properties"]
+    assert rule["DeadLetterConfig"] == {"Arn": queue_arn}
+    assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert resources["RunEndedEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["SagedropKey", "Arn"]
+    }
+    [allow] = [
+        s
+        for s in resources["RunEndedEventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(":rule/" + rule["RuleName"]["Fn::Sub"])
+
+
+def test_the_backstop_stops_only_this_stacks_training_jobs_and_touches_only_run_records(resources):
+    statements = _function_statements(resources, "RecordAbandonedRunFunction")
+    [stop] = [s for s in statements if "sagemaker:StopTrainingJob" in actions(s)]
+    assert stop["Condition"] == {"StringEquals": {"aws:ResourceTag/sagedrop:stack": {"Ref": "AWS::StackName"}}}
+    s3 = [s for s in statements if any(a.startswith("s3:") and a != "s3:ListBucket" for a in actions(s))]
+    assert [s["Resource"] for s in s3] == [{"Fn::Sub": "${DataBucket.Arn}/runs/*"}]
+    states = [s for s in statements if any(a.startswith("states:") for a in actions(s))]
+    assert {a for s in states for a in actions(s)} == {"states:DescribeExecution", "states:GetExecutionHistory"}
+
+
+def test_the_training_job_limit_reaches_start_training(template, resources):
+    parameter = template["Parameters"]["MaxConcurrentTrainingJobs"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 0, 0)
+    variables = resources["StartTrainingFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MAX_CONCURRENT_TRAINING_JOBS"] == {"Ref": "MaxConcurrentTrainingJobs"}
+    listed = [s for s in _function_statements(resources, "StartTrainingFunction") if "sagemaker:ListTags" in actions(s)]
+    assert listed, "the limit is counted by the stack tag of each InProgress job"

@@ -96,9 +96,10 @@ def test_the_asynchronously_invoked_starter_has_a_dead_letter_queue_not_a_skip(c
     def results(kind: str) -> set[tuple[str, str]]:
         return {(c["check_id"], c["resource"]) for c in checkov_report["results"][kind]}
 
-    starter_dlq = ("CKV_AWS_116", "AWS::Serverless::Function.StartPipelineFunction")
-    assert starter_dlq in results("passed_checks")
-    assert starter_dlq not in results("skipped_checks")
+    for function in ("StartPipelineFunction", "RecordAbandonedRunFunction"):  # both EventBridge targets
+        dlq = ("CKV_AWS_116", f"AWS::Serverless::Function.{function}")
+        assert dlq in results("passed_checks")
+        assert dlq not in results("skipped_checks")
 
 
 # --- the stack's key ----------------------------------------------------------------------------
@@ -131,17 +132,21 @@ def test_key_policy_covers_every_log_group_of_the_stack_and_nothing_wider(resour
         assert any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns), (logical_id, name)
 
 
-def test_eventbridge_may_use_the_key_only_for_the_upload_rule(resources):
+def test_eventbridge_may_use_the_key_only_for_the_stacks_two_rules(resources):
     [events] = [s for s in _key_statements(resources).values() if s["Principal"] == {"Service": "events.amazonaws.com"}]
     assert set(actions(events)) == {"kms:GenerateDataKey", "kms:Decrypt"}
-    rule_name = resources["StartPipelineFunction"]["Properties"]["Events"]["CsvUploaded"]["Properties"]["RuleName"]
-    source_arn = events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
-    assert source_arn.endswith(":rule/" + rule_name["Fn::Sub"])
+    rules = [
+        resources[function]["Properties"]["Events"][event]["Properties"]["RuleName"]["Fn::Sub"]
+        for function, event in (("StartPipelineFunction", "CsvUploaded"), ("RecordAbandonedRunFunction", "RunEnded"))
+    ]
+    source_arns = [arn["Fn::Sub"] for arn in as_list(events["Condition"]["ArnEquals"]["aws:SourceArn"])]
+    assert sorted(arn.rsplit(":rule/", 1)[1] for arn in source_arns) == sorted(rules)
 
 
 def test_environment_queue_topic_and_log_groups_are_encrypted_with_the_key(template, resources):
     assert template["Globals"]["Function"]["KmsKeyArn"] == KEY_ARN
     assert resources["UploadEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
+    assert resources["RunEndedEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
     assert resources["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Logs::LogGroup":
@@ -164,6 +169,7 @@ def test_key_use_is_granted_on_the_key_only_and_through_one_service(translated):
     assert publishers
     assert {role for role, used in services.items() if "sns" in used} == publishers
     assert services.get("StartPipelineFunctionRole") == {"sqs"}
+    assert services.get("RecordAbandonedRunFunctionRole") == {"sns", "sqs"}  # notifies, dead-letters
     assert set(services) == publishers | {"StartPipelineFunctionRole"}
 
 
