@@ -72,6 +72,7 @@ def linear_learner_json(preds, labels=None) -> bytes:
         (b"0.2,0.9,0.5", "text/csv; charset=utf-8"),  # containers before 2022: one flat line
         (scores_json([0.2, 0.9, 0.5]), "application/json"),
         (linear_learner_json([0.2, 0.9, 0.5], [0, 1, 1]), "application/json"),  # its own label is ignored
+        (b'{"score": 0.2, "predicted_label": 0}\n{"score": 0.9}\n\n{"score": 0.5}\n', "application/jsonlines"),
     ],
 )
 def test_binary_answers(body, content_type):
@@ -186,6 +187,7 @@ def test_an_accept_the_decoder_cannot_answer_is_406():
         (b'{"predictions": [{"label": 1}]}', "application/json", 'expected {"predictions": [{"score": …}'),
         (b'{"predictions": [{"score": "high"}]}', "application/json", "scores are not numbers"),
         (b'{"predictions": [{"score": [0.5, 0.5]}, {"score": 0.1}]}', "application/json", "different shapes"),
+        (b'{"score": 0.5}\n{"label": 1}\n', "application/jsonlines", 'one {"score": …} object per line'),
         (b"0.1\n0.2,0.3\n", "text/csv", "different widths"),
         (b"1.5\n", "text/csv", "must be probabilities"),
         (b"0.1", "application/x-recordio-protobuf", "content type"),

@@ -74,6 +74,7 @@ def test_decode_answers_the_contract(model_dir):
     assert serve(model, "0.75\n0.25\n") == (b"yes,0.75\nno,0.75\n", "text/csv")
     body, content_type = serve(model, '{"predictions": [{"score": 0.75}]}', "application/json", "application/json")
     assert json.loads(body)["predictions"][0]["predicted_label"] == "yes"
+    assert serve(model, '{"score": 0.25}\n', "application/jsonlines") == (b"no,0.75\n", "text/csv")
 
 
 @pytest.mark.parametrize(
@@ -85,6 +86,7 @@ def test_decode_answers_the_contract(model_dir):
         (b'{"instances": [', "application/json", "text/csv", 400, "not valid JSON"),
         (b"", "text/csv", "text/csv", 400, "the request body is empty"),
         (ROW, "application/x-npy", "text/csv", 415, "content type 'application/x-npy' is not supported"),
+        (ROW, "application/jsonlines", "text/csv", 415, "content type 'application/jsonlines' is not supported"),
         (b"\xff\xfe", "text/csv", "text/csv", 400, "not UTF-8 text"),
     ],
 )

@@ -6,6 +6,7 @@ from sagedrop.errors import InvalidRequestError
 
 CSV = "text/csv"
 JSON = "application/json"
+JSONLINES = "application/jsonlines"
 ANY = "*/*"
 
 

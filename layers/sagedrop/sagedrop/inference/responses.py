@@ -10,10 +10,11 @@ a softprob row is the *bracketed* Python list ``[0.1, 0.2, 0.7]``. Containers be
 one flat line ``0.0123,0.9871`` (``",".join(...)``). All of these are read.
 
 **JSON** — the common inference format of the built-in algorithms: ``{"predictions": [{"score": …},
-…]}``. XGBoost writes it for ``Accept: application/json`` (``serve_utils.encode_predictions_as_json``);
-Linear Learner always answers it, with ``"score"`` = P(class 1) for ``binary_classifier``, the list
-of K class probabilities for ``multiclass_classifier``, the value for ``regressor`` (its
-``predicted_label`` is ignored: the decoder applies its own threshold).
+…]}``, or for ``application/jsonlines`` one ``{"score": …}`` object per line. XGBoost writes it for
+``Accept: application/json`` (``serve_utils.encode_predictions_as_json``); Linear Learner answers
+only these (no CSV), with ``"score"`` = P(class 1) for ``binary_classifier``, the list of K class
+probabilities for ``multiclass_classifier``, the value for ``regressor`` (its ``predicted_label`` is
+ignored: the decoder applies its own threshold).
 
 Every reader returns, for n rows: binary — shape ``(n,)``, P(class 1) (a two-column softprob answer
 is reduced to its second column); multiclass — ``(n, K)`` class probabilities (a ``multi:softmax``
@@ -32,7 +33,7 @@ import numpy as np
 
 from sagedrop.dataset.label import BINARY, MULTICLASS, REGRESSION
 from sagedrop.errors import InvalidPredictionError
-from sagedrop.inference.media import CSV, JSON, media_type
+from sagedrop.inference.media import CSV, JSON, JSONLINES, media_type
 
 PROBLEM_TYPES = (BINARY, MULTICLASS, REGRESSION)
 
@@ -56,6 +57,8 @@ def parse_answer(
         return parse_predictions(data, problem_type, class_count, expected_rows)
     if media == JSON:
         return parse_json_predictions(data, problem_type, class_count, expected_rows)
+    if media == JSONLINES:
+        return parse_jsonlines_predictions(data, problem_type, class_count, expected_rows)
     raise InvalidPredictionError(f"cannot read an algorithm answer of content type {content_type!r}")
 
 
@@ -83,11 +86,28 @@ def parse_json_predictions(
     """Scores from a ``{"predictions": [{"score": …}, …]}`` answer."""
     _check_problem_type(problem_type, class_count)
     try:
-        document = json.loads(body)
-        predictions = document["predictions"]
+        predictions = json.loads(body)["predictions"]
         scores = [prediction["score"] for prediction in predictions]
     except (ValueError, KeyError, TypeError):
         raise InvalidPredictionError(f'expected {{"predictions": [{{"score": …}}, …]}}: {_snippet(body)}') from None
+    return _json_scores(scores, problem_type, class_count, expected_rows, body)
+
+
+def parse_jsonlines_predictions(
+    body: bytes, problem_type: str, class_count: int | None, expected_rows: int | None = None
+) -> np.ndarray:
+    """Scores from an ``application/jsonlines`` answer: one ``{"score": …}`` object per line."""
+    _check_problem_type(problem_type, class_count)
+    try:
+        scores = [json.loads(line)["score"] for line in body.splitlines() if line.strip()]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidPredictionError(f'expected one {{"score": …}} object per line: {_snippet(body)}') from None
+    return _json_scores(scores, problem_type, class_count, expected_rows, body)
+
+
+def _json_scores(
+    scores: list[Any], problem_type: str, class_count: int | None, expected_rows: int | None, body: bytes
+) -> np.ndarray:
     widths = {len(score) if isinstance(score, list) else 0 for score in scores}
     if len(widths) > 1:
         raise InvalidPredictionError(f"prediction scores have different shapes: {_snippet(body)}")

@@ -35,7 +35,7 @@ from sagedrop.errors import InvalidRequestError
 from sagedrop.inference.artifact import ARTIFACT_FILE, FeaturizerArtifact
 from sagedrop.inference.decoder import Decoder, Predictions, render
 from sagedrop.inference.featurizer import Featurizer
-from sagedrop.inference.media import CSV, JSON, decode_text, media_type
+from sagedrop.inference.media import CSV, JSON, JSONLINES, decode_text, media_type
 from sagedrop.inference.responses import normalize_scores
 
 MODE_ENV = "SAGEDROP_INFERENCE_MODE"
@@ -122,7 +122,7 @@ def model_fn(model_dir: str) -> Model:
 def input_fn(input_data: bytes | str, content_type: str) -> Request | Rejected:
     try:
         media = media_type(content_type)
-        if media not in (CSV, JSON):
+        if media not in (CSV, JSON, JSONLINES):  # JSON lines: an algorithm's answer (decode mode)
             raise InvalidRequestError(
                 f"content type {content_type!r} is not supported: send text/csv or application/json", status=415
             )
