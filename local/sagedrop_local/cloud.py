@@ -228,6 +228,8 @@ class LocalCloud(CloudClient):
         self.s3 = self.session.client("s3")
         self.sfn = self.session.client("stepfunctions")
         self._events = self.session.client("events")
+        # Logical ids of the template's resources this local cloud really creates (for outputs()).
+        self._built = {"DataBucket", "RunNotificationTopic", "PipelineStateMachine"}
         self.bucket = self.stack.resource("DataBucket")
         self.s3.create_bucket(Bucket=self.bucket)
         self.s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -297,6 +299,7 @@ class LocalCloud(CloudClient):
             if "DeadLetterConfig" in rule:
                 queue_arn = rule["DeadLetterConfig"]["Arn"]
                 self._sqs.create_queue(QueueName=queue_arn.rsplit(":", 1)[1])
+                self._built |= {queue for queue, names in self.stack.physical.items() if names.get("Arn") == queue_arn}
                 target["DeadLetterConfig"] = {"Arn": queue_arn}
             if "RetryPolicy" in rule:
                 target["RetryPolicy"] = {key: int(value) for key, value in rule["RetryPolicy"].items()}
@@ -307,10 +310,14 @@ class LocalCloud(CloudClient):
         return self._function_events("ScheduleV2")
 
     def outputs(self) -> dict[str, str]:
-        """The template's stack outputs, as ``sam deploy`` prints them."""
-        return {
-            name: str(self.stack.resolve(output["Value"])) for name, output in self.stack.template["Outputs"].items()
-        }
+        """The template's stack outputs, as ``sam deploy`` prints them: those of resources built here."""
+        shown = {}
+        for name, output in self.stack.template["Outputs"].items():
+            value = output["Value"]
+            referenced = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0] if isinstance(value, dict) else None
+            if referenced is None or referenced in self._built:
+                shown[name] = str(self.stack.resolve(value))
+        return shown
 
     # --- what a user does ------------------------------------------------------------------------
     def drop_csv(self, data: bytes, key: str) -> dict:

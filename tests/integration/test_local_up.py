@@ -138,6 +138,17 @@ def test_the_banner_prints_the_stack_outputs(server):
     assert server.outputs["RunNotificationTopicArn"].startswith("arn:aws:sns:us-east-1:")
 
 
+def test_every_printed_output_names_a_resource_that_exists(server):
+    s3, sqs = server.client("s3"), server.client("sqs")
+    server.client("sns").get_topic_attributes(TopicArn=server.outputs["RunNotificationTopicArn"])
+    server.client("stepfunctions").describe_state_machine(stateMachineArn=server.outputs["PipelineStateMachineArn"])
+    for name, value in server.outputs.items():
+        if name.endswith("BucketName"):
+            s3.head_bucket(Bucket=value)
+        elif name.endswith("QueueUrl"):
+            sqs.get_queue_url(QueueName=value.rsplit("/", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def kept_run(server, bank_sample):
     """A run uploaded with boto3 into a folder whose sagedrop.json keeps the endpoint: its final state."""

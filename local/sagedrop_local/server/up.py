@@ -137,8 +137,8 @@ def _serve(state_dir: Path, port: int, stream: IO[str], stopper: _Stopper) -> in
         stopper.server = server
         try:
             if not stopper.requested.is_set():
+                discovery.announce(state_dir, url)  # before the banner: whoever reads it can use the server
                 _print_banner(stream, cloud, url, work_dir, schedules)
-                discovery.announce(state_dir, url)
                 for scheduled in schedules:
                     scheduled.start()
                 server.serve_forever(poll_interval=0.2)
