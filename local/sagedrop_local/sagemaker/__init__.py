@@ -1,4 +1,7 @@
-"""A local, in-process SageMaker for the sagedrop pipeline: real xgboost training, real HTTP endpoints.
+"""A local, in-process SageMaker for the sagedrop pipeline: real training, real HTTP endpoints.
+
+The built-in algorithm is chosen by image, as in SageMaker: XGBoost (trained with xgboost) or
+Linear Learner (a comparable numpy linear model with the real algorithm's contracts).
 
 ``LocalSageMaker(s3_client, state_dir, ...).install(session)`` makes every ``sagemaker`` and
 ``sagemaker-runtime`` client created from ``session`` afterwards talk to it instead of AWS.

@@ -1,13 +1,16 @@
 """``LocalSageMaker``: the SageMaker control plane and runtime, in-process, doing real work.
 
-Training jobs really train with xgboost in a background thread; endpoints really serve the model
-over HTTP on 127.0.0.1. The tables are persisted in the state directory after every change, so a
-later process, or another one running beside this one, sees the resources this one made.
+Training jobs really train in a background thread (xgboost for the XGBoost image, a numpy linear
+model for the Linear Learner image); endpoints really serve the model over HTTP on 127.0.0.1. The
+tables are persisted in the state directory after every change, so a later process, or another one
+running beside this one, sees the resources this one made.
 
 The parts: ``store`` (tables, the lock, atomic cross-process writes), ``training_jobs``,
 ``hosting`` (models, endpoint configs), ``endpoints``, ``endpoint_worker`` (model servers),
-``runtime`` (InvokeEndpoint), ``tags``, ``listing`` (List* paging), ``workers`` (threads),
-``faults`` (injected errors). This class wires them and routes each API call to its part.
+``runtime`` (InvokeEndpoint), ``algorithms`` (which emulation an image gets: ``training`` and
+``model_server`` for XGBoost, the ``linear_learner*`` modules for Linear Learner), ``tags``,
+``listing`` (List* paging), ``workers`` (threads), ``faults`` (injected errors). This class wires
+them and routes each API call to its part.
 """
 
 from __future__ import annotations

@@ -1,14 +1,12 @@
 """Run one training job the way the built-in Linear Learner container does, in-process.
 
 Contract (developer guide: "Linear Learner Algorithm", "Linear learner hyperparameters", "Tune a
-linear learner model", "Common Data Formats for Training"): channels ``train`` (required),
-``validation`` and ``test``; ``text/csv`` data is label-first, headerless and numeric (a missing
-``ContentType`` means ``application/x-recordio-protobuf``, which CSV bytes do not match); binary
-labels are 0/1, multiclass labels 0..num_classes-1. ``feature_dim`` must equal the number of
-columns after the label (or be ``auto``). The job reports ``validation:<metric>`` (and
-``test:<metric>`` with a test channel) in FinalMetricDataList under the documented names (see
-:mod:`.linear_learner_metrics`) and writes ``model.tar.gz`` holding ``model_algo-1``, the file name
-of the real artifact; its content is this emulator's JSON (:mod:`.linear_learner_model`).
+linear learner model", "Common Data Formats for Training"): hyperparameters checked as in
+:mod:`.linear_learner_hyperparameters`, channels and CSV data as in :mod:`.linear_learner_data`.
+The job reports ``validation:<metric>`` (and ``test:<metric>`` with a test channel) in
+FinalMetricDataList under the documented names (:mod:`.linear_learner_metrics`); without a
+validation or test channel it reports none. It writes ``model.tar.gz`` holding ``model_algo-1``,
+the file name of the real artifact; its content is this emulator's JSON (:mod:`.linear_learner_model`).
 
 How it trains, like the real algorithm: features normalised (``normalize_data``, statistics from
 ``num_point_for_scaler`` rows), the label too for regression (``normalize_label``); several models
@@ -22,9 +20,9 @@ or 0.01 (RMSProp), momentum 0.9, beta 0.9/0.999, ``wd`` and ``l1`` 0, no L2 on t
 scheduler multiplying the rate by 0.99 every epoch down to 1e-5. The seed is fixed: a job is
 reproducible.
 
-Error wording: the first-party algorithm SDK's data errors ("Unable to read data channel 'train'.
-Requested content-type is 'text/csv'. ..." and the NaN/infinity variants) and its input data
-configuration error are the real texts; the feature_dim and label messages are inferred.
+What differs from the real algorithm: the arithmetic (numpy float64, not MXNet; the real ``auto``
+choices are not published), so metrics and scores are comparable, not equal; RecordIO-protobuf
+data, Pipe mode, several instances and checkpoints are not emulated; training logs are shorter.
 """
 
 from __future__ import annotations

@@ -87,11 +87,11 @@ def _number(text: str, row: int, column: int) -> float:
     return value
 
 
-def _check_width(values: list, row: int, feature_dim: int) -> None:
+def _check_width(values: list, row: int, feature_dim: int, noun: str = "row") -> None:
     if len(values) != feature_dim:
         raise InvalidRequest(
             HTTPStatus.BAD_REQUEST,
-            f"Invalid input: row {row} has {len(values)} values, but the model was trained with "
+            f"Invalid input: {noun} {row} has {len(values)} values, but the model was trained with "
             f"feature_dim={feature_dim} (rows hold the features only, without the label)",
         )
 
@@ -152,7 +152,7 @@ def parse_json(payload: bytes, feature_dim: int) -> np.ndarray:
             raise InvalidRequest(
                 HTTPStatus.BAD_REQUEST, f"Invalid input: the features of instance {number} are not a list"
             )
-        _check_width(values, number, feature_dim)
+        _check_width(values, number, feature_dim, "instance")
         if not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in values):
             raise InvalidRequest(
                 HTTPStatus.BAD_REQUEST, f"Invalid input: instance {number} holds a value that is not a number"

@@ -24,6 +24,7 @@ from .conftest import (
     upload_channels,
     wait_for_endpoint,
     wait_for_job,
+    wait_until,
 )
 
 LL_IMAGE = image_uri(LINEAR_LEARNER, REGION)
@@ -265,6 +266,49 @@ def test_the_same_job_twice_gives_the_same_model(sagemaker, s3):
 
     assert archives[0] == archives[1]
     assert LinearModel.from_json(archives[0]).weights.shape == (4, 3)
+
+
+def test_a_test_channel_adds_test_metrics_and_no_validation_channel_reports_none(sagemaker, s3):
+    data = make_dataset(rows=150)
+    for channel, rows in (("train", data[:100]), ("test", data[100:])):
+        s3.put_object(Bucket=BUCKET, Key=f"runs/ll-test/data/{channel}/part-0.csv", Body=to_csv(rows))
+    request = ll_request("ll-test-channel", "runs/ll-test", {"predictor_type": "regressor"})
+    request["InputDataConfig"][1]["ChannelName"] = "test"
+    request["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"] = f"s3://{BUCKET}/runs/ll-test/data/test/"
+
+    sagemaker.create_training_job(**request)
+    job = wait_for_job(sagemaker, "ll-test-channel")
+
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert {m["MetricName"] for m in job["FinalMetricDataList"]} == {
+        "test:objective_loss",
+        "test:mse",
+        "test:absolute_loss",
+    }
+
+
+def test_stop_training_job_stops_the_epochs(sagemaker, s3):
+    # Given a job that would run for a very long time: one row per mini-batch, no early stopping
+    upload_channels(s3, "runs/ll-stop", make_dataset(rows=300))
+    hyperparameters = {
+        "predictor_type": "binary_classifier",
+        "epochs": "1000000",
+        "mini_batch_size": "1",
+        "early_stopping_patience": "1000001",
+    }
+    sagemaker.create_training_job(**ll_request("ll-stop", "runs/ll-stop", hyperparameters))
+    training = wait_until(
+        lambda: sagemaker.describe_training_job(TrainingJobName="ll-stop"), lambda r: r["SecondaryStatus"] == "Training"
+    )
+    assert training["SecondaryStatus"] == "Training"
+
+    # When
+    sagemaker.stop_training_job(TrainingJobName="ll-stop")
+    job = wait_for_job(sagemaker, "ll-stop")
+
+    # Then
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert "ModelArtifacts" not in job
 
 
 # ---------------------------------------------------------------- serving a known model
