@@ -35,6 +35,19 @@ class FeatureCountMismatchError(SagedropError):
     """Rows sent for inference do not have the feature count the model was trained with."""
 
 
+class EndpointError(SagedropError):
+    """The endpoint answered an error; ``status`` is the container's HTTP status when known."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class EndpointRejected(SagedropError):
+    """A request of rows was rejected by the endpoint; the message names the rows of the input file."""
+
+
 class InvalidPredictionError(SagedropError):
     """The endpoint answered something that is not the predictions we asked for."""
 

@@ -19,26 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sagedrop.errors import SagedropError
+from sagedrop.errors import EndpointError, EndpointRejected
 from sagedrop.limits import EVALUATION_BATCH_BYTES
 
 #: (body, content_type, accept) -> response body; raises EndpointError for an answer of 4xx/5xx.
 Invoke = Callable[[bytes, str, str], bytes]
 
 _ROW_IN_MESSAGE = re.compile(r"\brow (\d+)\b")
-
-
-class EndpointError(SagedropError):
-    """The endpoint answered an error; ``status`` is the container's HTTP status when known."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class EndpointRejected(SagedropError):
-    """A request of rows was rejected; the message names the rows of the input file it covered."""
 
 
 @dataclass(frozen=True)

@@ -85,16 +85,7 @@ def forbidden_chains(root: Path, importer: str, forbidden: tuple[str, ...]) -> l
     return chains
 
 
-# Known violation, owned by the dataset's developer: dataset/prepare.py takes label_stats_from_training
-# from sagedrop.evaluation.report. Strict, so the marker must go once that import is gone.
-_KNOWN = {
-    "sagedrop.dataset": pytest.mark.xfail(
-        strict=True, reason="sagedrop.dataset.prepare imports sagedrop.evaluation.report (label statistics)"
-    )
-}
-
-
-@pytest.mark.parametrize("importer", [pytest.param(name, marks=_KNOWN.get(name, ())) for name in RULES])
+@pytest.mark.parametrize("importer", list(RULES))
 def test_the_layer_respects_its_import_boundaries(importer):
     chains = forbidden_chains(LAYER, importer, RULES[importer])
     assert chains == [], f"{importer} may not import {', '.join(RULES[importer])}:\n" + "\n".join(chains)

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sagedrop.errors import EndpointError, EndpointRejected
 from sagedrop.predicting import (
-    EndpointError,
-    EndpointRejected,
     answer_rows,
     iter_chunks,
     predict_chunks,

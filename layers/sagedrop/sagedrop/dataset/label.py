@@ -56,8 +56,7 @@ def infer_problem_type(label_series: pd.Series, configured: str | None) -> str:
     if configured is not None:
         if configured == BINARY and distinct != 2:
             raise UnusableLabelError(
-                f"problem_type is binary_classification but label column {name!r} "
-                f"has {distinct} distinct values"
+                f"problem_type is binary_classification but label column {name!r} has {distinct} distinct values"
             )
         if configured == MULTICLASS and distinct > MAX_CLASSES:
             raise UnusableLabelError(
@@ -119,3 +118,17 @@ def _is_number(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def label_stats_from_training(problem_type: str, y_train: Sequence[float] | np.ndarray, class_count: int = 0) -> dict:
+    """What the baselines need from the training labels, JSON-serialisable.
+
+    Classification: ``{"majority_class": <encoded class>, "class_counts": [n0, n1, …]}`` (the first
+    class wins a tie; ``class_count`` pads the counts of classes absent from training with zeros);
+    regression: ``{"mean": <training mean>}``.
+    """
+    y_train = np.asarray(y_train, dtype=float)
+    if problem_type == REGRESSION:
+        return {"mean": float(y_train.mean())}
+    counts = np.bincount(y_train.astype(np.int64), minlength=class_count)
+    return {"majority_class": int(counts.argmax()), "class_counts": [int(c) for c in counts]}

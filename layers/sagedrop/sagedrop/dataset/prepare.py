@@ -9,11 +9,16 @@ import numpy as np
 import pandas as pd
 
 from sagedrop.dataset.encoding import DROPPED, apply_encodings, feature_names, learn_encodings
-from sagedrop.dataset.label import REGRESSION, encode_label, infer_problem_type, resolve_label
+from sagedrop.dataset.label import (
+    REGRESSION,
+    encode_label,
+    infer_problem_type,
+    label_stats_from_training,
+    resolve_label,
+)
 from sagedrop.dataset.reader import read_table
 from sagedrop.dataset.split import SPLITS, split_indices
 from sagedrop.errors import InvalidCsvError, LabelNotFoundError, UnusableLabelError
-from sagedrop.evaluation.report import label_stats_from_training
 from sagedrop.run_config import RunConfig
 
 SCHEMA_VERSION = 1

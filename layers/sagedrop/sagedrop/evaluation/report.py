@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from sagedrop.dataset.label import label_stats_from_training  # noqa: F401 - part of this module's API
+
 from . import metrics as m
 from .constants import BINARY, DECIMALS, MULTICLASS, PROBLEM_TYPES, REGRESSION
 from .curves import brier_score
@@ -78,20 +80,6 @@ def label_names(label_mapping: Sequence | Mapping | None, n_classes: int) -> lis
     if len(names) != n_classes:
         raise ValueError(f"label mapping has {len(names)} classes, the predictions have {n_classes}")
     return names
-
-
-def label_stats_from_training(problem_type: str, y_train: Sequence[float] | np.ndarray, class_count: int = 0) -> dict:
-    """What the baselines need from the training labels, JSON-serialisable.
-
-    Classification: ``{"majority_class": <encoded class>, "class_counts": [n0, n1, …]}`` (the first
-    class wins a tie; ``class_count`` pads the counts of classes absent from training with zeros);
-    regression: ``{"mean": <training mean>}``.
-    """
-    y_train = np.asarray(y_train, dtype=float)
-    if problem_type == REGRESSION:
-        return {"mean": float(y_train.mean())}
-    counts = np.bincount(y_train.astype(np.int64), minlength=class_count)
-    return {"majority_class": int(counts.argmax()), "class_counts": [int(c) for c in counts]}
 
 
 def _majority_class(label_stats: Mapping) -> int:
