@@ -143,14 +143,16 @@ def main() -> None:
 
 
 def report(rows: list[dict]) -> None:
+    kinds = ("direct", "cold", "warm", "via up")
     print(
-        f"{'data':<18}{'rows':>10}{'direct':>10}{'cold run':>11}{'warm up':>10}{'cold/direct':>13}{'warm/direct':>13}"
+        f"{'data':<16}{'rows':>9}{'direct':>9}{'cold run':>10}{'warm up':>9}{'via up':>9}"
+        f"{'cold/direct':>13}{'warm/direct':>13}{'via up/direct':>15}"
     )
     for row in rows:
-        (direct_s, facts), (cold_s, _), (warm_s, _) = row["direct"], row["cold"], row["warm"]
+        direct_s, cold_s, warm_s, via_s = (row[kind][0] for kind in kinds)
         print(
-            f"{row['data']:<18}{facts['rows']:>10,}{direct_s:>9.2f}s{cold_s:>10.2f}s{warm_s:>9.2f}s"
-            f"{cold_s / direct_s:>12.2f}x{warm_s / direct_s:>12.2f}x"
+            f"{row['data']:<16}{row['direct'][1]['rows']:>9,}{direct_s:>8.2f}s{cold_s:>9.2f}s{warm_s:>8.2f}s"
+            f"{via_s:>8.2f}s{cold_s / direct_s:>12.2f}x{warm_s / direct_s:>12.2f}x{via_s / direct_s:>14.2f}x"
         )
     print(f"goals: cold <= {GOALS['cold']}x, warm <= {GOALS['warm']}x, at 10x data <= {GOALS['warm at 10x']}x")
     facts = rows[0]["direct"][1]
