@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sagedrop.errors import EndpointError, EndpointRejected
+import numpy as np
+
+from sagedrop.errors import EndpointError, EndpointRejected, InvalidPredictionError
 from sagedrop.limits import EVALUATION_BATCH_BYTES
+from sagedrop.problem_types import ProblemType
 
 #: (body, content_type, accept) -> response body; raises EndpointError for an answer of 4xx/5xx.
 Invoke = Callable[[bytes, str, str], bytes]
@@ -120,3 +124,44 @@ def answer_rows(answer: bytes, expected: int, delimiter: str = ",") -> list[list
     if len(rows) != expected:
         raise EndpointRejected(f"the endpoint answered {len(rows)} rows for {expected}")
     return rows
+
+
+def contract_scores(answer: bytes, problem_type: str, expected: int) -> np.ndarray:
+    """Scores from the contract's JSON answer: P(class 1) (binary), class probabilities (multiclass), values.
+
+    The order of ``probabilities`` is the answer's ``labels``, which is the label mapping's order, so
+    column k is the class the training split encoded as k.
+    """
+    try:
+        rows = json.loads(answer)["predictions"]
+        if problem_type == ProblemType.REGRESSION:
+            scores = np.array([float(row["predicted_label"]) for row in rows], dtype=float)
+        else:
+            scores = np.array([[float(p) for p in row["probabilities"]] for row in rows], dtype=float)
+            if problem_type == ProblemType.BINARY:
+                scores = scores[:, 1]
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise InvalidPredictionError(f"the endpoint's answer is not the predictions contract: {error!r}") from None
+    if len(scores) != expected:
+        raise InvalidPredictionError(f"the endpoint answered {len(scores)} predictions for {expected} rows")
+    return scores
+
+
+def predict_raw_csv(
+    data: bytes,
+    invoke: Invoke,
+    problem_type: str,
+    *,
+    delimiter: str = ",",
+    max_bytes: int = EVALUATION_BATCH_BYTES,
+    concurrency: int = 4,
+) -> np.ndarray:
+    """Scores for every row of a raw CSV with a header (the upload's columns), in row order."""
+    chunks = iter_chunks(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter, max_bytes=max_bytes)
+    parts = [
+        contract_scores(answer, problem_type, len(chunk.records))
+        for chunk, answer in predict_chunks(chunks, invoke, accept="application/json", concurrency=concurrency)
+    ]
+    if not parts:
+        raise EndpointRejected("there are no rows to predict")
+    return np.concatenate(parts)

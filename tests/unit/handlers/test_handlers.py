@@ -11,6 +11,10 @@ import boto3
 import pytest
 
 from sagedrop.errors import InvalidEventError
+from sagedrop.inference.decoder import Decoder
+from sagedrop.inference.featurizer import Featurizer
+from sagedrop.inference.packaging import read_model_tarball
+from sagedrop.inference.serving import Model, handle
 from sagedrop.names import endpoint_name
 from sagedrop.pipeline.state import Training
 from tests.unit.pipeline.conftest import BUCKET, REGION, ROLE_ARN, TOPIC_NAME, load_event
@@ -160,9 +164,16 @@ def test_the_steps_hand_each_other_what_they_document(load_handler, world, lambd
 
     # evaluate_model → $.evaluation (the endpoint answers through a fake runtime client)
     evaluate = load_handler("evaluate_model")
-    evaluate.RUNTIME = FakeRuntime()
+    runtime = evaluate.RUNTIME = PipelineRuntime(world["s3"], state["prepared"]["dataset"]["inference_artifact"])
     capsys.readouterr()
     evaluation = evaluate.lambda_handler(state, lambda_context)
+    # The evaluation sends what a caller would: the upload's own columns by name, and reads the contract's JSON
+    assert runtime.requests and all(r["Accept"] == "application/json" for r in runtime.requests)
+    schema = json.loads(
+        world["s3"].get_object(Bucket=BUCKET, Key=state["prepared"]["dataset"]["schema_key"])["Body"].read()
+    )
+    header = runtime.requests[0]["Body"].decode().splitlines()[0]
+    assert header.split(schema["delimiter"]) == schema["source_columns"]
     assert set(evaluation) == {"evaluation_key", "report_key", "headline"}
     assert world["s3"].head_object(Bucket=BUCKET, Key=evaluation["report_key"])["ContentLength"] > 0
     published = emf_metrics(capsys.readouterr().out)
@@ -179,19 +190,28 @@ def test_the_steps_hand_each_other_what_they_document(load_handler, world, lambd
     assert record["status"] == "SUCCEEDED"
 
 
-class FakeRuntime:
-    """InvokeEndpoint for a binary model: one probability per CSV row."""
+class PipelineRuntime:
+    """InvokeEndpoint answered by the run's own inference tarball (featurizer and label decoder, run in
+    process), around a stand-in algorithm that gives every other row a probability of 0.8."""
 
-    def __init__(self):
+    def __init__(self, s3, artifact_uri: str):
+        bucket, _, key = artifact_uri.removeprefix("s3://").partition("/")
+        artifact = read_model_tarball(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).artifact
+        self.featurize = Model("featurize", artifact, Featurizer(artifact), Decoder(artifact), None)
+        self.decode = Model("decode", artifact, Featurizer(artifact), Decoder(artifact), None)
         self.requests = []
 
     def invoke_endpoint(self, **request):
         import io
 
         self.requests.append(request)
-        rows = [r for r in request["Body"].decode().splitlines() if r]
-        answer = "\n".join("0.8" if i % 2 else "0.2" for i in range(len(rows)))
-        return {"Body": io.BytesIO(answer.encode()), "ContentType": "text/csv"}
+        features = handle(self.featurize, request["Body"], request["ContentType"])
+        assert features.status == 200, features.body
+        rows = [row for row in features.body.decode().splitlines() if row]
+        scores = "\n".join("0.8" if i % 2 else "0.2" for i in range(len(rows))).encode()
+        answer = handle(self.decode, scores, "text/csv", request["Accept"])
+        assert answer.status == 200, answer.body
+        return {"Body": io.BytesIO(answer.body), "ContentType": answer.content_type}
 
 
 def test_handle_failure_records_and_notifies(load_handler, world, lambda_context, capsys):

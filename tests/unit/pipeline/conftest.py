@@ -55,6 +55,8 @@ def make_dataset(problem_type: str = "binary_classification", *, validation: boo
     return {
         "schema_key": f"runs/{RUN_ID}/schema.json",
         "channels": channels,
+        "raw_test_key": f"runs/{RUN_ID}/data/raw/test.csv",
+        "inference_artifact": f"s3://{BUCKET}/runs/{RUN_ID}/inference/model.tar.gz",
         "label": "y",
         "problem_type": problem_type,
         "feature_count": 4,

@@ -2,22 +2,68 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from datetime import UTC, datetime
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.dataset import prepare_dataset
 from sagedrop.errors import EndpointConfigNotReady, SageMakerThrottled
+from sagedrop.inference.artifact import FeaturizerArtifact
+from sagedrop.inference.packaging import build_model_tarball, read_model_tarball
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name
 from sagedrop.pipeline.deployment import check_endpoint, deploy_model
 from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, parse_state
+from sagedrop.run_config import resolve_run_config
 
 from .conftest import BUCKET, ROLE_ARN, RUN_ID, STACK, make_config, make_settings, make_state
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
 ARTIFACT = f"s3://{BUCKET}/runs/{RUN_ID}/model/job/output/model.tar.gz"
+INFERENCE = f"s3://{BUCKET}/runs/{RUN_ID}/inference/model.tar.gz"
+SINGLE = f"s3://{BUCKET}/runs/{RUN_ID}/inference/single/model.tar.gz"
+
+
+def serving_environment(mode: str) -> dict:
+    # What the scikit-learn (and, in script mode, XGBoost) serving containers read: sagemaker-containers'
+    # SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY, and the default Accept the next container needs.
+    return {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+        "SAGEDROP_INFERENCE_MODE": mode,
+    }
+
+
+PIPELINE = {
+    "Containers": [
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": INFERENCE, "Environment": serving_environment("featurize")},
+        {"Image": IMAGE, "ModelDataUrl": ARTIFACT, "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}},
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": INFERENCE, "Environment": serving_environment("decode")},
+    ],
+    "InferenceExecutionConfig": {"Mode": "Serial"},
+}
+SINGLE_CONTAINER = {
+    "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": SINGLE, "Environment": serving_environment("single")}
+}
 TAGS = [{"Key": "sagedrop:stack", "Value": STACK}, {"Key": "sagedrop:run-id", "Value": RUN_ID}]
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:x/y"
+
+
+# An instance deploy reads nothing from the bucket: a client with no credentials would fail loudly if it did.
+UNUSED_BUCKET = DataBucket(None, BUCKET)
+
+
+def deploy(stubbed):
+    return deploy_model(
+        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
+    )
 
 
 def trained_state(**config) -> dict:
@@ -27,13 +73,13 @@ def trained_state(**config) -> dict:
     )
 
 
-def expect_model(stubbed):
+def expect_model(stubbed, containers=None):
     stubbed.stubber.add_response(
         "create_model",
         {"ModelArn": ARN},
         {
             "ModelName": model_name(RUN_ID),
-            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": ARTIFACT},
+            **(containers or PIPELINE),
             "ExecutionRoleArn": ROLE_ARN,
             "EnableNetworkIsolation": True,
             "Tags": TAGS,
@@ -77,7 +123,7 @@ def test_deploy_creates_model_config_and_endpoint_on_an_instance(stubbed):
 
     # When the deploy step runs
     endpoint = deploy_model(
-        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings()
+        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
     ).as_dict()
 
     # Then the three requests were made in order and the wait loop gets the names
@@ -91,8 +137,28 @@ def test_deploy_creates_model_config_and_endpoint_on_an_instance(stubbed):
     }
 
 
-def test_a_serverless_run_gets_a_serverless_variant(stubbed):
-    expect_model(stubbed)
+@pytest.fixture
+def run_bucket():
+    """The bucket after preprocessing and training: the run's inference tarball and trained model."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        csv = "age,job,y\n" + "".join(f"{20 + i % 40},{'ab'[i % 2]},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+        prepared = prepare_dataset(csv.encode(), resolve_run_config(None, None, source="test"), source="t.csv")
+        tarball = build_model_tarball(FeaturizerArtifact.from_schema(prepared.schema))
+        s3.put_object(Bucket=BUCKET, Key=INFERENCE.removeprefix(f"s3://{BUCKET}/"), Body=tarball)
+        trained = io.BytesIO()
+        with tarfile.open(fileobj=trained, mode="w:gz") as archive:
+            member = tarfile.TarInfo("xgboost-model")
+            member.size = len(b"trained-model-bytes")
+            archive.addfile(member, io.BytesIO(b"trained-model-bytes"))
+        s3.put_object(Bucket=BUCKET, Key=ARTIFACT.removeprefix(f"s3://{BUCKET}/"), Body=trained.getvalue())
+        yield DataBucket(s3, BUCKET)
+
+
+def test_a_serverless_run_serves_one_script_mode_container_with_the_model_inside(stubbed, run_bucket):
+    # Given a serverless run: a serverless endpoint cannot host a multi-container model
+    expect_model(stubbed, SINGLE_CONTAINER)
     stubbed.stubber.add_response(
         "create_endpoint_config",
         {"EndpointConfigArn": ARN},
@@ -110,14 +176,20 @@ def test_a_serverless_run_gets_a_serverless_variant(stubbed):
     )
     expect_endpoint(stubbed)
 
+    # When it deploys
     deploy_model(
         parse_state(trained_state(serverless={"memory_size_mb": 2048, "max_concurrency": 5}), DeployInput),
         SageMakerGateway(stubbed.client),
+        run_bucket,
         make_settings(),
     )
 
-    (config,) = stubbed.calls("CreateEndpointConfig")
-    assert "InstanceType" not in config["ProductionVariants"][0]
+    # Then the single tarball holds the inference code and artifact and the trained model
+    single = read_model_tarball(run_bucket.read_bytes(run_bucket.key_of(SINGLE)))
+    inference = read_model_tarball(run_bucket.read_bytes(run_bucket.key_of(INFERENCE)))
+    assert single.files["xgboost-model"] == b"trained-model-bytes"
+    assert single.artifact == inference.artifact
+    assert single.files["code/inference.py"] == inference.files["code/inference.py"]
 
 
 @pytest.mark.parametrize("kind", ["model", "endpoint configuration", "endpoint"])
@@ -141,7 +213,7 @@ def test_a_retried_deploy_reuses_what_the_first_attempt_created(stubbed, kind):
 
     # When the step is retried, Then it succeeds and reports the same names
     endpoint = deploy_model(
-        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings()
+        parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
     ).as_dict()
 
     assert endpoint["endpoint_name"] == endpoint_name(RUN_ID)
@@ -158,7 +230,9 @@ def test_create_endpoint_before_the_config_is_visible_is_retryable(stubbed):
     )
 
     with pytest.raises(EndpointConfigNotReady, match="Could not find endpoint configuration"):
-        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(
+            parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
+        )
 
 
 def test_other_validation_errors_are_not_swallowed(stubbed):
@@ -171,14 +245,18 @@ def test_other_validation_errors_are_not_swallowed(stubbed):
     )
 
     with pytest.raises(ClientError):
-        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(
+            parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
+        )
 
 
 def test_throttled_deploy_is_named(stubbed):
     stubbed.stubber.add_client_error("create_model", service_error_code="ThrottlingException")
 
     with pytest.raises(SageMakerThrottled):
-        deploy_model(parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), make_settings())
+        deploy_model(
+            parse_state(trained_state(), DeployInput), SageMakerGateway(stubbed.client), UNUSED_BUCKET, make_settings()
+        )
 
 
 def describe_endpoint(status: str, **extra) -> dict:

@@ -105,3 +105,51 @@ def test_an_endpoint_error_names_the_row_of_the_input_file():
 def test_an_answer_with_the_wrong_number_of_rows_is_rejected():
     with pytest.raises(EndpointRejected, match="answered 1 rows for 2"):
         answer_rows(b"yes,0.9\n", expected=2)
+
+
+def contract(rows: list[dict]) -> bytes:
+    import json
+
+    return json.dumps({"predictions": rows}).encode()
+
+
+def test_contract_scores_per_problem_type():
+    from sagedrop.predicting import contract_scores
+
+    binary = contract(
+        [{"predicted_label": "yes", "probability": 0.9, "probabilities": [0.1, 0.9], "labels": ["no", "yes"]}]
+    )
+    multi = contract(
+        [{"predicted_label": 2, "probability": 0.5, "probabilities": [0.2, 0.3, 0.5], "labels": [0, 1, 2]}]
+    )
+    regression = contract([{"predicted_label": 12.5}, {"predicted_label": 3}])
+
+    assert contract_scores(binary, "binary_classification", 1).tolist() == [0.9]
+    assert contract_scores(multi, "multiclass_classification", 1).tolist() == [[0.2, 0.3, 0.5]]
+    assert contract_scores(regression, "regression", 2).tolist() == [12.5, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [(b"0.1\n0.9\n", "not the predictions contract"), (contract([{"predicted_label": 1.0}]), "1 predictions for 2")],
+)
+def test_an_answer_that_breaks_the_contract_is_named(answer, problem):
+    from sagedrop.errors import InvalidPredictionError
+    from sagedrop.predicting import contract_scores
+
+    with pytest.raises(InvalidPredictionError, match=problem):
+        contract_scores(answer, "regression", 2)
+
+
+def test_a_raw_csv_is_scored_in_row_order_through_several_requests():
+    from sagedrop.predicting import predict_raw_csv
+
+    text = as_csv(["x", "y"], [[str(i), f"text {i}"] for i in range(50)]).encode()
+
+    def invoke(body: bytes, content_type: str, accept: str) -> bytes:
+        assert (content_type, accept) == ("text/csv", "application/json")
+        return contract([{"predicted_label": float(row[0])} for row in records(body)[1:]])
+
+    scores = predict_raw_csv(text, invoke, "regression", max_bytes=64, concurrency=3)
+
+    assert scores.tolist() == [float(i) for i in range(50)]

@@ -18,6 +18,13 @@ class DataBucket:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
+    def key_of(self, uri: str) -> str:
+        """The key of an ``s3://`` URI in this bucket; a URI elsewhere is a programming error."""
+        prefix = f"s3://{self.bucket}/"
+        if not uri.startswith(prefix):
+            raise ValueError(f"{uri!r} is not in bucket {self.bucket!r}")
+        return uri[len(prefix) :]
+
     def read_bytes(self, key: str, version_id: str | None = None) -> bytes:
         """One object's bytes; ``version_id`` pins the exact upload that started the run."""
         extra = {"VersionId": version_id} if version_id and version_id != "null" else {}

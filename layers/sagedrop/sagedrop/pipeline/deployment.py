@@ -1,10 +1,21 @@
-"""Steps 4 and 5: model, endpoint config and endpoint, then report the endpoint's status on each poll."""
+"""Steps 4 and 5: model, endpoint config and endpoint, then report the endpoint's status on each poll.
+
+The deployed model answers raw rows. On an instance it is a serial inference pipeline, as Autopilot
+builds one: (1) the scikit-learn serving image running our featurizer from the run's inference
+tarball, (2) the algorithm, (3) the same image and tarball decoding the answer into the original
+labels. A serverless endpoint cannot host several containers, so there the XGBoost image runs the
+same code in script mode, featurizer → Booster.predict → decoder in one process ("single" mode),
+from a tarball that also holds the trained model.
+"""
 
 from __future__ import annotations
 
+from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
-from sagedrop.image_uris import xgboost_image_uri
-from sagedrop.names import endpoint_config_name, endpoint_name, model_name
+from sagedrop.image_uris import SKLEARN, image_uri, xgboost_image_uri
+from sagedrop.inference.packaging import algorithm_files, build_model_tarball, container_environment, read_model_tarball
+from sagedrop.inference.serving import DECODE, FEATURIZE, SINGLE
+from sagedrop.names import endpoint_config_name, endpoint_name, model_name, run_prefix
 from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, Endpoint
 from sagedrop.pipeline.training import sagemaker_tags
 from sagedrop.run_config import RunConfig
@@ -37,17 +48,61 @@ def production_variant(config: RunConfig, model: str) -> dict:
     return variant
 
 
-def hosting_requests(run_id: str, model_artifact: str, config: RunConfig, settings: PipelineSettings) -> dict:
+def single_artifact_key(run_id: str) -> str:
+    """The serverless form's tarball: the inference code and artifact plus the trained model."""
+    return f"{run_prefix(run_id)}inference/single/model.tar.gz"
+
+
+def model_containers(
+    *, model_artifact: str, inference_artifact: str, serverless_artifact: str | None, settings: PipelineSettings
+) -> dict:
+    """The container part of CreateModel: the serial pipeline, or one script-mode container when serverless."""
+    algorithm = xgboost_image_uri(settings.region, settings.xgboost_version)
+    if serverless_artifact is not None:
+        return {
+            "PrimaryContainer": {
+                "Image": algorithm,
+                "ModelDataUrl": serverless_artifact,
+                "Environment": container_environment(SINGLE),
+            }
+        }
+    sklearn = image_uri(SKLEARN, settings.region)
+    return {
+        "Containers": [
+            {"Image": sklearn, "ModelDataUrl": inference_artifact, "Environment": container_environment(FEATURIZE)},
+            # Without it the XGBoost container answers the pipeline's Accept (the caller's) and 415s on JSON.
+            {
+                "Image": algorithm,
+                "ModelDataUrl": model_artifact,
+                "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"},
+            },
+            {"Image": sklearn, "ModelDataUrl": inference_artifact, "Environment": container_environment(DECODE)},
+        ],
+        "InferenceExecutionConfig": {"Mode": "Serial"},
+    }
+
+
+def hosting_requests(
+    run_id: str,
+    model_artifact: str,
+    config: RunConfig,
+    settings: PipelineSettings,
+    *,
+    inference_artifact: str,
+    serverless_artifact: str | None = None,
+) -> dict:
     """CreateModel, CreateEndpointConfig and CreateEndpoint requests (pure)."""
     names = hosting_names(run_id)
     tags = sagemaker_tags(settings, run_id)
     return {
         "model": {
             "ModelName": names["model_name"],
-            "PrimaryContainer": {
-                "Image": xgboost_image_uri(settings.region, settings.xgboost_version),
-                "ModelDataUrl": model_artifact,
-            },
+            **model_containers(
+                model_artifact=model_artifact,
+                inference_artifact=inference_artifact,
+                serverless_artifact=serverless_artifact,
+                settings=settings,
+            ),
             "ExecutionRoleArn": settings.sagemaker_role_arn,
             "EnableNetworkIsolation": True,
             "Tags": tags,
@@ -65,12 +120,36 @@ def hosting_requests(run_id: str, model_artifact: str, config: RunConfig, settin
     }
 
 
-def deploy_model(state: DeployInput, sagemaker: SageMakerGateway, settings: PipelineSettings) -> Endpoint:
+def package_serverless_model(run_id: str, model_artifact: str, inference_artifact: str, bucket: DataBucket) -> str:
+    """Build and upload the single-container tarball; returns its S3 URI (the same bytes on a retry)."""
+    inference = read_model_tarball(bucket.read_bytes(bucket.key_of(inference_artifact)))
+    trained = algorithm_files(bucket.read_bytes(bucket.key_of(model_artifact)))
+    key = single_artifact_key(run_id)
+    bucket.write_bytes(key, build_model_tarball(inference.artifact, trained), "application/gzip")
+    return bucket.uri(key)
+
+
+def deploy_model(
+    state: DeployInput, sagemaker: SageMakerGateway, bucket: DataBucket, settings: PipelineSettings
+) -> Endpoint:
     """Create model, endpoint config and endpoint; safe to retry (what exists is reused).
 
     Returns the three names with ``status: "Creating"`` and ``polls: 0`` for the wait loop.
     """
-    requests = hosting_requests(state.run_id, state.training.model_artifact, state.prepared.config, settings)
+    config, dataset = state.prepared.config, state.prepared.dataset
+    serverless_artifact = None
+    if config.serverless is not None:
+        serverless_artifact = package_serverless_model(
+            state.run_id, state.training.model_artifact, dataset.inference_artifact, bucket
+        )
+    requests = hosting_requests(
+        state.run_id,
+        state.training.model_artifact,
+        config,
+        settings,
+        inference_artifact=dataset.inference_artifact,
+        serverless_artifact=serverless_artifact,
+    )
     sagemaker.create_model(requests["model"])
     sagemaker.create_endpoint_config(requests["endpoint_config"])
     sagemaker.create_endpoint(requests["endpoint"])

@@ -1,22 +1,20 @@
-"""Step 6: send the held-out test rows to the endpoint and score its answers."""
+"""Step 6: send the held-out test rows to the endpoint, as a caller would, and score its answers.
+
+The rows go as the upload had them (raw columns, text and all, with a header line), so the
+evaluation tests the whole deployed pipeline — featurizer, algorithm and label decoder — and not
+a pre-encoded shortcut. The labels to score against are the encoded ones of the test split.
+"""
 
 from __future__ import annotations
 
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
-from sagedrop.evaluation import (
-    build_evaluation,
-    chart_data,
-    check_feature_count,
-    features_only,
-    headline_metrics,
-    predict_in_batches,
-    render_report_html,
-)
+from sagedrop.evaluation import build_evaluation, chart_data, features_only, headline_metrics, render_report_html
 from sagedrop.limits import EVALUATION_BATCH_BYTES, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
+from sagedrop.predicting import predict_raw_csv
 
 CONCURRENT_BATCHES = 4
 
@@ -43,14 +41,13 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     run_id = state.run_id
     dataset = state.prepared.dataset
     schema = bucket.read_json(dataset.schema_key)
-    labels, features_csv = features_only(bucket.read_bytes(split_key(run_id, "test")))
-    check_feature_count(features_csv, schema["feature_count"])
+    labels, _ = features_only(bucket.read_bytes(split_key(run_id, "test")))
     serverless = state.prepared.config.serverless is not None
-    predictions = predict_in_batches(
-        features_csv,
-        invoker.predict_csv,
+    predictions = predict_raw_csv(
+        bucket.read_bytes(dataset.raw_test_key),
+        invoker.invoke,
         dataset.problem_type,
-        dataset.class_count,
+        delimiter=schema.get("delimiter") or ",",
         max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
         concurrency=CONCURRENT_BATCHES,
     )

@@ -1,4 +1,10 @@
-"""Step 1: read the upload and its folder's configuration, write the training data of the run."""
+"""Step 1: read the upload and its folder's configuration, write the training data of the run.
+
+Besides the label-first splits the algorithm trains on, it writes what the deployed model needs to
+answer raw rows — the inference tarball (featurizer + label decoder code and their frozen artifact,
+``runs/<run-id>/inference/model.tar.gz``) — and the test split as the upload had it, which the
+evaluation sends to the endpoint as a caller would.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,9 @@ import posixpath
 
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.dataset import prepare_dataset, to_headerless_csv
+from sagedrop.dataset.writer import to_source_csv
+from sagedrop.inference.artifact import FeaturizerArtifact
+from sagedrop.inference.packaging import build_model_tarball
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.state import Channels, DatasetSummary, Prepared, PrepareInput
 from sagedrop.run_config import config_key_for, parse_override, resolve_run_config
@@ -20,6 +29,15 @@ def split_key(run_id: str, split: str) -> str:
 
 def schema_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}schema.json"
+
+
+def raw_test_key(run_id: str) -> str:
+    """The test split as uploaded (header, source columns, the upload's delimiter, no label)."""
+    return f"{run_prefix(run_id)}data/raw/test.csv"
+
+
+def inference_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}inference/model.tar.gz"
 
 
 def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSettings) -> Prepared:
@@ -47,11 +65,18 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
         channels[split] = bucket.uri(posixpath.dirname(split_key(run_id, split)) + "/")
     schema = prepared.schema
     bucket.write_json(schema_key(run_id), schema)
+    bucket.write_bytes(
+        raw_test_key(run_id), to_source_csv(prepared.raw_test, schema["delimiter"], header=True), "text/csv"
+    )
+    tarball = build_model_tarball(FeaturizerArtifact.from_schema(schema))
+    bucket.write_bytes(inference_key(run_id), tarball, "application/gzip")
     return Prepared(
         config=config,
         dataset=DatasetSummary(
             schema_key=schema_key(run_id),
             channels=Channels(**channels),
+            raw_test_key=raw_test_key(run_id),
+            inference_artifact=bucket.uri(inference_key(run_id)),
             label=schema["label"],
             problem_type=schema["problem_type"],
             feature_count=schema["feature_count"],

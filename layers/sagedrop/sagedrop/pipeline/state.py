@@ -85,6 +85,8 @@ class DatasetSummary(Section):
 
     schema_key: str
     channels: Channels
+    raw_test_key: str  #: the test split as uploaded: what the evaluation sends, as a caller would
+    inference_artifact: str  #: S3 URI of the featurizer/decoder tarball the deployed model serves with
     label: str
     problem_type: ProblemType
     feature_count: int = Field(ge=1)

@@ -31,7 +31,7 @@ STEPS: tuple[Step, ...] = (
     Step("check_training", "sagedrop.pipeline.training:check_training", state.CheckTrainingInput, state.Training,
          "$.training", ("SageMakerGateway",)),
     Step("deploy_model", "sagedrop.pipeline.deployment:deploy_model", state.DeployInput, state.Endpoint,
-         "$.endpoint", ("SageMakerGateway",)),
+         "$.endpoint", ("SageMakerGateway", "DataBucket")),
     Step("check_endpoint", "sagedrop.pipeline.deployment:check_endpoint", state.CheckEndpointInput, state.Endpoint,
          "$.endpoint", ("SageMakerGateway",)),
     Step("evaluate_model", "sagedrop.pipeline.evaluating:evaluate_run", state.EvaluateInput, state.Evaluation,
