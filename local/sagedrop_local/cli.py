@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
+from sagedrop_local import predict_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
 
 
@@ -246,8 +247,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn a CSV into a trained, deployed, evaluated SageMaker XGBoost model.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser(
+        "predict",
+        help="predict a CSV of raw rows with a deployed endpoint (AWS)",
+        description=predict_cli.__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict_cli.add_arguments(predict)
+    predict.set_defaults(handler=predict_cli.predict_command)
     local = commands.add_parser("local", help="run on the local cloud: no AWS account, no Docker, no Java")
     local_commands = local.add_subparsers(dest="local_command", required=True)
+    local_predict = local_commands.add_parser(
+        "predict",
+        help="predict a CSV of raw rows with an endpoint a local run kept",
+        description=predict_cli.__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict_cli.add_arguments(local_predict)
+    local_predict.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=str(default_state_dir()),
+        help="the local SageMaker's state (default: %(default)s)",
+    )
+    local_predict.set_defaults(handler=predict_cli.local_predict_command)
 
     up = local_commands.add_parser(
         "up",
