@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+
 import pytest
 
 from sagedrop.errors import EndpointError, EndpointRejected
@@ -22,9 +23,7 @@ def classifier(body: bytes, content_type: str, accept: str) -> bytes:
 
 def test_the_output_is_the_input_with_its_predictions(tmp_path):
     source = tmp_path / "in.csv"
-    source.write_text(
-        "age,job\n" + "".join(f'{20 + i},clerk, "with, comma"\n'[:0] + f"{20 + i},clerk\n" for i in range(40))
-    )
+    source.write_text("age,job\n" + "".join(f"{20 + i},clerk\n" for i in range(40)))
     destination = tmp_path / "out.csv"
 
     rows = predict_file(source, destination, classifier, max_bytes=64, progress=io.StringIO())
