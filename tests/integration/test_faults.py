@@ -156,6 +156,10 @@ def settled_training_jobs(cloud: LocalCloud, run_id: str, timeout: float = 10) -
         time.sleep(0.1)
 
 
+def endpoints(cloud: LocalCloud) -> list[str]:
+    return [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints(MaxResults=100)["Endpoints"]]
+
+
 def assert_end_state(cloud: LocalCloud, key: str, data: bytes, run_id: str, error: str) -> dict:
     """Upload intact, run.json with the error, one failure notification, nothing of the run running."""
     versions = cloud.s3.list_object_versions(Bucket=cloud.bucket, Prefix=key).get("Versions", [])
@@ -166,8 +170,7 @@ def assert_end_state(cloud: LocalCloud, key: str, data: bytes, run_id: str, erro
     assert record["error"]["error"] == error, record["error"]
     notifications = cloud.notifications(mentioning=run_id)
     assert [n["subject"] for n in notifications] == [f"sagedrop run {run_id} failed"]
-    endpoints = [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints()["Endpoints"]]
-    assert endpoint_name(run_id) not in endpoints, "no endpoint of the run is left"
+    assert endpoint_name(run_id) not in endpoints(cloud), "no endpoint of the run is left"
     assert "InProgress" not in settled_training_jobs(cloud, run_id).values(), "no training job of the run runs"
     return record
 
@@ -319,21 +322,21 @@ def test_a_config_too_large_for_the_run_state_is_rejected_at_preparation(cloud, 
 
 
 def test_a_terminal_error_no_catch_sees_is_recorded_by_the_backstop(cloud, small_csv, clean_faults):
-    # Given an evaluation whose result Step Functions refuses with an error no Catch receives
+    # Given an endpoint check whose result Step Functions refuses with an error no Catch receives
     too_big = lambda_error(
         "States.DataLimitExceeded",
-        "The state/task 'Evaluate the model' returned a result with a size exceeding the maximum number of bytes "
+        "The state/task 'Check the endpoint' returned a result with a size exceeding the maximum number of bytes "
         "service limit.",
     )
-    with lambda_faults(cloud, {"EvaluateModelFunction": lambda *_: too_big}):
+    with lambda_faults(cloud, {"CheckEndpointFunction": lambda *_: too_big}):
         key, outcome, final = run_with(cloud, "terminal", small_csv)
     run_id = outcome["run_id"]
 
-    # Then the execution ended at once: no failure path ran, the endpoint is still up
+    # Then the execution ended at once: no failure path ran, the endpoint is still there
     assert final["status"] == "FAILED" and final["error"] == "States.Runtime"
     assert "States.DataLimitExceeded" in final["cause"]
     assert f"runs/{run_id}/run.json" not in cloud.keys(f"runs/{run_id}/")
-    assert endpoint_name(run_id) in [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints()["Endpoints"]]
+    assert endpoint_name(run_id) in endpoints(cloud)
 
     # When the execution's status change reaches the backstop's rule
     [(function, response)] = cloud.publish(status_change_event(cloud, outcome["execution_arn"]))
@@ -350,9 +353,9 @@ def test_a_terminal_error_no_catch_sees_is_recorded_by_the_backstop(cloud, small
 
 
 def test_a_failure_path_that_dies_is_completed_by_the_backstop(cloud, small_csv, clean_faults):
-    # Given an evaluation that times out, and a failure path that times out too
+    # Given an endpoint check that times out, and a failure path that times out too
     faults = {
-        "EvaluateModelFunction": timed_out(after_running=False),
+        "CheckEndpointFunction": timed_out(after_running=False),
         "HandleFailureFunction": timed_out(after_running=False),
     }
     with lambda_faults(cloud, faults):
@@ -360,6 +363,7 @@ def test_a_failure_path_that_dies_is_completed_by_the_backstop(cloud, small_csv,
     run_id = outcome["run_id"]
     assert final["status"] == "FAILED" and final["error"] == "Sandbox.Timedout"
     assert f"runs/{run_id}/run.json" not in cloud.keys(f"runs/{run_id}/")
+    assert endpoint_name(run_id) in endpoints(cloud)
 
     [(_, response)] = cloud.publish(status_change_event(cloud, outcome["execution_arn"]))
 
