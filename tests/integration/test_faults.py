@@ -15,8 +15,9 @@ How each fault is injected:
   Functions interpreter refuses with States.Runtime, ending the execution at once (in the cloud,
   States.DataLimitExceeded ends it the same way). The backstop's EventBridge rule then gets the
   execution's status change, published here as Step Functions would send it.
-Retry waits run at 1/100 of the ASL's seconds (the delays are computed by the interpreter from the
-ASL's IntervalSeconds, BackoffRate, MaxDelaySeconds and JitterStrategy, only the sleep is shorter).
+Retry waits are compressed so that Start training's longest series of quota retries sleeps about
+3 s (the delays are computed by the interpreter from the ASL's IntervalSeconds, BackoffRate,
+MaxDelaySeconds and JitterStrategy; only the sleep is shorter).
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ from sagedrop_local.sagemaker.faults import FaultPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachine" / "pipeline.asl.json").read_text())
-RETRY_TIME_SCALE = 0.01
+[QUOTA_RETRIER] = [r for r in ASL["States"]["Start training"]["Retry"] if "SageMakerLimitExceeded" in r["ErrorEquals"]]
+QUOTA_BOUNDS = [
+    min(QUOTA_RETRIER["IntervalSeconds"] * QUOTA_RETRIER["BackoffRate"] ** n, QUOTA_RETRIER["MaxDelaySeconds"])
+    for n in range(QUOTA_RETRIER["MaxAttempts"])
+]
+RETRY_TIME_SCALE = 3 / sum(QUOTA_BOUNDS)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -228,8 +234,7 @@ def test_resource_limit_exceeded_waits_with_growing_jittered_delays_then_fails_c
     cloud, small_csv, clean_faults, retry_clock
 ):
     # Given a SageMaker quota that stays exhausted for longer than Start training retries
-    [retrier] = [r for r in ASL["States"]["Start training"]["Retry"] if "SageMakerLimitExceeded" in r["ErrorEquals"]]
-    attempts = retrier["MaxAttempts"] + 1
+    attempts = QUOTA_RETRIER["MaxAttempts"] + 1
     cloud.sagemaker.faults = FaultPlan.parse(f"CreateTrainingJob:ResourceLimitExceeded:{attempts}")
 
     # When a CSV runs
@@ -239,14 +244,11 @@ def test_resource_limit_exceeded_waits_with_growing_jittered_delays_then_fails_c
     history = cloud.history(outcome["execution_arn"])
     assert lambda_outcomes(history, "Start training") == ["SageMakerLimitExceeded"] * attempts
     assert len(cloud.sagemaker.faults.injected) == attempts
-    bounds = [
-        min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** n, retrier["MaxDelaySeconds"])
-        for n in range(retrier["MaxAttempts"])
-    ]
     waits = retry_clock.requested
-    assert len(waits) == retrier["MaxAttempts"]
-    assert all(0 <= wait <= bound for wait, bound in zip(waits, bounds, strict=True)), (waits, bounds)
+    assert len(waits) == QUOTA_RETRIER["MaxAttempts"]
+    assert all(0 <= wait <= bound for wait, bound in zip(waits, QUOTA_BOUNDS, strict=True)), (waits, QUOTA_BOUNDS)
     assert len(set(waits)) == len(waits), "full jitter: no two waits alike"
+    assert sorted(QUOTA_BOUNDS) == QUOTA_BOUNDS and QUOTA_BOUNDS[-1] > QUOTA_BOUNDS[0], "backoff"
     # and the run failed cleanly, saying why, with nothing created
     assert final["status"] == "FAILED" and final["error"] == "SageMakerLimitExceeded"
     record = assert_end_state(cloud, key, small_csv, outcome["run_id"], "SageMakerLimitExceeded")
