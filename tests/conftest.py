@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sagedrop_local.lambdas import LocalLambdaContext
-
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+from tests.constants import ACCOUNT, REGION
 
 
 @pytest.fixture(scope="session", autouse=True)

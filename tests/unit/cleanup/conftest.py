@@ -17,12 +17,9 @@ from moto import mock_aws
 
 from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.cleanup import CleanupClients, CleanupSettings
+from tests.constants import BUCKET, REGION, ROLE_ARN, STACK
+from tests.constants import XGBOOST_IMAGE_1_7 as IMAGE
 
-REGION = "us-east-1"
-STACK = "sagedrop-test"
-BUCKET = "sagedrop-test-data"
-ROLE_ARN = "arn:aws:iam::123456789012:role/sagedrop-sagemaker"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 # A fixed evaluation time keeps reports reproducible; time-machine places every creation before it.
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 

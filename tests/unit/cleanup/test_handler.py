@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from sagedrop.errors import InvalidConfigError, InvalidEventError
+from tests.lambda_handlers import import_fresh
 
 from .conftest import BUCKET, STACK, Account, days, hours
 
@@ -35,10 +35,7 @@ def handler(cleanup_env):
     """The app module imported inside moto, so its cold-start clients talk to moto."""
     with mock_aws():
         account = Account()
-        import functions.cleanup_endpoints.app as app
-
-        app = importlib.reload(app)  # cold start: settings and clients built now
-        yield app, account
+        yield import_fresh("cleanup_endpoints"), account  # its settings and clients are built now, in moto
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +97,5 @@ def test_malformed_event_raises_invalid_event_error(handler, lambda_context, eve
 
 def test_bad_setting_fails_at_cold_start(cleanup_env, monkeypatch):
     monkeypatch.setenv("CLEANUP_MAX_DELETIONS", "many")
-    import functions.cleanup_endpoints.app as app
-
     with mock_aws(), pytest.raises(InvalidConfigError, match="CLEANUP_MAX_DELETIONS"):
-        importlib.reload(app)
+        import_fresh("cleanup_endpoints")

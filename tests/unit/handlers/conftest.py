@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 
 import pytest
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider import cold_start
 from moto import mock_aws
 
+from tests.lambda_handlers import forget, import_fresh
 from tests.unit.pipeline.conftest import ACCOUNT, BUCKET, REGION, ROLE_ARN, STACK, TOPIC_ARN
 
 ENVIRONMENT = {
@@ -54,14 +53,12 @@ def load_handler(aws):
     loaded: list[str] = []
 
     def load(name: str):
-        module_name = f"functions.{name}.app"
-        sys.modules.pop(module_name, None)
-        loaded.append(module_name)
-        return importlib.import_module(module_name)
+        loaded.append(name)
+        return import_fresh(name)
 
     yield load
-    for module_name in loaded:
-        sys.modules.pop(module_name, None)
+    for name in loaded:
+        forget(name)
 
 
 @pytest.fixture(autouse=True)

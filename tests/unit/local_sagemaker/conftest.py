@@ -16,11 +16,9 @@ import pytest
 from moto import mock_aws
 
 from sagedrop_local.sagemaker import LocalSageMaker
+from tests.constants import BUCKET, REGION, ROLE_ARN
+from tests.constants import XGBOOST_IMAGE_1_7 as IMAGE
 
-REGION = "us-east-1"
-BUCKET = "sagedrop-test-data"
-ROLE_ARN = "arn:aws:iam::123456789012:role/sagedrop-sagemaker"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 STARTUP_SECONDS = 0.2
 
 

@@ -12,14 +12,8 @@ from botocore.stub import Stubber
 
 from sagedrop.run_config import resolve_run_config
 from sagedrop.settings import PipelineSettings
+from tests.constants import ACCOUNT, BUCKET, REGION, ROLE_ARN, STACK, TOPIC_ARN, TOPIC_NAME  # noqa: F401 - re-exported
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKET = "sagedrop-test-data"
-STACK = "sagedrop-test"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagedrop-sagemaker"
-TOPIC_NAME = "sagedrop-test-runs"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
 RUN_ID = "bank-full-0123456789abcdef"
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 

@@ -1,0 +1,10 @@
+"""Names and values the tests share: one fake account, region, bucket and stack."""
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "sagedrop-test-data"
+STACK = "sagedrop-test"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagedrop-sagemaker"
+TOPIC_NAME = "sagedrop-test-runs"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+XGBOOST_IMAGE_1_7 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
