@@ -138,21 +138,14 @@ def _python313_env() -> dict[str, str] | None:
 
     def works() -> bool:
         try:
-            return (
-                subprocess.run(
-                    ["python3.13", "--version"], env=env, capture_output=True, timeout=30
-                ).returncode
-                == 0
-            )
+            return subprocess.run(["python3.13", "--version"], env=env, capture_output=True, timeout=30).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             return False
 
     if works():
         return env
     try:
-        versions = subprocess.run(
-            ["pyenv", "versions", "--bare"], capture_output=True, text=True, timeout=30
-        ).stdout
+        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     found = [v.strip() for v in versions.splitlines() if v.strip().startswith("3.13")]
@@ -181,9 +174,7 @@ def test_sam_build_lays_out_the_layer_as_estimated(layer, tmp_path):
         "--cache-dir",
         str(tmp_path / "cache"),
     ]
-    result = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False
-    )
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     python = build / "SagedropLayer" / "python"
     assert (python / "sagedrop" / "image_uris.py").is_file()
