@@ -15,14 +15,18 @@ import tempfile
 import threading
 from pathlib import Path
 
-import botocore.exceptions
-
 from .algorithms import DISPLAY_NAMES, algorithm_of, model_server_for
 from .artifacts import UnsafeArchive, extract_model
 from .context import Local
 from .errors import SageMakerApiError, runtime_validation_error
+from .model_containers import (
+    ModelDataUnavailable,
+    VariantStartError,
+    download_model_data,
+    needs_containers,
+    start_endpoint_variant,
+)
 from .model_server import HttpModelServer, ModelLoadError
-from .training import parse_s3_uri
 from .workers import ENDPOINT_SCRATCH, Workers, crash_reason
 
 
@@ -161,6 +165,12 @@ class EndpointWorker:
         group = f"/aws/sagemaker/Endpoints/{name}"
         stream = f"{variant_name}/{endpoint['_log_stream_suffix']}"
         model = entry["model"]
+        if needs_containers(model):  # a pipeline, or a container running the tarball's own code
+            try:
+                scratch = self._local.state_dir / ENDPOINT_SCRATCH / name
+                return start_endpoint_variant(self._local, endpoint, entry, scratch)
+            except VariantStartError as error:
+                raise EndpointStartError(error.reason) from error
         container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
         unhealthy = (
             f"The primary container for production variant {variant_name} did not pass the ping "
@@ -196,14 +206,9 @@ class EndpointWorker:
         return server
 
     def _download(self, url: str, group: str, stream: str, lines: list) -> bytes:
-        bucket, key = parse_s3_uri(url)
         try:
-            return self._local.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except botocore.exceptions.ClientError as error:
-            lines.append((self._local.now(), f"ERROR: {error}"))
+            return download_model_data(self._local, url)
+        except ModelDataUnavailable as error:
+            lines.append((self._local.now(), f"ERROR: {error.detail}"))
             self._local.write_logs(group, stream, lines)
-            raise EndpointStartError(
-                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there "
-                "is an object located at the URL and that the role passed to CreateModel has permissions "
-                "to download the model."
-            ) from error
+            raise EndpointStartError(error.reason) from error

@@ -8,6 +8,7 @@ import botocore.exceptions
 
 from .context import Local, validate_name
 from .errors import already_exists, could_not_find, validation_exception
+from .inference_pipeline import check_serverless_host, model_containers
 from .listing import list_call
 from .store import merge_tags
 from .training import parse_s3_uri
@@ -69,9 +70,7 @@ class Hosting:
         name = params["ModelName"]
         validate_name(name, "modelName")
         arn = self._local.arn(region, "model", name)
-        containers = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else params.get("Containers")
-        if not containers:
-            raise validation_exception("Either PrimaryContainer or Containers must be provided.")
+        containers = model_containers(params)  # exactly one of PrimaryContainer and Containers, checked
         for container in containers:
             if container.get("ModelDataUrl"):
                 self._check_model_data(container["ModelDataUrl"])
@@ -125,6 +124,7 @@ class Hosting:
                 validate_variant(variant, index)
                 if variant["ModelName"] not in tables["models"]:
                     raise could_not_find("model", self._local.arn(region, "model", variant["ModelName"]))
+                check_serverless_host(variant, tables["models"][variant["ModelName"]])
             config = copy.deepcopy({key: value for key, value in params.items() if key != "Tags"})
             for variant in config["ProductionVariants"]:
                 if "ServerlessConfig" not in variant:

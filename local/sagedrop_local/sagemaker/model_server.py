@@ -102,7 +102,7 @@ class HttpModelServer:
         self._thread.join(timeout=5)
 
     def invoke(self, payload: bytes, content_type: str | None, accept: str | None) -> tuple[int, bytes, str]:
-        """(status, body, content type) for one ``POST /invocations``."""
+        """(status, body, content type) for one ``POST /invocations``; a fourth element adds headers."""
         raise NotImplementedError
 
     def _handler_class(self):
@@ -115,9 +115,13 @@ class HttpModelServer:
                 if server._on_request:
                     server._on_request(format % args)
 
-            def _reply(self, status: int, body: bytes = b"", content_type: str = "text/plain") -> None:
+            def _reply(
+                self, status: int, body: bytes = b"", content_type: str = "text/plain", headers: dict | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import time
+from email.message import Message
 from typing import Any
 
 from botocore.response import StreamingBody
@@ -15,8 +16,8 @@ from . import observability
 from .context import Local
 from .endpoint_worker import EndpointWorker
 from .errors import SageMakerApiError, runtime_validation_error
-
-CONTAINER_TIMEOUT_SECONDS = 60  # SageMaker's limit on the container's answer
+from .inference_pipeline import model_error_message
+from .script_mode import CONTAINER_TIMEOUT_SECONDS
 
 
 def read_body(body: Any) -> bytes:
@@ -30,12 +31,12 @@ def read_body(body: Any) -> bytes:
     return bytes(body)
 
 
-def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes, Message]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CONTAINER_TIMEOUT_SECONDS)
     try:
         connection.request("POST", "/invocations", body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.getheader("Content-Type", "text/csv"), response.read()
+        return response.status, response.getheader("Content-Type", "text/csv"), response.read(), response.headers
     finally:
         connection.close()
 
@@ -70,15 +71,14 @@ class Runtime:
         if params.get("Accept"):
             headers["Accept"] = params["Accept"]
         started = time.perf_counter()
-        status, response_type, payload = post(server.port, body, headers)
+        status, response_type, payload, response_headers = post(server.port, body, headers)
         self._record(name, variant_name, int((time.perf_counter() - started) * 1_000_000))
         if status != 200:
             text = payload.decode("utf-8", errors="replace")
-            side = "client" if status < 500 else "server"
             group = f"/aws/sagemaker/Endpoints/{name}"
             raise SageMakerApiError(
                 "ModelError",
-                f'Received {side} error ({status}) from primary with message "{text}". See '
+                f"{model_error_message(status, text, response_headers)}. See "
                 f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:"
                 f"group={group} in account {account} for more information.",
                 status_code=424,
