@@ -22,6 +22,7 @@ SOURCE = "incoming/bank/sagedrop.json"
 CONTRACT_SHAPE = {
     "label": None,
     "problem_type": None,
+    "algorithm": "xgboost",
     "hyperparameters": {
         "max_depth": "5",
         "eta": "0.2",

@@ -2,16 +2,25 @@
 
 One pydantic model, :class:`RunConfig` (``model``), declares every key: its type, default, rules,
 description and, where the stack sets the default, the stack parameter and environment variable.
-``resolve`` layers the documents and words the errors; ``documents`` reads the JSON; the XGBoost
-hyperparameter rules are in ``hyperparameters``. Every problem raises :class:`InvalidConfigError`
-with a message naming the file (or environment variable) and the key. docs/configuration.md
+``resolve`` layers the documents and words the errors; ``documents`` reads the JSON; the
+hyperparameter rules are in ``hyperparameters`` (XGBoost) and ``linear_learner`` (Linear Learner).
+Every problem raises :class:`InvalidConfigError` with a message naming the file (or environment
+variable) and the key. docs/configuration.md
 describes the keys for users; its table and data/run_config.schema.json are generated from the model.
 """
 
 from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config.documents import CONFIG_FILE_NAME, config_key_for, parse_override
 from sagedrop.run_config.hyperparameters import REJECTED_HYPERPARAMETERS, XGBOOST_HYPERPARAMETERS, Hyperparameters
-from sagedrop.run_config.model import RunConfig, ServerlessConfig, Split, StackDefault, json_schema, stack_defaults
+from sagedrop.run_config.model import (
+    RunConfig,
+    ServerlessConfig,
+    Split,
+    StackDefault,
+    default_hyperparameters,
+    json_schema,
+    stack_defaults,
+)
 from sagedrop.run_config.resolve import DEFAULTS_SOURCE, defaults_from_environment, resolve_run_config
 
 __all__ = [
@@ -26,6 +35,7 @@ __all__ = [
     "Split",
     "StackDefault",
     "config_key_for",
+    "default_hyperparameters",
     "defaults_from_environment",
     "json_schema",
     "parse_override",

@@ -29,7 +29,9 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.problem_types import ProblemType
+from sagedrop.run_config import linear_learner
 from sagedrop.run_config.hyperparameters import (
     TUTORIAL_HYPERPARAMETERS,
     Hyperparameters,
@@ -95,11 +97,22 @@ HyperparameterMap = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "properties": {name: {"type": ["string", "number", "boolean", "null"]} for name in allowed_names()},
+            # Either algorithm's names; RunConfig checks them against the chosen algorithm.
+            "properties": {
+                name: {"type": ["string", "number", "boolean", "null"]}
+                for name in sorted({*allowed_names(), *linear_learner.allowed_names()})
+            },
             "additionalProperties": {"type": "null"},
         }
     ),
 ]
+
+
+def default_hyperparameters(algorithm: Algorithm | str) -> Mapping[str, str]:
+    """The built-in hyperparameters of ``algorithm``: the tutorial's for XGBoost, sagedrop's for Linear Learner."""
+    if algorithm == Algorithm.LINEAR_LEARNER:
+        return linear_learner.DEFAULT_HYPERPARAMETERS
+    return TUTORIAL_HYPERPARAMETERS
 
 
 class _Part(BaseModel):
@@ -162,12 +175,18 @@ class RunConfig(_Part):
         "`target` or `class` (any case, in that order of preference), else the **last** column.",
     )
     problem_type: ProblemType | None = Field(None, description="`null`: inferred from the label (see below).")
+    algorithm: Algorithm = Field(
+        Algorithm.XGBOOST,
+        description="The SageMaker built-in algorithm: `xgboost` (gradient-boosted trees) or `linear-learner` "
+        "(a linear model). `linear-learner` has no serverless form and fills missing numbers (see below).",
+    )
     hyperparameters: Annotated[HyperparameterMap, StackDefault("DefaultHyperparameters", "DEFAULT_HYPERPARAMETERS")] = (
         Field(
             Hyperparameters(TUTORIAL_HYPERPARAMETERS),
-            description="Built-in XGBoost hyperparameters (the tutorial's by default), **merged over** the defaults "
-            'key by key. Numbers and booleans are sent as strings (`6` → `"6"`, `6.0` → `"6"`, `true` → '
-            '`"true"`); `null` removes a default. A stack default **replaces** the built-in set.',
+            description="Hyperparameters of the chosen `algorithm`, **merged over** its defaults key by key: for "
+            "XGBoost the tutorial's (the default shown), for Linear Learner sagedrop's own (see below). Numbers and "
+            'booleans are sent as strings (`6` → `"6"`, `6.0` → `"6"`, `true` → `"true"`); `null` removes a '
+            "default. A stack default **replaces** the built-in XGBoost set.",
         )
     )
     training_instance_type: Annotated[InstanceType, StackDefault("TrainingInstanceType", "TRAINING_INSTANCE_TYPE")] = (
@@ -197,13 +216,35 @@ class RunConfig(_Part):
     )
     delimiter: Literal[",", ";", "\t", "|"] | None = Field(None, description="`null`: detected from the file.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _algorithm_defaults(cls, data: Any) -> Any:
+        # Without hyperparameters, a Linear Learner config takes its own defaults, not XGBoost's.
+        linear = Algorithm.LINEAR_LEARNER
+        if isinstance(data, Mapping) and "hyperparameters" not in data and data.get("algorithm") == linear:
+            return {**data, "hyperparameters": dict(default_hyperparameters(linear))}
+        return data
+
     @model_validator(mode="after")
-    def _hyperparameters_fit(self) -> RunConfig:
-        problems = hyperparameter_problems(self.hyperparameters, self.problem_type)
+    def _keys_fit_together(self) -> RunConfig:
+        if self.algorithm is Algorithm.LINEAR_LEARNER:
+            found = linear_learner.hyperparameter_problems(self.hyperparameters, self.problem_type)
+        else:
+            found = hyperparameter_problems(self.hyperparameters, self.problem_type)
+        problems = [(("hyperparameters", name), reason) for name, reason in found]
+        if self.serverless is not None and not self.algorithm.has_single_container_form:
+            problems.append(
+                (
+                    ("serverless",),
+                    f"not available with algorithm {self.algorithm.value!r}: a serverless endpoint hosts one "
+                    f"container, and the {self.algorithm.display_name} image cannot also run sagedrop's featurizer "
+                    "and label decoder; remove serverless (an instance endpoint) or use algorithm 'xgboost'",
+                )
+            )
         if problems:
-            text = "; ".join(f"hyperparameters.{name}: {reason}" for name, reason in problems)
-            # ``problems`` lets the resolver blame each name on the layer that set it.
-            raise PydanticCustomError("hyperparameter_rules", "{problem}", {"problem": text, "problems": problems})
+            text = "; ".join(f"{'.'.join(path)}: {reason}" for path, reason in problems)
+            # ``problems`` lets the resolver blame each key on the layer that set it.
+            raise PydanticCustomError("config_rules", "{problem}", {"problem": text, "problems": problems})
         return self
 
     @classmethod

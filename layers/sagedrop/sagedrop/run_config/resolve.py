@@ -18,10 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from sagedrop.algorithms import ALGORITHMS
 from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config.documents import json_type, parse_override
 from sagedrop.run_config.hyperparameters import did_you_mean
-from sagedrop.run_config.model import RunConfig, stack_defaults
+from sagedrop.run_config.model import RunConfig, default_hyperparameters, stack_defaults
 
 DEFAULTS_SOURCE = "stack defaults"
 
@@ -76,8 +77,20 @@ def resolve_run_config(
         return config
     if not isinstance(override, Mapping):
         raise InvalidConfigError(f"{source}: must be a JSON object ({{…}}), not {json_type(override)}")
-    base = _Document(config.as_dict(), stack.origins)
+    base = _for_algorithm(_Document(config.as_dict(), stack.origins), override.get("algorithm"))
     return _validate(_apply(base, override, source, replace_hyperparameters=False), source)
+
+
+def _for_algorithm(base: _Document, algorithm: Any) -> _Document:
+    """A file that switches the algorithm merges its hyperparameters over that algorithm's built-in set.
+
+    The hyperparameters below it (built-in or the stack's) belong to the other algorithm.
+    """
+    if algorithm not in ALGORITHMS or algorithm == base.values.get("algorithm"):
+        return base  # an unknown value is reported by the validation, naming the key
+    values = {**base.values, "algorithm": algorithm, "hyperparameters": dict(default_hyperparameters(algorithm))}
+    origins = {path: where for path, where in base.origins.items() if path[0] != "hyperparameters"}
+    return _Document(values, origins)
 
 
 def config_from_dict(data: Mapping[str, Any], source: str) -> RunConfig:
@@ -141,8 +154,8 @@ def _describe(item: Mapping[str, Any], values: Mapping[str, Any]) -> list[tuple[
     """(path, problem) for one pydantic error, worded like JSON Schema's messages."""
     kind, ctx = item["type"], item.get("ctx") or {}
     path = tuple(str(part) for part in item["loc"])
-    if kind == "hyperparameter_rules":
-        return [(("hyperparameters", name), reason) for name, reason in ctx["problems"]]
+    if kind == "config_rules":
+        return [(tuple(path), reason) for path, reason in ctx["problems"]]
     if kind == "extra_forbidden":
         model = _model_at(path[:-1])
         known = list(model.model_fields) if model else []
