@@ -10,14 +10,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.dataset import prepare_dataset
-from sagedrop.errors import EndpointConfigNotReady, SageMakerThrottled
+from sagedrop.errors import EndpointConfigNotReady, InvalidConfigError, SageMakerThrottled
 from sagedrop.inference.artifact import FeaturizerArtifact
+from sagedrop.inference.decoder import Decoder
 from sagedrop.inference.packaging import build_model_tarball, read_model_tarball
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name
-from sagedrop.pipeline.deployment import check_endpoint, deploy_model
+from sagedrop.pipeline.deployment import check_endpoint, deploy_model, model_containers
 from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, parse_state
 from sagedrop.run_config import resolve_run_config
 
@@ -309,3 +311,89 @@ def test_check_endpoint_carries_the_failure_reason(stubbed):
     assert endpoint["status"] == "Failed"
     assert endpoint["failure_reason"] == "Insufficient capacity for ml.m5.large"
     assert endpoint["polls"] == 1
+
+
+# --- Linear Learner ------------------------------------------------------------------------------
+
+LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+LINEAR_LEARNER_PIPELINE = {
+    "Containers": [
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": INFERENCE, "Environment": serving_environment("featurize")},
+        # Linear Learner has no CSV answer: told to answer JSON, the decoder's input
+        {
+            "Image": LINEAR_LEARNER_IMAGE,
+            "ModelDataUrl": ARTIFACT,
+            "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json"},
+        },
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": INFERENCE, "Environment": serving_environment("decode")},
+    ],
+    "InferenceExecutionConfig": {"Mode": "Serial"},
+}
+
+
+def test_a_linear_learner_run_serves_featurizer_linear_learner_and_decoder(stubbed):
+    # Given a trained Linear Learner run on an instance endpoint
+    expect_model(stubbed, LINEAR_LEARNER_PIPELINE)
+    stubbed.stubber.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": ARN},
+        {
+            "EndpointConfigName": endpoint_config_name(RUN_ID),
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model_name(RUN_ID),
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            "Tags": TAGS,
+        },
+    )
+    expect_endpoint(stubbed)
+
+    # When it deploys (an instance deploy reads nothing from the bucket)
+    endpoint = deploy_model(
+        parse_state(trained_state(algorithm="linear-learner"), DeployInput),
+        SageMakerGateway(stubbed.client),
+        UNUSED_BUCKET,
+        make_settings(),
+    )
+
+    # Then the Stubber saw exactly the three-container pipeline, the Linear Learner image in the middle
+    assert endpoint.status == "Creating"
+    assert [name for name, _ in stubbed.requests] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+
+
+def test_the_linear_learner_answer_type_is_one_the_decoder_reads():
+
+    artifact = FeaturizerArtifact(
+        label="y",
+        problem_type="binary_classification",
+        source_columns=("x",),
+        encodings={"x": {"kind": "numeric", "features": ["x"], "missing": 0}},
+        features=("x",),
+        label_mapping=("no", "yes"),
+    )
+    answer = b'{"predictions": [{"score": 0.8, "predicted_label": 1.0}, {"score": 0.1, "predicted_label": 0.0}]}'
+
+    decoded = Decoder(artifact).decode_answer(answer, Algorithm.LINEAR_LEARNER.answer_type)
+
+    assert decoded.predicted_labels() == ["yes", "no"]
+
+
+def test_there_is_no_serverless_linear_learner_model():
+
+    # The run configuration refuses the combination with a message naming the key …
+    with pytest.raises(InvalidConfigError, match="serverless: not available with algorithm 'linear-learner'"):
+        make_config(algorithm="linear-learner", serverless={})
+    # … and the deployment refuses to build one should a state carry it anyway.
+    with pytest.raises(ValueError, match="Linear Learner has no single-container"):
+        model_containers(
+            model_artifact=ARTIFACT,
+            inference_artifact=INFERENCE,
+            serverless_artifact=SINGLE,
+            settings=make_settings(),
+            algorithm=Algorithm.LINEAR_LEARNER,
+        )

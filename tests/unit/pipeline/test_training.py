@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from botocore.stub import ANY
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
-from sagedrop.pipeline.state import CheckTrainingInput, StartTrainingInput, parse_state
-from sagedrop.pipeline.training import check_training, start_training
+from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, parse_state
+from sagedrop.pipeline.training import check_training, start_training, training_hyperparameters
+from sagedrop.problem_types import ProblemType
+from sagedrop.run_config import RunConfig
+from sagedrop_local.sagemaker.linear_learner_metrics import metrics_for
 
 from .conftest import BUCKET, ROLE_ARN, RUN_ID, STACK, make_config, make_dataset, make_settings, make_state
 
@@ -361,3 +366,143 @@ def test_a_throttled_count_is_retried_by_the_state_machine(stubbed):
             SageMakerGateway(stubbed.client),
             make_settings(max_concurrent_training_jobs=1),
         )
+
+
+# --- Linear Learner ------------------------------------------------------------------------------
+
+LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+
+
+def test_the_linear_learner_request_is_exactly_what_sagemaker_needs(stubbed):
+    # Given a binary classification run with algorithm linear-learner and nothing else configured
+    state = make_state(config=make_config(algorithm="linear-learner"))
+    data = f"s3://{BUCKET}/runs/{RUN_ID}/data"
+    expected = {
+        "TrainingJobName": ANY,
+        "AlgorithmSpecification": {"TrainingImage": LINEAR_LEARNER_IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE_ARN,
+        # sagedrop's Linear Learner defaults, then what the problem type and the data decide
+        "HyperParameters": {
+            "mini_batch_size": "100",
+            "epochs": "30",
+            "predictor_type": "binary_classifier",
+            "feature_dim": "4",
+        },
+        # the same label-first headerless CSV splits as XGBoost's
+        "InputDataConfig": [
+            {
+                "ChannelName": name,
+                "ContentType": "text/csv",
+                "CompressionType": "None",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"{data}/{name}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for name in ("train", "validation")
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/runs/{RUN_ID}/model/"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "EnableNetworkIsolation": True,
+        "Tags": [{"Key": "sagedrop:stack", "Value": STACK}, {"Key": "sagedrop:run-id", "Value": RUN_ID}],
+    }
+    stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, expected)
+
+    # When the step starts training, then SageMaker received exactly that request
+    result = start_training(
+        parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings()
+    ).as_dict()
+    assert result["status"] == "InProgress" and SAGEMAKER_NAME.fullmatch(result["job_name"])
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "classes", "features", "predictor_type"),
+    [
+        ("binary_classification", 2, 30, "binary_classifier"),
+        ("multiclass_classification", 3, 13, "multiclass_classifier"),
+        ("regression", None, 10, "regressor"),
+    ],
+)
+def test_linear_learner_hyperparameters_follow_the_problem_type_and_the_data(
+    stubbed, problem_type, classes, features, predictor_type
+):
+    dataset = make_dataset(problem_type, classes=classes)
+    dataset["feature_count"] = features
+    state = make_state(config=make_config(algorithm="linear-learner"), dataset=dataset)
+
+    hyperparameters = created_request(stubbed, state)["HyperParameters"]
+
+    assert hyperparameters["predictor_type"] == predictor_type
+    assert hyperparameters["feature_dim"] == str(features)
+    if problem_type == "multiclass_classification":
+        assert hyperparameters["num_classes"] == str(classes)
+    else:
+        assert "num_classes" not in hyperparameters
+    # nothing of XGBoost's leaks into a Linear Learner job
+    assert not {"objective", "eval_metric", "num_round", "num_class", "verbosity"} & set(hyperparameters)
+
+
+def test_linear_learner_user_hyperparameters_merge_over_its_defaults_as_strings(stubbed):
+    config = make_config(
+        algorithm="linear-learner",
+        problem_type="regression",
+        hyperparameters={"epochs": 5, "loss": "absolute_loss", "mini_batch_size": None, "use_bias": True},
+    )
+    state = make_state(config=config, dataset=make_dataset("regression"))
+
+    hyperparameters = created_request(stubbed, state)["HyperParameters"]
+
+    assert hyperparameters == {
+        "epochs": "5",
+        "loss": "absolute_loss",
+        "use_bias": "true",
+        "predictor_type": "regressor",
+        "feature_dim": "4",
+    }
+
+
+def test_a_linear_learner_run_without_validation_trains_on_the_train_channel_alone(stubbed):
+    state = make_state(config=make_config(algorithm="linear-learner"), dataset=make_dataset(validation=False))
+
+    request = created_request(stubbed, state)
+
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train"]
+    assert request["AlgorithmSpecification"]["TrainingImage"] == LINEAR_LEARNER_IMAGE
+
+
+def _linear_learner_reports(predictor_type: str) -> set[str]:
+    """The metric names the (local) Linear Learner reports per channel for a predictor type."""
+    labels, zeros = np.array([0.0, 1.0, 1.0, 0.0]), np.zeros(4)
+    if predictor_type == "binary_classifier":
+        values = metrics_for(predictor_type, scores=labels, labels=labels, losses=zeros, threshold=0.5, f_beta=1.0)
+    elif predictor_type == "multiclass_classifier":
+        probabilities = np.eye(3)[labels.astype(int)]
+        values = metrics_for(
+            predictor_type, probabilities=probabilities, labels=labels, losses=zeros, top_k=3, f_beta=1.0
+        )
+    else:
+        values = metrics_for(predictor_type, predictions=labels, labels=labels, losses=zeros)
+    return set(values)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+@pytest.mark.parametrize("problem_type", list(ProblemType))
+def test_the_validation_metric_the_run_reads_is_one_the_job_reports(algorithm, problem_type):
+    # XGBoost reports the eval_metric the request names; Linear Learner its documented set, among
+    # which the algorithm's validation metric must be.
+    metric = algorithm.validation_metric(problem_type)
+    classes = {ProblemType.BINARY: 2, ProblemType.MULTICLASS: 3}.get(problem_type)
+    config = RunConfig.model_validate({"algorithm": algorithm.value, "problem_type": problem_type.value})
+    dataset = DatasetSummary.model_validate(make_dataset(problem_type.value, classes=classes))
+
+    hyperparameters = training_hyperparameters(config, dataset)
+
+    assert metric.startswith("validation:")
+    if algorithm is Algorithm.XGBOOST:
+        assert hyperparameters["eval_metric"] == metric.removeprefix("validation:")
+    else:
+        assert metric.removeprefix("validation:") in _linear_learner_reports(hyperparameters["predictor_type"])

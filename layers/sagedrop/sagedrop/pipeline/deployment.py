@@ -2,22 +2,25 @@
 
 The deployed model answers raw rows. On an instance it is a serial inference pipeline, as Autopilot
 builds one: (1) the scikit-learn serving image running our featurizer from the run's inference
-tarball, (2) the algorithm, (3) the same image and tarball decoding the answer into the original
-labels. A serverless endpoint cannot host several containers, so there the XGBoost image runs the
-same code in script mode, featurizer → Booster.predict → decoder in one process ("single" mode),
-from a tarball that also holds the trained model.
+tarball, (2) the algorithm — XGBoost answering CSV, or Linear Learner answering JSON, its only
+non-binary answer — (3) the same image and tarball decoding the answer into the original labels. A
+serverless endpoint cannot host several containers, so there the XGBoost image runs the same code
+in script mode, featurizer → Booster.predict → decoder in one process ("single" mode), from a
+tarball that also holds the trained model. The Linear Learner image cannot run our code, so a
+Linear Learner run has no serverless form (the run configuration refuses the combination).
 """
 
 from __future__ import annotations
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
-from sagedrop.image_uris import SKLEARN, image_uri, xgboost_image_uri
+from sagedrop.image_uris import SKLEARN, image_uri
 from sagedrop.inference.packaging import algorithm_files, build_model_tarball, container_environment, read_model_tarball
 from sagedrop.inference.serving import DECODE, FEATURIZE, SINGLE
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name, run_prefix
 from sagedrop.pipeline.state import CheckEndpointInput, DeployInput, Endpoint
-from sagedrop.pipeline.training import sagemaker_tags
+from sagedrop.pipeline.training import algorithm_image, sagemaker_tags
 from sagedrop.run_config import RunConfig
 from sagedrop.settings import PipelineSettings
 
@@ -54,14 +57,21 @@ def single_artifact_key(run_id: str) -> str:
 
 
 def model_containers(
-    *, model_artifact: str, inference_artifact: str, serverless_artifact: str | None, settings: PipelineSettings
+    *,
+    model_artifact: str,
+    inference_artifact: str,
+    serverless_artifact: str | None,
+    settings: PipelineSettings,
+    algorithm: Algorithm = Algorithm.XGBOOST,
 ) -> dict:
     """The container part of CreateModel: the serial pipeline, or one script-mode container when serverless."""
-    algorithm = xgboost_image_uri(settings.region, settings.xgboost_version)
+    image = algorithm_image(algorithm, settings)
     if serverless_artifact is not None:
+        if not algorithm.has_single_container_form:
+            raise ValueError(f"{algorithm.display_name} has no single-container (serverless) form")
         return {
             "PrimaryContainer": {
-                "Image": algorithm,
+                "Image": image,
                 "ModelDataUrl": serverless_artifact,
                 "Environment": container_environment(SINGLE),
             }
@@ -70,11 +80,12 @@ def model_containers(
     return {
         "Containers": [
             {"Image": sklearn, "ModelDataUrl": inference_artifact, "Environment": container_environment(FEATURIZE)},
-            # Without it the XGBoost container answers the pipeline's Accept (the caller's) and 415s on JSON.
+            # Without it the XGBoost container answers the pipeline's Accept (the caller's) and 415s on JSON;
+            # Linear Learner has no CSV answer, so it is told to answer JSON, which the decoder reads.
             {
-                "Image": algorithm,
+                "Image": image,
                 "ModelDataUrl": model_artifact,
-                "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"},
+                "Environment": {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": algorithm.answer_type},
             },
             {"Image": sklearn, "ModelDataUrl": inference_artifact, "Environment": container_environment(DECODE)},
         ],
@@ -102,6 +113,7 @@ def hosting_requests(
                 inference_artifact=inference_artifact,
                 serverless_artifact=serverless_artifact,
                 settings=settings,
+                algorithm=config.algorithm,
             ),
             "ExecutionRoleArn": settings.sagemaker_role_arn,
             "EnableNetworkIsolation": True,

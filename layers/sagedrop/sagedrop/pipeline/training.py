@@ -1,11 +1,12 @@
-"""Steps 2 and 3: start the built-in XGBoost training job, then report its status on each poll."""
+"""Steps 2 and 3: start the built-in algorithm's training job (XGBoost or Linear Learner), then poll it."""
 
 from __future__ import annotations
 
+from sagedrop.algorithms import LINEAR_LEARNER_PROBLEMS, Algorithm
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.cleanup.model import STACK_TAG
 from sagedrop.errors import SageMakerLimitExceeded
-from sagedrop.image_uris import xgboost_image_uri
+from sagedrop.image_uris import LINEAR_LEARNER, image_uri, xgboost_image_uri
 from sagedrop.names import run_prefix, training_job_name
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
@@ -17,12 +18,22 @@ _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of th
 RUN_ID_TAG = "sagedrop:run-id"
 
 
+def algorithm_image(algorithm: Algorithm, settings: PipelineSettings) -> str:
+    """The image the run trains with, and that serves its model as the pipeline's middle container."""
+    if algorithm is Algorithm.LINEAR_LEARNER:
+        return image_uri(LINEAR_LEARNER, settings.region)
+    return xgboost_image_uri(settings.region, settings.xgboost_version)
+
+
 def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:
     """The run's hyperparameters, as the strings the built-in algorithm expects.
 
-    The objective and eval_metric default from the problem type (a run configuration may pick
-    another objective only together with problem_type); num_class always follows the data.
+    XGBoost: the objective and eval_metric default from the problem type (a run configuration may
+    pick another objective only together with problem_type); num_class always follows the data.
+    Linear Learner: :func:`linear_learner_hyperparameters`.
     """
+    if config.algorithm is Algorithm.LINEAR_LEARNER:
+        return linear_learner_hyperparameters(config, dataset)
     objectives = XGBOOST_OBJECTIVES[dataset.problem_type]
     chosen = {"verbosity": "1", "eval_metric": objectives.eval_metric}
     chosen.update({name: str(value) for name, value in config.hyperparameters.items()})
@@ -36,10 +47,25 @@ def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict
     return chosen
 
 
+def linear_learner_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:
+    """The run's Linear Learner hyperparameters plus the three the data decides.
+
+    ``predictor_type`` from the problem type, ``feature_dim`` the number of feature columns of the
+    splits, ``num_classes`` for multiclass (the run configuration may set none of them). Every
+    channel reports the documented metrics, so no metric needs choosing.
+    """
+    chosen = {name: str(value) for name, value in config.hyperparameters.items()}
+    chosen["predictor_type"] = LINEAR_LEARNER_PROBLEMS[dataset.problem_type].predictor_type
+    chosen["feature_dim"] = str(dataset.feature_count)
+    if dataset.problem_type is ProblemType.MULTICLASS:
+        chosen["num_classes"] = str(dataset.class_count)
+    return chosen
+
+
 def _channel(name: str, uri: str) -> dict:
     return {
         "ChannelName": name,
-        # Without ContentType the container assumes LIBSVM and misreads every row.
+        # Without ContentType XGBoost assumes LIBSVM (Linear Learner RecordIO) and misreads every row.
         "ContentType": "text/csv",
         "CompressionType": "None",
         "DataSource": {
@@ -64,7 +90,7 @@ def training_job_request(
     request = {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {
-            "TrainingImage": xgboost_image_uri(settings.region, settings.xgboost_version),
+            "TrainingImage": algorithm_image(config.algorithm, settings),
             "TrainingInputMode": "File",
         },
         "RoleArn": settings.sagemaker_role_arn,
@@ -77,7 +103,7 @@ def training_job_request(
             "VolumeSizeInGB": 10,
         },
         "StoppingCondition": stopping,
-        # The built-in algorithm needs no network: the data comes in through channels.
+        # The built-in algorithms need no network: the data comes in through channels.
         "EnableNetworkIsolation": True,
         "Tags": sagemaker_tags(settings, run_id),
     }
