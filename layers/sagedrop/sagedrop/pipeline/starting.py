@@ -1,8 +1,14 @@
-"""Start one execution per uploaded object version."""
+"""Start one execution per uploaded object version: a run for ``incoming/``, a scoring for ``score/``.
+
+Both are named deterministically from bucket, key and object version, so a duplicate S3 delivery
+finds its execution name taken; keys under neither prefix (or not ending in ``.csv``) are ignored
+with a log line.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
@@ -12,6 +18,8 @@ from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificati
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
 from sagedrop.names import run_id_for
+from sagedrop.scoring.keys import SCORE_PREFIX
+from sagedrop.scoring.names import scoring_id_for
 from sagedrop.settings import StarterSettings
 
 LOG = logging.getLogger(__name__)
@@ -76,14 +84,19 @@ class StartOutcome:
     execution_arn: str | None
     started: bool
     reason: str
+    #: Set for a scoring (its execution name); run_id is then None.
+    scoring_id: str | None = None
 
     def as_dict(self) -> dict:
-        return {
+        outcome = {
             "run_id": self.run_id,
             "execution_arn": self.execution_arn,
             "started": self.started,
             "reason": self.reason,
         }
+        if self.scoring_id is not None:
+            outcome["scoring_id"] = self.scoring_id
+        return outcome
 
 
 def start_run(obj: UploadedObject, executions: Executions, settings: StarterSettings) -> StartOutcome:
@@ -100,7 +113,7 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
         # A different input makes it answer ExecutionAlreadyExists instead. ("Start the run" drops it.)
         "requested_at": datetime.now(UTC).isoformat(),
         "source": obj.as_dict(),
-        "poll": {"interval_seconds": settings.poll_interval_seconds, "max_polls": settings.max_polls},
+        "poll": _poll(settings),
     }
     execution_arn, started = executions.start(run_id, document)
     if not started:
@@ -108,3 +121,45 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
         return StartOutcome(run_id, execution_arn, False, "duplicate delivery: already started")
     LOG.info("started run %s", run_id)
     return StartOutcome(run_id, execution_arn, True, "started")
+
+
+def _poll(settings: StarterSettings) -> dict:
+    return {"interval_seconds": settings.poll_interval_seconds, "max_polls": settings.max_polls}
+
+
+def start_scoring(obj: UploadedObject, executions: Executions, settings: StarterSettings) -> StartOutcome:
+    """Start the scoring of a ``score/<run-id>/<name>.csv`` upload, named by its scoring id.
+
+    Whether the run exists is the scoring's first state's question, not the starter's: an unknown
+    run id then ends in a failed execution with its named error and a notification, never in silence.
+    """
+    scoring_id = scoring_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
+    document = {
+        "scoring_id": scoring_id,
+        "requested_at": datetime.now(UTC).isoformat(),  # unique per delivery, as for a run (see start_run)
+        "source": obj.as_dict(),
+        "poll": _poll(settings),
+    }
+    execution_arn, started = executions.start(scoring_id, document)
+    if not started:
+        LOG.info("duplicate delivery: scoring %s already started", scoring_id)
+        return StartOutcome(None, execution_arn, False, "duplicate delivery: already started", scoring_id)
+    LOG.info("started scoring %s", scoring_id)
+    return StartOutcome(None, execution_arn, True, "started", scoring_id)
+
+
+def start_for_upload(
+    obj: UploadedObject,
+    *,
+    pipeline: Executions,
+    scoring: Callable[[], Executions],
+    settings: StarterSettings,
+) -> StartOutcome:
+    """Route an upload by its prefix: ``score/*.csv`` starts a scoring, anything else goes to start_run.
+
+    ``scoring`` gives the scoring state machine's executions when one is needed (it raises when the
+    deployment has none, so such an upload fails the starter rather than being ignored).
+    """
+    if obj.key.startswith(SCORE_PREFIX) and obj.key.lower().endswith(".csv"):
+        return start_scoring(obj, scoring(), settings)
+    return start_run(obj, pipeline, settings)

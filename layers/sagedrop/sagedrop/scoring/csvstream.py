@@ -1,0 +1,110 @@
+"""The scoring file as a stream of records: staged for the transform job, then assembled with its scores.
+
+Everything here takes iterables of text and yields text, a bounded batch at a time, so a file of any
+size passes through in constant memory (the steps connect these to S3 streams).
+
+A Batch Transform job with ``SplitType: Line`` splits its input at every newline and sends each
+line as one record. So the staged input has no header line (it would be sent as a row), and no
+record may span lines: a quoted field holding a line break is staged with each line break as a
+space (the featurizer strips and compares values, and such a value is text, not a number). The
+scores file keeps every value as uploaded, line breaks included, because it is assembled from the
+upload itself, row by row with the job's output lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sagedrop.errors import InvalidCsvError
+from sagedrop.scoring.errors import TransformOutputMismatch
+
+#: Records checked and written at a time: bounded memory, few calls.
+BATCH_RECORDS = 2048
+#: The columns a ``text/csv`` answer of the label decoder holds (regression: the first only).
+PREDICTION_COLUMNS = ("predicted_label", "probability")
+_LINE_BREAKS = str.maketrans({"\r": " ", "\n": " "})
+
+
+@dataclass(frozen=True)
+class Record:
+    """One CSV record and the line of the file it starts on (1-based; a quoted line break spans lines)."""
+
+    line: int
+    fields: list[str]
+
+
+def read_records(lines: Iterable[str], delimiter: str) -> Iterator[Record]:
+    """The records of a CSV text stream (open it with ``newline=""``); blank lines are skipped."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    consumed = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InvalidCsvError(f"line {reader.line_num}: not readable as CSV: {error}") from None
+        except UnicodeDecodeError as error:
+            raise InvalidCsvError(
+                f"after line {reader.line_num}: not {error.encoding} text "
+                f"(undecodable byte 0x{error.object[error.start]:02x})"
+            ) from None
+        line, consumed = consumed + 1, reader.line_num
+        if fields and not (len(fields) == 1 and not fields[0].strip()):
+            yield Record(line, fields)
+
+
+def batches(records: Iterable[Record], size: int = BATCH_RECORDS) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def encode_rows(rows: Iterable[list[str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def check_width(record: Record, width: int) -> None:
+    if len(record.fields) != width:
+        count = len(record.fields)
+        raise InvalidCsvError(
+            f"line {record.line} has {count} field{'s' if count != 1 else ''}, the header has {width}"
+        )
+
+
+def staged_row(record: Record, positions: tuple[int | None, ...]) -> list[str]:
+    """The record's values in the model's column order, each on one line; "" for a column not sent."""
+    return ["" if position is None else record.fields[position].translate(_LINE_BREAKS) for position in positions]
+
+
+def staged_text(batch: list[Record], positions: tuple[int | None, ...], delimiter: str) -> str:
+    """One line per record: what the transform job sends to the model, record by record."""
+    return encode_rows((staged_row(record, positions) for record in batch), delimiter)
+
+
+def prediction_rows(lines: Iterable[str], width: int) -> Iterator[list[str]]:
+    """The rows of the job's ``text/csv`` output (``predicted_label[,probability]``), blank lines skipped.
+
+    ``AssembleWith: Line`` ends every record's answer with a newline, whether the answer ended with
+    one or not, so blank lines between answers mean nothing.
+    """
+    reader = csv.reader(lines)
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0]):
+            continue
+        if len(row) != width:
+            raise TransformOutputMismatch(
+                f"line {reader.line_num} of the transform output has {len(row)} field(s), expected {width} "
+                f"({', '.join(PREDICTION_COLUMNS[:width])})"
+            )
+        yield row

@@ -1,0 +1,106 @@
+"""Steps 3 and 4: the scoring model and its Batch Transform job, then the job's status on each poll.
+
+The model is the run's serial inference pipeline (featurizer → algorithm → label decoder), the
+same containers the run's endpoint served, created under a name of its own for this scoring: the
+run's endpoint and model are long deleted, and two scorings of one run must not share a model.
+No endpoint is created; the job scores the staged rows and SageMaker stops its instances itself.
+"""
+
+from __future__ import annotations
+
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.transform_jobs import BatchTransformGateway
+from sagedrop.pipeline.deployment import model_containers
+from sagedrop.pipeline.training import sagemaker_tags
+from sagedrop.scoring.keys import ScoringTarget, transform_output_prefix
+from sagedrop.scoring.names import scoring_model_name, transform_job_name
+from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB
+from sagedrop.scoring.state import CheckTransformInput, StartTransformInput, Transform
+from sagedrop.settings import PipelineSettings
+
+#: Tags a scoring's resources carry besides the run's (stack, run id).
+SCORING_ID_TAG = "sagedrop:scoring-id"
+CSV = "text/csv"
+
+
+def scoring_tags(settings: PipelineSettings, run_id: str, scoring_id: str) -> list[dict]:
+    return [*sagemaker_tags(settings, run_id), {"Key": SCORING_ID_TAG, "Value": scoring_id}]
+
+
+def transform_requests(state: StartTransformInput, settings: PipelineSettings, bucket: DataBucket) -> dict:
+    """CreateModel and CreateTransformJob requests for one scoring (pure)."""
+    validated = state.validated
+    target = ScoringTarget(validated.run_id, validated.name)
+    model = scoring_model_name(validated.run_id, state.scoring_id)
+    tags = scoring_tags(settings, validated.run_id, state.scoring_id)
+    return {
+        "model": {
+            "ModelName": model,
+            # The serial pipeline even for a run deployed serverless: Batch Transform runs on instances.
+            **model_containers(
+                model_artifact=validated.model_artifact,
+                inference_artifact=validated.inference_artifact,
+                serverless_artifact=None,
+                settings=settings,
+            ),
+            "ExecutionRoleArn": settings.sagemaker_role_arn,
+            "EnableNetworkIsolation": True,
+            "Tags": tags,
+        },
+        "transform_job": {
+            "TransformJobName": transform_job_name(validated.run_id, state.scoring_id),
+            "ModelName": model,
+            # SingleRecord, never MultiRecord: with MultiRecord, Batch Transform fails on a model whose
+            # scikit-learn container runs in front of the algorithm's (sagemaker-python-sdk#4042), which
+            # is exactly this serial pipeline. One record per request also keeps a row's answer its own.
+            "BatchStrategy": "SingleRecord",
+            "MaxPayloadInMB": MAX_PAYLOAD_IN_MB,
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": state.staged.input_prefix}},
+                "ContentType": CSV,
+                "CompressionType": "None",
+                # Each line is one record: the staged input has no header line and no line breaks in values.
+                "SplitType": "Line",
+            },
+            # No DataProcessing join: for CSV it appends the answer to the *staged* line, which holds the
+            # model's columns, not the upload's (reordered, label left out, line breaks flattened), and it
+            # re-reads each line as comma-separated fields, while a run's upload may use ';', tab or '|'.
+            # The scores file is assembled from the upload itself instead, row by row with these lines.
+            "TransformOutput": {
+                "S3OutputPath": bucket.uri(transform_output_prefix(target)),
+                "Accept": CSV,
+                "AssembleWith": "Line",
+            },
+            "TransformResources": {"InstanceType": validated.instance_type, "InstanceCount": 1},
+            "Tags": tags,
+        },
+    }
+
+
+def start_transform(
+    state: StartTransformInput, sagemaker: BatchTransformGateway, bucket: DataBucket, settings: PipelineSettings
+) -> Transform:
+    """CreateModel, then CreateTransformJob; a retried step finds both by their derived names and goes on.
+
+    Returns the names with ``status: "InProgress"`` and ``polls: 0`` for the wait loop.
+    """
+    requests = transform_requests(state, settings, bucket)
+    sagemaker.create_model(requests["model"])
+    sagemaker.create_transform_job(requests["transform_job"])
+    return Transform(
+        model_name=requests["model"]["ModelName"],
+        job_name=requests["transform_job"]["TransformJobName"],
+        status="InProgress",
+        polls=0,
+    )
+
+
+def check_transform(state: CheckTransformInput, sagemaker: BatchTransformGateway) -> Transform:
+    """One poll of the job: ``polls`` incremented; a reason when it ended without completing."""
+    transform = state.transform
+    described = sagemaker.describe_transform_job(transform.job_name)
+    status = described["TransformJobStatus"]
+    reason = None
+    if status in ("Failed", "Stopped"):
+        reason = described.get("FailureReason") or f"transform job {transform.job_name} is {status}"
+    return transform.model_copy(update={"status": status, "failure_reason": reason, "polls": transform.polls + 1})
