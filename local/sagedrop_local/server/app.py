@@ -2,53 +2,30 @@
 
 A request names its service in its SigV4 credential scope (``…/us-east-1/sagemaker/aws4_request``).
 SageMaker, SageMaker runtime and Lambda ``Invoke`` of the stack's functions are answered in-process
-(sagedrop_local.server.wire); everything else goes to moto's own server application, which shares
-its backends with the in-process ``mock_aws`` of the local cloud. A successful PutObject, CopyObject
+(sagedrop_local.server.wire); everything else goes to moto (sagedrop_local.server.moto_app), whose
+backends the in-process ``mock_aws`` of the local cloud shares. A successful PutObject, CopyObject
 or CompleteMultipartUpload is reported to ``on_object_created`` (S3's "Object Created" event).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
 from moto.core.request import Request
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from sagedrop_local.server.discovery import HEALTH_PATH
+from sagedrop_local.server.moto_app import MotoApplication, signing_scope
 from sagedrop_local.server.wire import InProcessApi, WireResponse
 
 OBJECT_CREATED_OPERATIONS = {"PutObject", "CopyObject", "CompleteMultipartUpload"}
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_REASONS = {
-    200: "OK",
-    202: "Accepted",
-    204: "No Content",
-    400: "Bad Request",
-    404: "Not Found",
-    424: "Failed Dependency",
-}
-
 ObjectCreated = Callable[[str, str, "str | None"], None]  # bucket, key, version id
 
 
-def signing_service(environ: dict[str, Any]) -> str | None:
-    """The service in the SigV4 credential scope, from the Authorization header or a presigned URL."""
-    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match.group(2)
-    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
-    if credential:
-        parts = unquote(credential[0]).split("/")
-        return parts[3] if len(parts) == 5 else None
-    return None
-
-
 def _respond(start_response: Callable, response: WireResponse) -> list[bytes]:
-    reason = _REASONS.get(response.status, "Error" if response.status >= 400 else "OK")
+    reason = HTTPStatus(response.status).phrase
     headers = {**response.headers, "Content-Length": str(len(response.body))}
     start_response(f"{response.status} {reason}", list(headers.items()))
     return [response.body]
@@ -64,7 +41,7 @@ class LocalCloudApp:
         health: Callable[[], dict],
     ) -> None:
         self._api = api
-        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._moto = MotoApplication()
         self._functions = set(function_names)
         self._on_object_created = on_object_created
         self._health = health
@@ -73,7 +50,7 @@ class LocalCloudApp:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             body = json.dumps(self._health()).encode()
             return _respond(start_response, WireResponse(200, {"Content-Type": "application/json"}, body))
-        service = signing_service(environ)
+        service = (signing_scope(environ) or ("", ""))[1]
         if service == "sagemaker":
             # One signing name, two APIs: the runtime is the one under /endpoints/<name>/.
             runtime = environ.get("PATH_INFO", "").startswith("/endpoints/")

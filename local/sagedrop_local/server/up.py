@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sagedrop_local.cloud import REGION, LocalCloud
@@ -114,7 +113,7 @@ def _serve(state_dir: Path, port: int, stream: IO[str], stopper: _Stopper) -> in
     with LocalCloud(work_dir=work_dir, state_dir=state_dir) as cloud:
         _route_access_log(work_dir)
         try:
-            server = make_server("127.0.0.1", port, None, threaded=True, request_handler=MotoRequestHandler)
+            server = make_server("127.0.0.1", port, None, threaded=True)
         except OSError as error:
             stream.write(f"sagedrop: cannot listen on 127.0.0.1:{port}: {error.strerror or error}\n")
             return 1

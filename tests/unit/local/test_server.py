@@ -19,8 +19,9 @@ from moto.core.botocore_stubber import MockRawResponse
 from werkzeug.test import Client
 
 from sagedrop_local.sagemaker import LocalSageMaker
-from sagedrop_local.server.app import LocalCloudApp, signing_service
+from sagedrop_local.server.app import LocalCloudApp
 from sagedrop_local.server.discovery import HEALTH_PATH
+from sagedrop_local.server.moto_app import aws_host, signing_scope
 from sagedrop_local.server.wire import InProcessApi
 
 URL = "http://127.0.0.1:4566"
@@ -78,12 +79,18 @@ def app(moto_session, functions_package, tmp_path, created):
     sagemaker.close()
 
 
-def test_the_signing_scope_names_the_service_in_a_header_or_a_presigned_url():
-    header = "AWS4-HMAC-SHA256 Credential=AK/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host"
-    assert signing_service({"HTTP_AUTHORIZATION": header}) == "sagemaker"
+def test_the_signing_scope_names_region_and_service_in_a_header_or_a_presigned_url():
+    header = "AWS4-HMAC-SHA256 Credential=AK/20261201/eu-west-1/sagemaker/aws4_request, SignedHeaders=host"
+    assert signing_scope({"HTTP_AUTHORIZATION": header}) == ("eu-west-1", "sagemaker")
     presigned = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20261201%2Fus-east-1%2Fs3%2Faws4_request"
-    assert signing_service({"QUERY_STRING": presigned}) == "s3"
-    assert signing_service({}) is None
+    assert signing_scope({"QUERY_STRING": presigned}) == ("us-east-1", "s3")
+    assert signing_scope({}) is None
+
+
+def test_each_service_gets_back_the_aws_host_mocks_url_patterns_know():
+    assert aws_host("us-east-1", "s3") == "s3.amazonaws.com"
+    assert aws_host("us-east-1", "iam") == "iam.amazonaws.com"
+    assert aws_host("eu-west-1", "monitoring") == "monitoring.eu-west-1.amazonaws.com"
 
 
 def test_lambda_invoke_of_a_stack_function_runs_its_handler(app):
