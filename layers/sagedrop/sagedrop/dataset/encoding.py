@@ -1,7 +1,9 @@
 """Feature encodings: learned once from the uploaded data, saved in schema.json, re-applicable.
 
 - numeric columns pass through; a missing value stays missing (an empty CSV field, which XGBoost
-  reads as "missing" and routes down each tree's learned default branch);
+  reads as "missing" and routes down each tree's learned default branch) — unless the encoding
+  carries a ``fill`` value (:func:`with_fill_values`, for an algorithm that cannot read a missing
+  value), which then stands in for it, in the training splits and in every request alike;
 - text columns are one-hot encoded like ``pd.get_dummies`` in the AWS tutorial: one 0/1 feature per
   category, named ``<column>_<category>``, categories sorted; a missing or unseen value is all zeros;
 - a text column with more than ``MAX_CATEGORIES`` categories keeps the ``MAX_CATEGORIES`` most
@@ -89,6 +91,24 @@ def learn_encodings(
     return encodings
 
 
+def with_fill_values(
+    encodings: Mapping[str, Mapping[str, Any]], training_features: pd.DataFrame
+) -> dict[str, dict[str, Any]]:
+    """``encodings`` with a ``fill`` on every numeric column: its mean over ``training_features``.
+
+    The mean of the training rows only, so the validation and test rows do not leak into it; a
+    column with no value among them fills 0.
+    """
+    filled: dict[str, dict[str, Any]] = {}
+    for column, encoding in encodings.items():
+        filled[column] = dict(encoding)
+        if encoding["kind"] == NUMERIC:
+            values = pd.to_numeric(training_features[encoding["features"][0]], errors="coerce").to_numpy(float)
+            present = values[np.isfinite(values)]
+            filled[column]["fill"] = float(present.mean()) if present.size else 0.0
+    return filled
+
+
 def feature_names(encodings: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [name for encoding in encodings.values() for name in encoding.get("features", [])]
 
@@ -110,7 +130,7 @@ def apply_encodings(frame: pd.DataFrame, encodings: Mapping[str, Mapping[str, An
                 series = pd.to_numeric(series, errors="coerce")
             values = series.to_numpy()
             if values.dtype.kind == "f":
-                values = np.where(np.isfinite(values), values, np.nan)
+                values = np.where(np.isfinite(values), values, encoding.get("fill", np.nan))
             columns[encoding["features"][0]] = values
         elif kind == ONE_HOT:
             categories = encoding["categories"]

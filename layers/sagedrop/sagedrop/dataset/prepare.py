@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sagedrop.dataset.encoding import DROPPED, apply_encodings, feature_names, learn_encodings
+from sagedrop.algorithms import Algorithm
+from sagedrop.dataset.encoding import DROPPED, apply_encodings, feature_names, learn_encodings, with_fill_values
 from sagedrop.dataset.label import (
+    MULTICLASS,
     REGRESSION,
     encode_label,
     infer_problem_type,
@@ -58,6 +60,12 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
     except (LabelNotFoundError, UnusableLabelError) as exc:
         raise type(exc)(f"{source}: {exc}") from None
     y, mapping = encode_label(labels, problem_type)
+    algorithm = Algorithm(config.algorithm)
+    if algorithm is Algorithm.LINEAR_LEARNER and problem_type == MULTICLASS and len(mapping) < 3:
+        raise UnusableLabelError(
+            f"{source}: label {label!r} has {len(mapping)} classes; Linear Learner's multiclass classifier needs "
+            "at least 3 (num_classes ≥ 3): set problem_type 'binary_classification'"
+        )
 
     source_columns = [column for column in table.columns if column != label]
     encodings = learn_encodings(frame, source_columns, table.coerced, reserved=[label])
@@ -66,11 +74,16 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
         reasons = "; ".join(f"{c}: {e['reason']}" for c, e in encodings.items())
         raise InvalidCsvError(f"{source}: no usable feature columns besides the label {label!r} ({reasons})")
     encoded = apply_encodings(frame, encodings)
-    encoded.insert(0, label, y)
 
     fractions = (config.split.train, config.split.validation, config.split.test)
     strata = None if problem_type == REGRESSION else y
     indices = split_indices(len(encoded), fractions, config.seed, strata)
+    if not algorithm.reads_missing_values:
+        # Linear Learner fails the job on an empty field: a missing number takes the column's training
+        # mean, recorded in its encoding so that the deployed featurizer fills requests the same way.
+        encodings = with_fill_values(encodings, encoded.iloc[indices[0]])
+        encoded = apply_encodings(frame, encodings)
+    encoded.insert(0, label, y)
     parts = {name: encoded.iloc[index].reset_index(drop=True) for name, index in zip(SPLITS, indices, strict=True)}
 
     train_y = y[indices[0]]

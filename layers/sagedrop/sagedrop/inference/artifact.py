@@ -119,6 +119,17 @@ def _problems(artifact: FeaturizerArtifact) -> list[str]:
         problems.append(f"unknown encoding kind(s) {sorted(map(str, kinds - {NUMERIC, ONE_HOT, DROPPED}))}")
     elif list(artifact.features) != feature_names(artifact.encodings):
         problems.append("features differ from the features the encodings produce")
+    fills = {column: encoding["fill"] for column, encoding in artifact.encodings.items() if "fill" in encoding}
+    bad_fills = [
+        column
+        for column, fill in fills.items()
+        if artifact.encodings[column].get("kind") != NUMERIC
+        or not isinstance(fill, int | float)
+        or isinstance(fill, bool)
+        or not math.isfinite(fill)
+    ]
+    if bad_fills:
+        problems.append(f"fill values must be finite numbers of numeric columns: {sorted(map(str, bad_fills))}")
     if artifact.problem_type == REGRESSION:
         if artifact.label_mapping is not None:
             problems.append("a regression artifact has no label_mapping")

@@ -18,7 +18,9 @@ stripped, the missing tokens (empty, NA, N/A, NaN, null, none, ?, #N/A; any case
 numeric column a value that is neither missing nor a finite number is an error — training turned
 such (rare) cells into missing values, but a caller who sends one has made a mistake worth hearing
 about. In a text column a category training never saw is not an error: its one-hot features are
-all zero, as for a missing value. Values of columns training dropped are not read at all.
+all zero, as for a missing value. Values of columns training dropped are not read at all. A
+missing number stays missing (XGBoost reads it), unless the column's encoding carries a ``fill``
+(Linear Learner runs: the training mean), which then stands in for it as it did in training.
 
 Every problem raises :class:`~sagedrop.errors.InvalidRequestError` naming the row (1-based) and the
 column.
