@@ -6,7 +6,9 @@ tables are persisted in the state directory after every change, so a later proce
 running beside this one, sees the resources this one made.
 
 The parts: ``store`` (tables, the lock, atomic cross-process writes), ``training_jobs``,
-``hosting`` (models, endpoint configs), ``endpoints``, ``endpoint_worker`` (model servers),
+``transform_jobs`` (Batch Transform), ``hosting`` (models, endpoint configs), ``endpoints``,
+``endpoint_worker`` (model servers), ``model_containers`` and ``inference_pipeline`` (models that
+run a pipeline of containers or the tarball's own code),
 ``runtime`` (InvokeEndpoint), ``algorithms`` (which emulation an image gets: ``training`` and
 ``model_server`` for XGBoost, the ``linear_learner*`` modules for Linear Learner), ``tags``,
 ``listing`` (List* paging), ``workers`` (threads), ``faults`` (injected errors). This class wires
@@ -32,6 +34,7 @@ from .runtime import Runtime
 from .store import Store
 from .tags import Tags
 from .training_jobs import TrainingJobs
+from .transform_jobs import TransformJobs
 from .workers import Workers, fail_unfinished, orphaned, sweep_scratch
 
 Handler = Callable[[dict, str, dict], dict]
@@ -85,8 +88,10 @@ class LocalSageMaker:
         )
         self._workers = Workers()
         self._endpoint_worker = EndpointWorker(self._local, self._workers)
+        self._transform_jobs = TransformJobs(self._local, self._workers)
         parts = (
             TrainingJobs(self._local, self._workers),
+            self._transform_jobs,
             Hosting(self._local),
             Endpoints(self._local, self._workers, self._endpoint_worker),
             Tags(self._local),
@@ -143,6 +148,7 @@ class LocalSageMaker:
         owner = self._store.owner
         with self._store.write() as tables:
             fail_unfinished(tables, self._local.now(), lambda record: record.get("_owner") == owner)
+        self._transform_jobs.interrupted(lambda record: record.get("_owner") == owner)
         self._store.release()
 
     def republish(self, logs_client, cloudwatch_client) -> dict[str, int]:

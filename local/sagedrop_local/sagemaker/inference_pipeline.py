@@ -163,20 +163,30 @@ class Answer:
         return headers
 
 
-def run_pipeline(stages: Sequence[Stage], payload: bytes, content_type: str | None, accept: str | None) -> Answer:
-    """The request through every container in order, as SageMaker's serial pipeline passes it on."""
+def run_pipeline(
+    stages: Sequence[Stage],
+    payload: bytes,
+    content_type: str | None,
+    accept: str | None,
+    intermediate_limit: int | None = INTERMEDIATE_PAYLOAD_MAX_BYTES,
+) -> Answer:
+    """The request through every container in order, as SageMaker's serial pipeline passes it on.
+
+    ``intermediate_limit`` is the endpoints' (a transform job's payload is bounded by MaxPayloadInMB
+    and by each container's own request limit instead).
+    """
     body, body_type = payload, content_type
     for index, stage in enumerate(stages):
         last = index == len(stages) - 1
         status, body, body_type = post(stage.server.port, body, body_type, accept if last else None)
         if status != HTTPStatus.OK:
             return Answer(status, body, body_type, failed_container=stage.name)
-        if not last and len(body) > INTERMEDIATE_PAYLOAD_MAX_BYTES:
+        if not last and intermediate_limit is not None and len(body) > intermediate_limit:
             following = stages[index + 1].name
             message = (
                 f"Received response from {stage.name} with status code 200. However, the request payload from "
                 f"{stage.name} to {following} is {len(body)} bytes, which has exceeded the maximum limit of "
-                f"{INTERMEDIATE_PAYLOAD_MAX_BYTES // (1024 * 1024)} MB."
+                f"{intermediate_limit // (1024 * 1024)} MB."
             )
             return Answer(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -191,13 +201,20 @@ def run_pipeline(stages: Sequence[Stage], payload: bytes, content_type: str | No
 class PipelineServer(HttpModelServer):
     """A pipeline variant's front: ``/invocations`` runs the containers in order. Owns the stage servers."""
 
-    def __init__(self, stages: Sequence[Stage], *, on_request=None):
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        *,
+        intermediate_limit: int | None = INTERMEDIATE_PAYLOAD_MAX_BYTES,
+        on_request=None,
+    ):
         super().__init__(on_request=on_request)
         self.stages = list(stages)
+        self.intermediate_limit = intermediate_limit
         self._stopped = threading.Event()
 
     def run(self, payload: bytes, content_type: str | None, accept: str | None) -> Answer:
-        return run_pipeline(self.stages, payload, content_type, accept)
+        return run_pipeline(self.stages, payload, content_type, accept, self.intermediate_limit)
 
     def invoke(self, payload: bytes, content_type: str | None, accept: str | None):
         answer = self.run(payload, content_type, accept)

@@ -29,7 +29,13 @@ import botocore.exceptions
 from .algorithms import model_server_for
 from .artifacts import UnsafeArchive, extract_model
 from .context import Local
-from .inference_pipeline import PipelineServer, Stage, container_names, is_pipeline
+from .inference_pipeline import (
+    INTERMEDIATE_PAYLOAD_MAX_BYTES,
+    PipelineServer,
+    Stage,
+    container_names,
+    is_pipeline,
+)
 from .model_server import ModelLoadError
 from .script_mode import ScriptContainer, runs_own_code
 from .training import parse_s3_uri
@@ -107,8 +113,18 @@ def ping(port: int) -> bool:
         connection.close()
 
 
-def start_model(local: Local, model: dict, scratch: Path, logs: ContainerLogs):
-    """The model's started, healthy server (``port``, ``invoke``, ``stop``); raises the errors above."""
+def start_model(
+    local: Local,
+    model: dict,
+    scratch: Path,
+    logs: ContainerLogs,
+    *,
+    intermediate_limit: int | None = INTERMEDIATE_PAYLOAD_MAX_BYTES,
+):
+    """The model's started, healthy server (``port``, ``invoke``, ``stop``); raises the errors above.
+
+    ``intermediate_limit``: the largest answer a pipeline's container may pass on (None: no limit).
+    """
     names = container_names(model)
     containers = model["Containers"] if is_pipeline(model) else [model["PrimaryContainer"]]
     scratch.mkdir(parents=True, exist_ok=True)
@@ -135,7 +151,8 @@ def start_model(local: Local, model: dict, scratch: Path, logs: ContainerLogs):
         if not is_pipeline(model):
             front = servers[0]
         else:
-            front = PipelineServer([Stage(name, server) for name, server in zip(names, servers, strict=True)])
+            stages = [Stage(name, server) for name, server in zip(names, servers, strict=True)]
+            front = PipelineServer(stages, intermediate_limit=intermediate_limit)
             front.start()
     except BaseException:
         for server in servers:
