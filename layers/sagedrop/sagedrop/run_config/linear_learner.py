@@ -211,9 +211,10 @@ def hyperparameter_problems(
         if name in REJECTED_HYPERPARAMETERS:
             problems.append((name, REJECTED_HYPERPARAMETERS[name]))
         elif name not in SPECS:
-            hint = did_you_mean(name, allowed_names())
-            if not hint and name in XGBOOST_HYPERPARAMETERS:
+            if name in XGBOOST_HYPERPARAMETERS:
                 hint = " (it is an XGBoost hyperparameter, and algorithm is 'linear-learner')"
+            else:
+                hint = did_you_mean(name, allowed_names())
             problems.append((name, f"unknown Linear Learner hyperparameter {name!r}{hint}"))
         else:
             try:
