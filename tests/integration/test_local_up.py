@@ -308,6 +308,19 @@ def test_the_aws_cli_uploads_and_sees_the_run(server, bank_sample, tmp_path):
     assert "Endpoints" in json.loads(aws("sagemaker", "list-endpoints"))
 
 
+def test_a_port_in_use_is_named_at_once(server, tmp_path):
+    port = server.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "sagedrop_local.cli", "local", "up", "--port", port, "--state-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} is in use" in result.stdout and "Traceback" not in result.stderr
+
+
 def test_ctrl_c_stops_local_up_cleanly_and_leaves_no_listener(tmp_path):
     local_up = LocalUp(tmp_path / "state", own_process_group=True)
     announced = tmp_path / "state" / "local-up.json"

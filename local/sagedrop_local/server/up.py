@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -97,11 +98,24 @@ class _Stopper:
             signal.signal(sig, handler)
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(state_dir: Path, port: int, stream: IO[str]) -> int:
     state_dir = Path(state_dir).resolve()
     running = discovery.find_running(state_dir)
     if running:
         stream.write(f"sagedrop: local up is already serving {state_dir} at {running['url']}\n")
+        return 1
+    if port and not _port_free(port):  # say so now, not after building the cloud
+        stream.write(f"sagedrop: 127.0.0.1:{port} is in use; pass --port with another port (0 picks a free one)\n")
         return 1
     with _Stopper() as stopper:
         return _serve(state_dir, port, stream, stopper)
