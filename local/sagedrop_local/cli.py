@@ -3,6 +3,7 @@
 sagedrop local up [--port 4566] [--state-dir DIR]
 sagedrop local run PATH.csv [--label COL] [--config FILE.json] [--out DIR] [--keep-endpoint]
 sagedrop local cleanup [--dry-run] [--now ISO-TIME]
+sagedrop local score RUN_ID INPUT.csv --out FILE [--state-dir DIR]
 
 ``run`` and ``cleanup`` use a ``local up`` serving the same state directory when one is running
 (no start-up cost); otherwise they build the local cloud in their own process.
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
-from sagedrop_local import predict_cli
+from sagedrop_local import predict_cli, score_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
 
 
@@ -129,6 +130,7 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
         final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
         history = cloud.history(outcome["execution_arn"])
         cloud.download(f"runs/{run_id}/", out / "bucket")
+        score_cli.keep_run(cloud, run_id, Path(args.state_dir))  # so `local score` finds it later
         notifications = cloud.notifications(mentioning=run_id)
         record = _write_outputs(out, cloud, run_id, final, history, notifications)
         endpoints_left = [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints()["Endpoints"]]
@@ -328,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the local SageMaker's state (default: %(default)s)",
     )
     cleanup.set_defaults(handler=cleanup_command)
+
+    score_cli.add_parser(local_commands, default_state_dir())
     return parser
 
 

@@ -5,7 +5,8 @@
         started = cloud.deliver(event)            # the starter handler gets S3's EventBridge event
         final = cloud.wait(started["execution_arn"])
 
-What runs for real: moto executes statemachine/pipeline.asl.json (its Step Functions executor),
+What runs for real: moto executes the template's state machines (statemachine/pipeline.asl.json and
+scoring.asl.json) with its Step Functions executor,
 every Lambda task runs the handler in functions/ in this process, SageMaker training uses the
 xgboost package and endpoints are HTTP model servers on 127.0.0.1. S3, SNS, SQS, EventBridge,
 CloudWatch and Logs are moto's, in memory: they end with the process. The local SageMaker keeps
@@ -28,7 +29,7 @@ from typing import IO, Any
 import boto3
 
 from sagedrop_local.lambdas import LocalLambdaRuntime
-from sagedrop_local.stack import LocalStack
+from sagedrop_local.stack import ACCOUNT_ID, LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -47,7 +48,8 @@ class CloudClient:
     """What a command does with a local cloud through boto3 clients: in-process or over HTTP.
 
     Subclasses set the clients (``s3``, ``sfn``, ``_sqs``, ``_lambda``), ``bucket``,
-    ``state_machine_arn``, ``function_arns`` (logical id -> ARN) and ``_inbox_url``.
+    ``state_machine_arn``, ``scoring_state_machine_arn``, ``function_arns`` (logical id -> ARN) and
+    ``_inbox_url``.
     """
 
     s3: Any
@@ -56,6 +58,7 @@ class CloudClient:
     _lambda: Any
     bucket: str
     state_machine_arn: str
+    scoring_state_machine_arn: str
     function_arns: dict[str, str]
     _inbox_url: str
 
@@ -69,6 +72,10 @@ class CloudClient:
 
     def start_run(self, data: bytes, key: str) -> dict:
         """Upload a CSV; returns the starter's outcome: ``run_id``, ``execution_arn``, ``started``, ``reason``."""
+        raise NotImplementedError
+
+    def start_scoring(self, data: bytes, key: str) -> dict:
+        """Upload a CSV under ``score/``; returns the starter's outcome (``scoring_id``, ``execution_arn``, …)."""
         raise NotImplementedError
 
     def put_object(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
@@ -168,6 +175,7 @@ class LocalCloud(CloudClient):
         self.stack = LocalStack.from_template(
             root, region=REGION, parameter_overrides={**LOCAL_PARAMETERS, **(parameter_overrides or {})}
         )
+        _name_state_machines(self.stack)
         self.startup_seconds = startup_seconds
         self.clock = clock
         # Imported here, not at the top: a command that talks to a running ``local up`` needs
@@ -207,11 +215,12 @@ class LocalCloud(CloudClient):
 
     def _stop_running_executions(self) -> None:
         """An execution left running would call into a cloud that no longer exists."""
-        for page in self.sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
-        ):
-            for execution in page["executions"]:
-                self.sfn.stop_execution(executionArn=execution["executionArn"], cause="local cloud shut down")
+        for machine_arn in self.state_machine_arns.values():
+            for page in self.sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=machine_arn, statusFilter="RUNNING"
+            ):
+                for execution in page["executions"]:
+                    self.sfn.stop_execution(executionArn=execution["executionArn"], cause="local cloud shut down")
 
     def _route_library_logs(self) -> None:
         """moto logs every failed state at WARNING; those belong in the log file, not the terminal."""
@@ -229,7 +238,8 @@ class LocalCloud(CloudClient):
         self.sfn = self.session.client("stepfunctions")
         self._events = self.session.client("events")
         # Logical ids of the template's resources this local cloud really creates (for outputs()).
-        self._built = {"DataBucket", "RunNotificationTopic", "PipelineStateMachine"}
+        self._built = {"DataBucket", "RunNotificationTopic"}
+        self.state_machine_arns: dict[str, str] = {}
         self.bucket = self.stack.resource("DataBucket")
         self.s3.create_bucket(Bucket=self.bucket)
         self.s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -267,13 +277,19 @@ class LocalCloud(CloudClient):
         self._lambda = self.session.client("lambda")  # after install: the hook is copied into new clients
 
         self._create_event_rules()
-        machine = self.stack.template["Resources"]["PipelineStateMachine"]["Properties"]
-        self.state_machine_arn = self.sfn.create_state_machine(
-            name=self.stack.resource("PipelineStateMachine", "Name"),
-            definition=self.stack.state_machine_definition(),
-            roleArn=f"arn:aws:iam::123456789012:role/{self.stack.stack_name}-pipeline-role",
-            type=machine.get("Type", "STANDARD"),
-        )["stateMachineArn"]
+        for logical_id, resource in self.stack.template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::StateMachine":
+                continue
+            name = self.stack.resource(logical_id, "Name")
+            self.state_machine_arns[logical_id] = self.sfn.create_state_machine(
+                name=name,
+                definition=self.stack.state_machine_definition(logical_id),
+                roleArn=f"arn:aws:iam::123456789012:role/{name}-role",
+                type=resource["Properties"].get("Type", "STANDARD"),
+            )["stateMachineArn"]
+            self._built.add(logical_id)
+        self.state_machine_arn = self.state_machine_arns["PipelineStateMachine"]
+        self.scoring_state_machine_arn = self.state_machine_arns["ScoringStateMachine"]
 
     def _function_events(self, kind: str) -> list[tuple[str, dict]]:
         """(function logical id, event properties) of every SAM event source of ``kind``, resolved."""
@@ -349,6 +365,9 @@ class LocalCloud(CloudClient):
     def start_run(self, data: bytes, key: str) -> dict:
         return self.deliver(self.drop_csv(data, key))
 
+    def start_scoring(self, data: bytes, key: str) -> dict:
+        return self.deliver(self.drop_csv(data, key))  # the starter routes score/ keys to the scoring
+
     def deliver(self, event: dict) -> dict:
         """Hand an S3 event to the starter, as the EventBridge rule does."""
         return self.invoke("StartPipelineFunction", event)
@@ -379,3 +398,19 @@ class LocalCloud(CloudClient):
                     except RuntimeError as error:  # the function failed: Lambda logs it, EventBridge is done
                         delivered.append((logical_id, {"error": str(error)}))
         return delivered
+
+
+def _name_state_machines(stack: LocalStack) -> None:
+    """Each state machine under the name its template ``Name`` gives (``<stack>-pipeline``, ``<stack>-scoring``).
+
+    LocalStack names every state machine ``<stack>-pipeline``; with two machines the second would
+    take the first's ARN (and so would the starter's SCORING_STATE_MACHINE_ARN), so the names are
+    set from the template here, before the functions' environments are resolved.
+    """
+    for logical_id, resource in stack.template["Resources"].items():
+        name = resource.get("Properties", {}).get("Name")
+        if resource["Type"] != "AWS::Serverless::StateMachine" or name is None:
+            continue
+        resolved = str(stack.resolve(name))
+        arn = f"arn:aws:states:{stack.region}:{ACCOUNT_ID}:stateMachine:{resolved}"
+        stack.physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": resolved}

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sagedrop.names import run_id_for
+from sagedrop.scoring.names import scoring_id_for
 from sagedrop_local.cloud import REGION, CloudClient
 from sagedrop_local.server import discovery
 
@@ -24,6 +25,7 @@ class RemoteCloud(CloudClient):
         self.url = health["url"]
         self.bucket = health["outputs"]["DataBucketName"]
         self.state_machine_arn = health["outputs"]["PipelineStateMachineArn"]
+        self.scoring_state_machine_arn = health["outputs"].get("ScoringStateMachineArn", "")
         self.function_arns = health["functions"]
         self._inbox_url = health["inbox_url"]
         self._session = discovery.session(REGION)
@@ -45,12 +47,23 @@ class RemoteCloud(CloudClient):
         """Upload the CSV; the server's EventBridge rule starts the run, named by the run id."""
         response = self.put_object(key, data, "text/csv")
         run_id = run_id_for(self.bucket, key, response.get("VersionId"), response["ETag"].strip('"'))
-        execution_arn = f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{run_id}"
+        return self._await_execution(self.state_machine_arn, run_id, key, {"run_id": run_id})
+
+    def start_scoring(self, data: bytes, key: str) -> dict:
+        """Upload the CSV under score/; the server's rule starts the scoring, named by the scoring id."""
+        response = self.put_object(key, data, "text/csv")
+        scoring_id = scoring_id_for(self.bucket, key, response.get("VersionId"), response["ETag"].strip('"'))
+        return self._await_execution(
+            self.scoring_state_machine_arn, scoring_id, key, {"run_id": None, "scoring_id": scoring_id}
+        )
+
+    def _await_execution(self, machine_arn: str, name: str, key: str, outcome: dict) -> dict:
+        execution_arn = f"{machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
         deadline = time.monotonic() + EXECUTION_APPEARS_SECONDS
         while True:
             try:
                 self.sfn.describe_execution(executionArn=execution_arn)
-                return {"run_id": run_id, "execution_arn": execution_arn, "started": True, "reason": "started"}
+                return {**outcome, "execution_arn": execution_arn, "started": True, "reason": "started"}
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
                     raise
@@ -58,5 +71,5 @@ class RemoteCloud(CloudClient):
                 reason = (
                     f"no execution for s3://{self.bucket}/{key} appeared: see the console of local up at {self.url}"
                 )
-                return {"run_id": run_id, "execution_arn": None, "started": False, "reason": reason}
+                return {**outcome, "execution_arn": None, "started": False, "reason": reason}
             time.sleep(0.05)

@@ -48,7 +48,11 @@ def _summary(response: dict) -> str:
     if "error" in response:
         return f"failed: {response['error']}"
     if response.get("started"):
-        return f"run {response['run_id']} started"
+        return (
+            f"scoring {response['scoring_id']} started"
+            if response.get("scoring_id")
+            else f"run {response['run_id']} started"
+        )
     if "started" in response:
         return f"no run started: {response.get('reason')}"
     return "done"
