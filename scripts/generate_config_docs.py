@@ -1,7 +1,8 @@
 """Write what is generated from the run configuration model (sagedrop.run_config.RunConfig).
 
 - layers/sagedrop/sagedrop/data/run_config.schema.json — the JSON Schema of a sagedrop.json;
-- docs/configuration.md — the key table and the allowed objectives, between marker comments.
+- docs/configuration.md — the key table, the allowed XGBoost objectives and the Linear Learner
+  defaults and losses, between marker comments.
 
 Run ``python scripts/generate_config_docs.py`` after changing the model; ``--check`` exits 1 instead
 of writing when either file is stale (tests/unit/run_config/test_generated.py runs the same check).
@@ -14,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sagedrop.algorithms import LINEAR_LEARNER_PROBLEMS, Algorithm
 from sagedrop.problem_types import XGBOOST_OBJECTIVES
-from sagedrop.run_config import json_schema, stack_defaults
+from sagedrop.run_config import default_hyperparameters, json_schema, stack_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "layers" / "sagedrop" / "sagedrop" / "data" / "run_config.schema.json"
@@ -55,9 +57,23 @@ def render_objectives() -> str:
     return "\n".join(lines)
 
 
+def render_linear_learner() -> str:
+    """sagedrop's Linear Learner defaults, then per problem type its predictor type, losses and metric."""
+    defaults = default_hyperparameters(Algorithm.LINEAR_LEARNER)
+    lines = ["  - defaults: " + ", ".join(f'`"{name}": "{value}"`' for name, value in defaults.items())]
+    for kind, problem in LINEAR_LEARNER_PROBLEMS.items():
+        losses = ", ".join(f"`{loss}`" + (" (*default*)" if i == 0 else "") for i, loss in enumerate(problem.losses))
+        lines.append(
+            f"  - `{kind}`: `predictor_type` `{problem.predictor_type}`; `loss` {losses}; "
+            f"headline metric `{Algorithm.LINEAR_LEARNER.validation_metric(kind)}`"
+        )
+    return "\n".join(lines)
+
+
 def render_docs(document: str) -> str:
     document = _replace_block(document, "run configuration keys", render_keys())
-    return _replace_block(document, "objectives by problem type", render_objectives())
+    document = _replace_block(document, "objectives by problem type", render_objectives())
+    return _replace_block(document, "linear learner by problem type", render_linear_learner())
 
 
 def _row(key: str, prop: dict[str, Any], defs: dict[str, Any], parameter: str, required: bool = False) -> str:

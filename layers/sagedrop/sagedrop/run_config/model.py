@@ -135,7 +135,7 @@ class ServerlessConfig(_Part):
 class Split(_Part):
     """Fractions of the rows for each channel; they must add up to 1 (±1e-6)."""
 
-    train: Fraction = Field(gt=0, le=1, description="Fraction of the rows XGBoost trains on.")
+    train: Fraction = Field(gt=0, le=1, description="Fraction of the rows the algorithm trains on.")
     validation: Fraction = Field(
         ge=0, le=1, description="Fraction for the validation channel; `0`: no validation channel is used."
     )
