@@ -110,6 +110,7 @@ class HttpModelServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no wait for a delayed ACK
 
             def log_message(self, format, *args):  # noqa: A002 — keep test output quiet
                 if server._on_request:

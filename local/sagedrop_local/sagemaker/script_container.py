@@ -124,6 +124,7 @@ def make_server(handlers: Handlers) -> http.server.ThreadingHTTPServer:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no wait for a delayed ACK
 
         def log_message(self, format, *args):  # noqa: A002 — no access log on stderr
             pass

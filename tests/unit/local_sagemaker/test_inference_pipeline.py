@@ -433,3 +433,19 @@ def test_a_container_that_cannot_load_its_model_fails_the_endpoint_naming_it(clo
     decode_stream = next(s["logStreamName"] for s in streams if s["logStreamName"].endswith("/decode"))
     events = cloud.logs.get_log_events(logGroupName="/aws/sagemaker/Endpoints/ep-broken", logStreamName=decode_stream)
     assert any(MODE_ENV in event["message"] for event in events["events"])
+
+
+def test_another_process_serves_a_pipeline_endpoint_left_in_service(cloud, models, endpoints):
+    # A second instance on the same state directory (as a later CLI command) starts the containers itself.
+    session = new_session()
+    later = LocalSageMaker(session.client("s3"), cloud.emulator.state_dir, startup_seconds=0.05)
+    later.install(session)
+    try:
+        assert later.endpoint_url(PIPELINE) is None
+        response = session.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=PIPELINE, ContentType="text/csv", Body=models.raw_test
+        )
+        assert response["Body"].read() == invoke(cloud, PIPELINE, models.raw_test)[0]
+        assert later.endpoint_url(PIPELINE) is not None
+    finally:
+        later.close()

@@ -303,10 +303,10 @@ def test_a_batch_holds_as_many_whole_records_as_fit(sizes):
     assert [batch.records for batch in mini_batches(records, "SingleRecord", 1)] == [[record] for record in records]
 
 
-@given(
-    st.lists(st.text(alphabet=st.characters(exclude_characters="\r\n\x00"), max_size=8), min_size=1, max_size=6),
-    st.lists(st.text(alphabet=st.characters(exclude_characters="\r\n\x00"), max_size=8), min_size=1, max_size=3),
-)
+FIELD = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r\n\x00"), max_size=8)
+
+
+@given(st.lists(FIELD, min_size=1, max_size=6), st.lists(FIELD, min_size=1, max_size=3))
 def test_a_csv_join_is_the_input_fields_then_the_output_fields(inputs, outputs):
     def line(fields):
         buffer = io.StringIO()
@@ -315,9 +315,7 @@ def test_a_csv_join_is_the_input_fields_then_the_output_fields(inputs, outputs):
 
     joined = join_csv(line(inputs), line(outputs))
 
-    assert next(csv.reader(io.StringIO(joined.decode()))) == [*inputs, *outputs] or (
-        inputs == [""] and outputs == [""]  # csv writes a lone empty field as an empty line
-    )
+    assert next(csv.reader(io.StringIO(joined.decode()))) == [*inputs, *outputs]
 
 
 def test_records_are_lines_and_none_is_the_whole_object():
