@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from sagedrop.dataset import prepare_dataset, read_table, to_headerless_csv, to_source_csv
-from sagedrop.image_uris import SKLEARN, image_uri, xgboost_image_uri
+from sagedrop.image_uris import LINEAR_LEARNER, SKLEARN, image_uri, xgboost_image_uri
 from sagedrop.inference import featurizer as featurizer_module
 from sagedrop.inference.artifact import FeaturizerArtifact
 from sagedrop.inference.packaging import (
@@ -230,6 +230,32 @@ def test_the_serverless_single_container_form_answers_byte_for_byte_like_the_pip
         assert invoke(cloud, SERVERLESS, models.raw_test, content_type, accept) == invoke(
             cloud, PIPELINE, models.raw_test, content_type, accept
         )
+
+
+def test_linear_learner_in_the_middle_answers_json_the_decoder_reads(cloud, models, endpoints):
+    # Linear Learner answers JSON only; as a middle container it gets no Accept, so its default.
+    image = image_uri(LINEAR_LEARNER, REGION)
+    request = training_request("pipeline-linear", "run")
+    request["AlgorithmSpecification"]["TrainingImage"] = image
+    request["HyperParameters"] = {
+        "predictor_type": "binary_classifier",
+        "feature_dim": str(len(models.artifact.features)),
+        "epochs": "3",
+    }
+    cloud.sagemaker.create_training_job(**request)
+    job = wait_for_job(cloud.sagemaker, "pipeline-linear")
+    containers = pipeline_containers(models)
+    containers[1] = {"Image": image, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]}
+    deploy(cloud, "ep-linear", {"Containers": containers})
+
+    csv_body, csv_type = invoke(cloud, "ep-linear", models.raw_test)
+    json_body, json_type = invoke(cloud, "ep-linear", models.raw_test, accept="application/json")
+
+    rows = models.raw_test.count(b"\n") - 1
+    assert (csv_type, json_type) == ("text/csv", "application/json")
+    labels = [line.split(",")[0] for line in csv_body.decode().splitlines()]
+    assert len(labels) == rows and set(labels) <= set(models.artifact.label_mapping)
+    assert [p["predicted_label"] for p in json.loads(json_body)["predictions"]] == labels
 
 
 @pytest.mark.parametrize(
