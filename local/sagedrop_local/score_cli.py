@@ -104,6 +104,9 @@ def _download(cloud: Any, key: str, destination: Path) -> None:
             out.close()
             os.unlink(out.name)
             raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(out.name, 0o666 & ~umask)  # a temporary file is private; the result is an ordinary file
     os.replace(out.name, destination)
 
 

@@ -18,9 +18,10 @@ PART_BYTES = 8 * 1024 * 1024
 
 
 class ObjectStreams:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, part_bytes: int = PART_BYTES) -> None:
         self.client = client
         self.bucket = bucket
+        self.part_bytes = part_bytes
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -31,8 +32,8 @@ class ObjectStreams:
         body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         return io.TextIOWrapper(body, encoding=encoding, newline="")
 
-    def writer(self, key: str, content_type: str, part_bytes: int = PART_BYTES) -> ObjectWriter:
-        return ObjectWriter(self.client, self.bucket, key, content_type, part_bytes)
+    def writer(self, key: str, content_type: str) -> ObjectWriter:
+        return ObjectWriter(self.client, self.bucket, key, content_type, self.part_bytes)
 
 
 class ObjectWriter:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from sagedrop.aws.errors import is_not_found
+from sagedrop.aws.errors import error_code, is_not_found
 from sagedrop.aws.sagemaker import SageMakerGateway
 
+#: The error code of CreateTransformJob for a name that a job (of any status) already has.
+TAKEN_JOB_NAME = "ResourceInUse"
 #: A job in these states still runs (and bills); StopTransformJob ends it.
 RUNNING_STATUSES = frozenset({"InProgress"})
 
@@ -17,7 +19,13 @@ RUNNING_STATUSES = frozenset({"InProgress"})
 class BatchTransformGateway(SageMakerGateway):
     def create_transform_job(self, request: dict) -> bool:
         """True if this call created the job; False if a job of that name exists (a retried step's)."""
-        return self._create_once("create_transform_job", **request)
+        try:
+            return self._create_once("create_transform_job", **request)
+        except ClientError as error:
+            # SageMaker answers a taken job name with ResourceInUse, not with "already exists".
+            if error_code(error) == TAKEN_JOB_NAME:
+                return False
+            raise
 
     def describe_transform_job(self, name: str) -> dict:
         return self._call("describe_transform_job", TransformJobName=name)

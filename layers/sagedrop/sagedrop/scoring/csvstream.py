@@ -69,8 +69,22 @@ def batches(records: Iterable[Record], size: int = BATCH_RECORDS) -> Iterator[li
 
 
 def encode_rows(rows: Iterable[list[str]], delimiter: str) -> str:
+    """CSV text of ``rows``, lines ended by ``\n``; a value holding a carriage return is quoted too.
+
+    The ``csv`` writer quotes only the characters of its line terminator, so a lone ``\r`` in a
+    value would be written bare and read back as a line break; such rows are written fully quoted.
+    """
+    rows = list(rows)
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    text = buffer.getvalue()
+    if "\r" not in text:
+        return text
+    buffer = io.StringIO()
+    minimal = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    quoted = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        (quoted if any("\r" in value for value in row) else minimal).writerow(row)
     return buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.pipeline.run_record import run_key
 from sagedrop.problem_types import ProblemType
@@ -23,6 +24,7 @@ class RunModel:
     model_artifact: str
     inference_artifact: str
     instance_type: str
+    algorithm: Algorithm
     problem_type: ProblemType
     columns: ModelColumns
     text_encoding: str
@@ -68,12 +70,19 @@ def read_run_model(bucket: DataBucket, run_id: str) -> RunModel:
         problem_type = ProblemType(schema["problem_type"])
     except (KeyError, TypeError, ValueError) as error:
         raise RunNotScorableError(f"{dataset['schema_key']} is not a schema sagedrop wrote: {error!r}") from None
+    try:
+        algorithm = Algorithm(config.get("algorithm") or Algorithm.XGBOOST)  # runs before the key existed: XGBoost
+    except ValueError:
+        raise RunNotScorableError(
+            f"run {run_id} trained with an unknown algorithm {config.get('algorithm')!r}"
+        ) from None
     return RunModel(
         run_id=run_id,
         schema_key=dataset["schema_key"],
         model_artifact=resources["model_artifact"],
         inference_artifact=dataset["inference_artifact"],
         instance_type=config["endpoint_instance_type"],
+        algorithm=algorithm,
         problem_type=problem_type,
         columns=columns,
         text_encoding=str(schema.get("text_encoding") or "utf-8"),

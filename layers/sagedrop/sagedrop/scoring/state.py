@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from sagedrop.algorithms import Algorithm
 from sagedrop.pipeline.state import Failure, Polling, Section, SourceObject, parse_state  # noqa: F401 - re-exported
 from sagedrop.problem_types import ProblemType
 
@@ -27,6 +28,7 @@ class Validated(Section):
     model_artifact: str
     inference_artifact: str
     instance_type: str
+    algorithm: Algorithm = Algorithm.XGBOOST
     problem_type: ProblemType
     prediction_columns: list[str]
     columns: int = Field(ge=1)  #: fields per row of the upload (its header's)

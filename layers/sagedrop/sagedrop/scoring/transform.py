@@ -42,6 +42,7 @@ def transform_requests(state: StartTransformInput, settings: PipelineSettings, b
                 inference_artifact=validated.inference_artifact,
                 serverless_artifact=None,
                 settings=settings,
+                algorithm=validated.algorithm,
             ),
             "ExecutionRoleArn": settings.sagemaker_role_arn,
             "EnableNetworkIsolation": True,

@@ -39,6 +39,7 @@ def validate_scoring(state: ValidateInput, bucket: DataBucket, streams: ObjectSt
         model_artifact=run.model_artifact,
         inference_artifact=run.inference_artifact,
         instance_type=run.instance_type,
+        algorithm=run.algorithm,
         problem_type=run.problem_type,
         prediction_columns=run.prediction_columns,
         columns=plan.width,
