@@ -13,7 +13,9 @@ same trained model:
 Every one of the 45,211 rows goes through InvokeEndpoint in requests as large as each path allows
 (raw requests are cut so their features stay under the pipeline's 5 MB limit between containers;
 serverless requests under 4 MB); best of ``--repeat`` passes, the endpoints taking turns so a busy
-moment costs each alike; plus the median latency of a one-row request.
+moment costs each alike; plus the median latency of a one-row request; then a Batch Transform job
+(SingleRecord, as a pipeline needs) on the first ``--transform-rows`` raw rows, with 1 and 4
+concurrent requests (startup of its containers included).
 
     .venv/bin/python benchmarks/inference_pipeline_bench.py [--repeat 5]
 """
@@ -83,6 +85,7 @@ def wait(describe, key: str, done: tuple[str, ...]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--transform-rows", type=int, default=2000, help="rows scored by the transform jobs")
     args = parser.parse_args()
 
     data = gzip.decompress(BANK.read_bytes())
@@ -214,6 +217,32 @@ def main() -> None:
                     f"{labels[name]:<52} {len(requests[name]):>8} {best:>7.2f} {rows / best:>9,.0f} "
                     f"{statistics.median(passes[name]):>9.2f} {statistics.median(latencies[name]) * 1000:>9.1f}"
                 )
+
+            # Batch Transform of raw rows through the pipeline: SingleRecord, one request per row.
+            s3.put_object(Bucket=BUCKET, Key="score/rows.csv", Body=b"".join(raw_lines[: args.transform_rows]))
+            for concurrency in (1, 4):
+                job_name = f"score-{concurrency}"
+                started = time.perf_counter()
+                sagemaker.create_transform_job(
+                    TransformJobName=job_name,
+                    ModelName="pipeline",
+                    BatchStrategy="SingleRecord",
+                    MaxConcurrentTransforms=concurrency,
+                    TransformInput={
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/score/"}},
+                        "ContentType": "text/csv",
+                        "SplitType": "Line",
+                    },
+                    TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{job_name}", "AssembleWith": "Line"},
+                    TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                    DataProcessing={"JoinSource": "Input"},
+                )
+                job = wait(lambda n=job_name: sagemaker.describe_transform_job(TransformJobName=n),
+                           "TransformJobStatus", ("Completed", "Failed"))  # fmt: skip
+                seconds = time.perf_counter() - started
+                assert job["TransformJobStatus"] == "Completed", job
+                label = f"transform job, pipeline, SingleRecord x{concurrency}"
+                print(f"{label:<52} {args.transform_rows:>8} {seconds:>7.2f} {args.transform_rows / seconds:>9,.0f}")
         finally:
             local.close()
 

@@ -9,8 +9,8 @@ FailureReason (a bad record fails its object, whose output is not written; the o
 still processed), or Stopping → Stopped. A crash of the thread is a Failed job.
 
 Input: ``S3Prefix`` (every object under it) or ``ManifestFile``; ``CompressionType: Gzip``;
-``SplitType`` ``None`` or ``Line`` (RecordIO and TFRecord are not emulated). ``BatchStrategy``
-defaults to MultiRecord, as SageMaker's logs show it for built-in containers. A multi-container
+``SplitType`` ``None`` or ``Line`` (RecordIO and TFRecord are not emulated);
+``MaxConcurrentTransforms`` requests in flight (default 1). ``BatchStrategy`` defaults to MultiRecord, as SageMaker's logs show it for built-in containers. A multi-container
 model (an inference pipeline) with MultiRecord fails the way SageMaker's does
 (sagemaker-python-sdk issue 4042: SingleRecord works, MultiRecord fails), with a FailureReason that
 says so. Logs: ``/aws/sagemaker/TransformJobs``, streams ``<job>/<instance>`` (containers; with
@@ -25,6 +25,7 @@ import json
 import secrets
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .store import Tables, merge_tags, public
 from .training import FAILURE_REASON_LIMIT, parse_s3_uri
 from .transform_data import (
     ROOT,
+    Batch,
     TransformDataError,
     answer_records,
     assemble,
@@ -331,19 +333,27 @@ class TransformJobs:
         join = processing.get("JoinSource") == "Input"
         per_record = join or processing.get("OutputFilter", ROOT).strip() != ROOT
         outputs: list[bytes] = []
+
+        def send(batch: Batch) -> Answer:
+            if self._should_stop(name):
+                raise JobStopped
+            sent = [filter_input(record, processing.get("InputFilter"), json_records) for record in batch.records]
+            body = b"".join(_ended(record) for record in sent) if split == "Line" else sent[0]
+            answer = _invoke(server, body, transform_input.get("ContentType"), output.get("Accept"))
+            if answer.status != 200:
+                raise ObjectFailed(_failure_lines(answer, batch.first, len(batch.records)))
+            return answer
+
+        # MaxConcurrentTransforms requests in flight; answers are taken in input order.
+        pool = ThreadPoolExecutor(max_workers=max(1, job.get("MaxConcurrentTransforms") or 1))
         try:
             records = split_records(data, split)
-            batches = mini_batches(
-                records, job.get("BatchStrategy", MULTI_RECORD), job.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
+            batches = list(
+                mini_batches(
+                    records, job.get("BatchStrategy", MULTI_RECORD), job.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
+                )
             )
-            for batch in batches:
-                if self._should_stop(name):
-                    raise JobStopped
-                sent = [filter_input(record, processing.get("InputFilter"), json_records) for record in batch.records]
-                body = b"".join(_ended(record) for record in sent) if split == "Line" else sent[0]
-                answer = _invoke(server, body, transform_input.get("ContentType"), output.get("Accept"))
-                if answer.status != 200:
-                    raise ObjectFailed(_failure_lines(answer, batch.first, len(batch.records)))
+            for batch, answer in zip(batches, pool.map(send, batches), strict=True):
                 if not per_record:
                     outputs.append(answer.body)
                     continue
@@ -354,6 +364,8 @@ class TransformJobs:
                     outputs.append(filter_output(answered, processing.get("OutputFilter"), json_records))
         except (TransformDataError, ValueError, UnicodeDecodeError) as error:
             raise ObjectFailed(f"ClientError: {error}") from error
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return assemble(outputs, output.get("AssembleWith"))
 
     def _data_log(self, job: dict, lines: list[str]) -> None:
