@@ -24,6 +24,7 @@ from typing import IO
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.errors import EndpointRejected, InvalidPredictionError
 from sagedrop.limits import SERVERLESS_EVALUATION_BATCH_BYTES
+from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
 
 PREDICTION_COLUMNS = ("predicted_label", "probability")
@@ -160,10 +161,22 @@ def local_predict_command(args: argparse.Namespace, stream: IO[str]) -> int:
         _cloud(Path(args.state_dir), Path(work), sys.stderr) as cloud,
     ):
         try:
+            _restore_endpoint_run(cloud, args.endpoint, Path(args.state_dir))
             return _run(args, stream, cloud.client("sagemaker-runtime"))
         except ClientError as error:
             stream.write(f"sagedrop: endpoint {args.endpoint}: {error.response.get('Error', {}).get('Message')}\n")
             return 1
+
+
+def _restore_endpoint_run(cloud, endpoint: str, state_dir: Path) -> None:
+    """The local bucket lives as long as its process: put back the kept run whose model the endpoint serves."""
+    from sagedrop_local.score_cli import restore_run
+
+    sagemaker = cloud.client("sagemaker")
+    arn = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
+    if tags.get(RUN_ID_TAG):
+        restore_run(cloud, tags[RUN_ID_TAG], state_dir)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

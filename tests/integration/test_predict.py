@@ -1,0 +1,70 @@
+"""sagedrop local predict against an endpoint a local run kept: raw rows with text columns in,
+labelled predictions out, a bad row named; in a later process than the run, as a user would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from sagedrop_local.cli import main
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def kept_endpoint(tmp_path_factory, bank_sample):
+    work = tmp_path_factory.mktemp("predict")
+    upload = work / "bank.csv"
+    upload.write_bytes(bank_sample)
+    status = main(["local", "run", str(upload), "--label", "y", "--keep-endpoint",
+                   "--out", str(work / "out"), "--state-dir", str(work / "state")])  # fmt: skip
+    assert status == 0
+    record = json.loads((work / "out" / "run.json").read_text())
+    return record["pipeline_record"]["resources"]["endpoint"], work
+
+
+def raw_rows(bank_sample: bytes, count: int, *, with_label: bool) -> str:
+    rows = list(csv.reader(io.StringIO(bank_sample.decode())))
+    header, body = rows[0], rows[1 : count + 1]
+    keep = [i for i, name in enumerate(header) if with_label or name != "y"]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([[row[i] for i in keep] for row in [header, *body]])
+    return out.getvalue()
+
+
+def test_raw_rows_with_text_columns_get_the_original_labels_and_probabilities(kept_endpoint, bank_sample, capsys):
+    endpoint, work = kept_endpoint
+    source = work / "new.csv"
+    source.write_text(raw_rows(bank_sample, 300, with_label=False))
+
+    status = main(["local", "predict", endpoint, str(source), "--out", str(work / "pred.csv"),
+                   "--state-dir", str(work / "state")])  # fmt: skip
+
+    assert status == 0, capsys.readouterr().out
+    scored = list(csv.DictReader((work / "pred.csv").open()))
+    assert len(scored) == 300
+    assert list(scored[0])[-2:] == ["predicted_label", "probability"]
+    assert {row["predicted_label"] for row in scored} <= {"yes", "no"}
+    assert all(0.5 <= float(row["probability"]) <= 1.0 for row in scored)
+    assert scored[0]["job"] == next(csv.DictReader(io.StringIO(raw_rows(bank_sample, 1, with_label=False))))["job"]
+
+
+def test_a_bad_row_is_named_by_its_row_and_column_and_nothing_is_written(kept_endpoint, bank_sample, capsys):
+    endpoint, work = kept_endpoint
+    text = raw_rows(bank_sample, 40, with_label=True).splitlines()
+    fields = next(csv.reader([text[12]]))
+    fields[0] = "forty"  # age
+    text[12] = ",".join(fields)
+    source = work / "bad.csv"
+    source.write_text("\n".join(text) + "\n")
+
+    status = main(["local", "predict", endpoint, str(source), "--out", str(work / "bad-pred.csv"),
+                   "--state-dir", str(work / "state")])  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "(row 12 of the input), column 'age': 'forty' is not a number" in out
+    assert not (work / "bad-pred.csv").exists()
