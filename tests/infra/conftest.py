@@ -35,6 +35,18 @@ FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "handle_failure": "HandleFailureFunction",
     "cleanup_endpoints": "CleanupEndpointsFunction",
     "record_abandoned_run": "RecordAbandonedRunFunction",
+    "validate_scoring": "ValidateScoringFunction",
+    "stage_scoring_input": "StageScoringInputFunction",
+    "start_transform": "StartTransformFunction",
+    "check_transform": "CheckTransformFunction",
+    "assemble_scores": "AssembleScoresFunction",
+    "finish_scoring": "FinishScoringFunction",
+    "handle_scoring_failure": "HandleScoringFailureFunction",
+}
+#: Each state machine and its ASL file.
+STATE_MACHINES = {
+    "PipelineStateMachine": ROOT / "statemachine" / "pipeline.asl.json",
+    "ScoringStateMachine": ROOT / "statemachine" / "scoring.asl.json",
 }
 #: Functions no state of the state machine invokes: EventBridge rules and the schedule do.
 EVENT_TARGETS = {"StartPipelineFunction", "CleanupEndpointsFunction", "RecordAbandonedRunFunction"}

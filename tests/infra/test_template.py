@@ -24,6 +24,7 @@ from .conftest import (
     FUNCTIONS,
     ROOT,
     SAM_VENV,
+    STATE_MACHINES,
     TEMPLATE,
     actions,
     as_list,
@@ -31,7 +32,17 @@ from .conftest import (
     role_statements,
 )
 
-STATE_MACHINE_TASKS = set(FUNCTIONS.values()) - EVENT_TARGETS
+#: The pipeline's tasks (the scoring state machine has its own, see _tasks).
+STATE_MACHINE_TASKS = {
+    "PreprocessFunction",
+    "StartTrainingFunction",
+    "CheckTrainingFunction",
+    "DeployModelFunction",
+    "CheckEndpointFunction",
+    "EvaluateModelFunction",
+    "FinishRunFunction",
+    "HandleFailureFunction",
+}
 
 GLOBAL_ENVIRONMENT = {
     "DATA_BUCKET",
@@ -49,7 +60,7 @@ GLOBAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
-STARTER_ENVIRONMENT = {"STATE_MACHINE_ARN", "POLL_INTERVAL_SECONDS", "MAX_POLLS"}
+STARTER_ENVIRONMENT = {"STATE_MACHINE_ARN", "SCORING_STATE_MACHINE_ARN", "POLL_INTERVAL_SECONDS", "MAX_POLLS"}
 CLEANUP_ENVIRONMENT = {
     "CLEANUP_LOOKBACK_HOURS",
     "CLEANUP_GRACE_HOURS",
@@ -192,8 +203,8 @@ def test_upload_rule_retries_and_dead_letters_to_an_encrypted_queue(resources):
         for s in resources["UploadEventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Allow"
     ]
-    rule_arn = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
-    assert rule_arn.endswith(":rule/" + properties["RuleName"]["Fn::Sub"])
+    rule_arns = [arn["Fn::Sub"] for arn in as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])]
+    assert any(arn.endswith(":rule/" + properties["RuleName"]["Fn::Sub"]) for arn in rule_arns), rule_arns
 
 
 # --- functions and layer ------------------------------------------------------------------------
@@ -260,9 +271,23 @@ def test_cleanup_runs_nightly_on_eventbridge_scheduler(resources):
     assert json.loads(properties["Input"]) == {"dry_run": False}
 
 
-# --- state machine ------------------------------------------------------------------------------
-def test_state_machine_is_standard_logged_and_traced(resources):
-    machine = resources["PipelineStateMachine"]["Properties"]
+# --- state machines -----------------------------------------------------------------------------
+def _tasks(resources: dict[str, Any], machine: str) -> set[str]:
+    """The functions a state machine invokes, by its DefinitionSubstitutions."""
+    substitutions = resources[machine]["Properties"]["DefinitionSubstitutions"]
+    return {key.removesuffix("Arn") for key in substitutions}
+
+
+def test_every_function_is_a_task_of_one_state_machine_or_an_event_target(resources):
+    tasks = [_tasks(resources, machine) for machine in STATE_MACHINES]
+    assert set.union(*tasks) | EVENT_TARGETS == set(FUNCTIONS.values())
+    assert sum(len(t) for t in tasks) == len(set.union(*tasks)), "a function is a task of one state machine"
+    assert not set.union(*tasks) & EVENT_TARGETS
+
+
+@pytest.mark.parametrize("machine_id", sorted(STATE_MACHINES))
+def test_state_machine_is_standard_logged_and_traced(resources, machine_id):
+    machine = resources[machine_id]["Properties"]
     assert machine["Type"] == "STANDARD"
     assert machine["Tracing"] == {"Enabled": True}
     logging = machine["Logging"]
@@ -278,22 +303,30 @@ def test_every_definition_substitution_names_an_existing_function(resources):
     substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
     functions = _functions(resources)
     assert {key.removesuffix("Arn") for key in substitutions} == STATE_MACHINE_TASKS
+    substitutions = {
+        key: value
+        for machine in STATE_MACHINES
+        for key, value in resources[machine]["Properties"]["DefinitionSubstitutions"].items()
+    }
     for key, value in substitutions.items():
         assert value == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}
         assert key.removesuffix("Arn") in functions
 
 
-def test_every_asl_placeholder_has_a_substitution(resources):
-    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    placeholders = set(re.findall(r"\$\{([^}]+)\}", ASL.read_text(encoding="utf-8")))
+@pytest.mark.parametrize("machine_id", sorted(STATE_MACHINES))
+def test_every_asl_placeholder_has_a_substitution(resources, machine_id):
+    substitutions = resources[machine_id]["Properties"]["DefinitionSubstitutions"]
+    assert resources[machine_id]["Properties"]["DefinitionUri"] == str(STATE_MACHINES[machine_id].relative_to(ROOT))
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", STATE_MACHINES[machine_id].read_text(encoding="utf-8")))
     assert placeholders, "the ASL references no function"
     assert placeholders <= set(substitutions), placeholders - set(substitutions)
 
 
-def test_state_machine_may_invoke_exactly_its_task_functions(resources):
-    policies = resources["PipelineStateMachine"]["Properties"]["Policies"]
+@pytest.mark.parametrize("machine_id", sorted(STATE_MACHINES))
+def test_state_machine_may_invoke_exactly_its_task_functions(resources, machine_id):
+    policies = resources[machine_id]["Properties"]["Policies"]
     invoked = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in policies if "LambdaInvokePolicy" in p}
-    assert invoked == STATE_MACHINE_TASKS
+    assert invoked == _tasks(resources, machine_id)
 
 
 # --- IAM ----------------------------------------------------------------------------------------
@@ -319,7 +352,7 @@ def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
             assert actions(statement) == ["iam:PassRole"], (role, statement)
             assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}, role
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, role
-    assert sorted(passing) == ["DeployModelFunctionRole", "StartTrainingFunctionRole"]
+    assert sorted(passing) == ["DeployModelFunctionRole", "StartTrainingFunctionRole", "StartTransformFunctionRole"]
 
 
 def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):
@@ -336,13 +369,16 @@ def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):
                 ), (logical_id, resource)
 
 
-def test_only_the_starter_starts_executions_and_only_of_the_pipeline(translated):
+def test_only_the_starter_starts_executions_and_only_of_the_stacks_state_machines(translated):
+    started = []
     for role, statement in role_statements(translated["Resources"]):
         if "states:StartExecution" in actions(statement):
             assert role == "StartPipelineFunctionRole"
             [resource] = as_list(statement["Resource"])
-            name = resource["Fn::Sub"][1]["stateMachineName"]
-            assert name == {"Fn::GetAtt": ["PipelineStateMachine", "Name"]}
+            started.append(resource["Fn::Sub"][1]["stateMachineName"])
+    assert sorted(started, key=str) == sorted(
+        ({"Fn::GetAtt": [machine, "Name"]} for machine in STATE_MACHINES), key=str
+    )
 
 
 def test_execution_history_readers_are_limited_to_pipeline_executions(translated, resources):
@@ -377,7 +413,9 @@ def test_notifications_are_published_only_by_finish_failure_and_cleanup(translat
     assert sorted(publishers) == [
         "CleanupEndpointsFunctionRole",
         "FinishRunFunctionRole",
+        "FinishScoringFunctionRole",
         "HandleFailureFunctionRole",
+        "HandleScoringFailureFunctionRole",
         "RecordAbandonedRunFunctionRole",
     ]
 
@@ -474,8 +512,8 @@ def test_the_backstop_rule_sends_this_machines_unsuccessful_ends_to_its_function
 
 
 def test_the_backstop_is_no_state_and_invoked_by_nothing_but_its_rule(resources):
-    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
-    assert "RecordAbandonedRunFunctionArn" not in substitutions
+    for machine in STATE_MACHINES:
+        assert "RecordAbandonedRunFunction" not in _tasks(resources, machine)
     assert "record_abandoned_run" not in ASL.read_text(encoding="utf-8")
 
 

@@ -132,12 +132,15 @@ def test_key_policy_covers_every_log_group_of_the_stack_and_nothing_wider(resour
         assert any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns), (logical_id, name)
 
 
-def test_eventbridge_may_use_the_key_only_for_the_stacks_two_rules(resources):
+def test_eventbridge_may_use_the_key_only_for_the_stacks_rules(resources):
     [events] = [s for s in _key_statements(resources).values() if s["Principal"] == {"Service": "events.amazonaws.com"}]
     assert set(actions(events)) == {"kms:GenerateDataKey", "kms:Decrypt"}
     rules = [
-        resources[function]["Properties"]["Events"][event]["Properties"]["RuleName"]["Fn::Sub"]
-        for function, event in (("StartPipelineFunction", "CsvUploaded"), ("RecordAbandonedRunFunction", "RunEnded"))
+        source["Properties"]["RuleName"]["Fn::Sub"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for source in resource["Properties"].get("Events", {}).values()
+        if source["Type"] == "EventBridgeRule"
     ]
     source_arns = [arn["Fn::Sub"] for arn in as_list(events["Condition"]["ArnEquals"]["aws:SourceArn"])]
     assert sorted(arn.rsplit(":rule/", 1)[1] for arn in source_arns) == sorted(rules)
