@@ -6,6 +6,8 @@ and ``sagedrop local run`` finding the running server; SIGINT stops it cleanly.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import queue
@@ -22,11 +24,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from sagedrop.pipeline.preparing import raw_test_key
 from tests.integration.conftest import ROOT
 
 # One server per module: with `pytest -n … --dist loadgroup` these tests share a worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("local_up")]
 
+BANK_LABELS = {"no", "yes"}  # the bank marketing label's values, as the endpoint answers them
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 STARTUP_SECONDS = 120
 RUN_SECONDS = 300
@@ -122,13 +126,22 @@ def _wait_for_execution(sfn, machine_arn: str, name_prefix: str) -> dict:
     raise AssertionError(f"no finished execution named {name_prefix}* within {RUN_SECONDS} s")
 
 
-def _test_rows(s3, bucket: str, run_id: str, count: int) -> tuple[bytes, int]:
-    """Feature rows of the run's test split, as InvokeEndpoint takes them (label column dropped)."""
-    key = next(
-        item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"runs/{run_id}/data/test/")["Contents"]
-    )
-    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()[:count]
-    return "\n".join(line.split(",", 1)[1] for line in lines).encode() + b"\n", len(lines)
+def _raw_rows(s3, bucket: str, run_id: str, count: int) -> tuple[bytes, int]:
+    """The header and first rows of the run's raw test split: what a caller sends the endpoint."""
+    lines = s3.get_object(Bucket=bucket, Key=raw_test_key(run_id))["Body"].read().decode().splitlines()
+    return ("\n".join(lines[: count + 1]) + "\n").encode(), min(count, len(lines) - 1)
+
+
+def _answers(body: bytes) -> list[tuple[str, float]]:
+    """The endpoint's CSV answer: one ``label,probability`` line per row."""
+    return [(label, float(probability)) for label, probability in csv.reader(io.StringIO(body.decode())) if label]
+
+
+def _assert_answers_rows(body: bytes, rows: int, labels: set[str]) -> None:
+    answers = _answers(body)
+    assert len(answers) == rows, body
+    assert {label for label, _ in answers} <= labels
+    assert all(0.0 <= probability <= 1.0 for _, probability in answers)
 
 
 def test_the_banner_prints_the_stack_outputs(server):
@@ -173,17 +186,12 @@ def test_an_upload_with_boto3_runs_the_pipeline_and_the_kept_endpoint_answers(se
     endpoint = record["resources"]["endpoint"]
     listed = {e["EndpointName"]: e["EndpointStatus"] for e in sagemaker.list_endpoints()["Endpoints"]}
     assert listed.get(endpoint) == "InService"
-    body, rows = _test_rows(s3, bucket, run_id, 25)
+    body, rows = _raw_rows(s3, bucket, run_id, 25)
     response = server.client("sagemaker-runtime").invoke_endpoint(
-        EndpointName=endpoint, ContentType="text/csv", Body=body
+        EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body
     )
-    scores = _scores(response["Body"].read())
-    assert len(scores) == rows and all(0.0 <= score <= 1.0 for score in scores)
-    assert response["ContentType"] and response["InvokedProductionVariant"]
-
-
-def _scores(body: bytes) -> list[float]:
-    return [float(value) for value in re.split(r"[,\n]", body.decode()) if value.strip()]
+    _assert_answers_rows(response["Body"].read(), rows, BANK_LABELS)
+    assert response["ContentType"] == "text/csv" and response["InvokedProductionVariant"]
 
 
 # The SageMaker SDK (v3: sagemaker-core) lives in its own venv (make test builds it): it pins its own botocore.
@@ -206,7 +214,7 @@ def test_the_sagemaker_sdk_pointed_at_the_local_url_invokes_the_kept_endpoint(se
     record = json.loads(
         s3.get_object(Bucket=server.outputs["DataBucketName"], Key=f"runs/{kept_run['name']}/run.json")["Body"].read()
     )
-    body, rows = _test_rows(s3, server.outputs["DataBucketName"], kept_run["name"], 10)
+    body, rows = _raw_rows(s3, server.outputs["DataBucketName"], kept_run["name"], 10)
     env = {**os.environ, "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing"}
     env.update(AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     result = subprocess.run(
@@ -219,7 +227,7 @@ def test_the_sagemaker_sdk_pointed_at_the_local_url_invokes_the_kept_endpoint(se
     assert result.returncode == 0, result.stderr.decode()
     status, _, predictions = result.stdout.decode().partition("\n")
     assert status == "InService"
-    assert len(_scores(predictions.encode())) == rows
+    _assert_answers_rows(predictions.encode(), rows, BANK_LABELS)
 
 
 def test_sagemaker_errors_reach_the_client_with_their_codes(server):
