@@ -13,9 +13,10 @@ same trained model:
 Every one of the 45,211 rows goes through InvokeEndpoint in requests as large as each path allows
 (raw requests are cut so their features stay under the pipeline's 5 MB limit between containers;
 serverless requests under 4 MB); best of ``--repeat`` passes, the endpoints taking turns so a busy
-moment costs each alike; plus the median latency of a one-row request; then a Batch Transform job
-(SingleRecord, as a pipeline needs) on the first ``--transform-rows`` raw rows, with 1 and 4
-concurrent requests (startup of its containers included).
+moment costs each alike; plus the median latency of a one-row request. Then Batch Transform jobs
+(start of their containers included): the pipeline, SingleRecord as it must be, on the first
+``--transform-rows`` raw rows with 1 and 4 requests in flight; the single-container model,
+MultiRecord, on every row.
 
     .venv/bin/python benchmarks/inference_pipeline_bench.py [--repeat 5]
 """
@@ -218,18 +219,27 @@ def main() -> None:
                     f"{statistics.median(passes[name]):>9.2f} {statistics.median(latencies[name]) * 1000:>9.1f}"
                 )
 
-            # Batch Transform of raw rows through the pipeline: SingleRecord, one request per row.
-            s3.put_object(Bucket=BUCKET, Key="score/rows.csv", Body=b"".join(raw_lines[: args.transform_rows]))
-            for concurrency in (1, 4):
-                job_name = f"score-{concurrency}"
+            # Batch Transform of raw rows: the pipeline must go one row per request (SingleRecord); the
+            # single-container model may fill requests (MultiRecord).
+            s3.put_object(Bucket=BUCKET, Key="score/some/rows.csv", Body=b"".join(raw_lines[: args.transform_rows]))
+            s3.put_object(Bucket=BUCKET, Key="score/all/rows.csv", Body=b"".join(raw_lines))
+            for model, strategy, concurrency, prefix in (
+                ("pipeline", "SingleRecord", 1, "some"),
+                ("pipeline", "SingleRecord", 4, "some"),
+                ("single", "MultiRecord", 1, "all"),
+            ):
+                job_name = f"score-{model}-{concurrency}"
+                count = args.transform_rows if prefix == "some" else rows
                 started = time.perf_counter()
                 sagemaker.create_transform_job(
                     TransformJobName=job_name,
-                    ModelName="pipeline",
-                    BatchStrategy="SingleRecord",
+                    ModelName=model,
+                    BatchStrategy=strategy,
                     MaxConcurrentTransforms=concurrency,
                     TransformInput={
-                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/score/"}},
+                        "DataSource": {
+                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/score/{prefix}/"}
+                        },
                         "ContentType": "text/csv",
                         "SplitType": "Line",
                     },
@@ -241,8 +251,8 @@ def main() -> None:
                            "TransformJobStatus", ("Completed", "Failed"))  # fmt: skip
                 seconds = time.perf_counter() - started
                 assert job["TransformJobStatus"] == "Completed", job
-                label = f"transform job, pipeline, SingleRecord x{concurrency}"
-                print(f"{label:<52} {args.transform_rows:>8} {seconds:>7.2f} {args.transform_rows / seconds:>9,.0f}")
+                label = f"transform job: {model}, {strategy} x{concurrency}"
+                print(f"{label:<52} {'-':>8} {seconds:>7.2f} {count / seconds:>9,.0f}   ({count:,} rows)")
         finally:
             local.close()
 

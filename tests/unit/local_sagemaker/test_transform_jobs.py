@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagedrop.inference.packaging import container_environment
 from sagedrop.inference.serving import SINGLE, handle, load_model
 from sagedrop_local.sagemaker.transform_data import (
     MB,
@@ -180,6 +181,31 @@ def test_multi_record_works_for_a_single_container_model(cloud, models, model_na
     scores = [float(value) for value in read(cloud, "out-encoded/features.csv.out").decode().strip().split(",")]
     assert len(scores) == models.encoded_test.count(b"\n")
     assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+def test_the_single_container_model_scores_raw_rows_multi_record_and_joins_them(cloud, models, model_names, tmp_path):
+    # One container does every stage, so MultiRecord (and its large requests) is open to it.
+    cloud.sagemaker.create_model(
+        ModelName="transform-single",
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={
+            "Image": XGBOOST_IMAGE,
+            "ModelDataUrl": models.single,
+            "Environment": container_environment(SINGLE),
+        },
+    )
+    rows = raw_rows(models)
+    put(cloud, "score/single/rows.csv", b"".join(rows))
+    request = transform_request(
+        "single-multi", "transform-single", f"s3://{BUCKET}/score/single/", f"s3://{BUCKET}/out-single"
+    )
+
+    job = run_job(cloud, {**request, "BatchStrategy": "MultiRecord", "MaxPayloadInMB": 1})
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    lines = read(cloud, "out-single/rows.csv.out").decode().splitlines()
+    answers = expected_answers(cloud, models, b"".join(rows), tmp_path)
+    assert lines == [row.decode().rstrip("\n") + "," + answer for row, answer in zip(rows, answers, strict=True)]
 
 
 def test_a_bad_row_fails_its_object_and_the_job_naming_row_and_column(cloud, models, model_names):
