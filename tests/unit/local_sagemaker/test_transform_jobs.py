@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sagedrop.inference.packaging import container_environment
 from sagedrop.inference.serving import SINGLE, handle, load_model
+from sagedrop_local.sagemaker import transform_jobs
 from sagedrop_local.sagemaker.transform_data import (
     MB,
     TransformDataError,
@@ -267,6 +268,21 @@ def test_stop_list_and_describe(cloud, models, model_names):
     listed = cloud.sagemaker.list_transform_jobs(StatusEquals="Stopped")["TransformJobSummaries"]
     assert [job["TransformJobName"] for job in listed] == ["to-stop"]
     assert "to-stop" in [j["TransformJobName"] for j in cloud.sagemaker.list_transform_jobs()["TransformJobSummaries"]]
+
+
+def test_a_crash_of_the_jobs_thread_is_a_failed_job(cloud, models, model_names, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(transform_jobs, "start_model", broken)
+    put(cloud, "score/crash/rows.csv", b"".join(raw_rows(models)[:2]))
+
+    job = run_job(cloud, transform_request("crash", PIPELINE_MODEL, f"s3://{BUCKET}/score/crash/", f"s3://{BUCKET}/c"))
+
+    assert job["TransformJobStatus"] == "Failed"
+    assert job["FailureReason"] == (
+        "InternalServerError: the local SageMaker failed while running this transform job: RuntimeError: disk full"
+    )
 
 
 @pytest.mark.parametrize(
