@@ -12,7 +12,8 @@ from moto import mock_aws
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
 from sagedrop.names import run_id_for
-from sagedrop.pipeline.starting import UploadedObject, ignore_reason, parse_object_created, start_run
+from sagedrop.pipeline.starting import UploadedObject, ignore_reason, parse_object_created, start_for_upload, start_run
+from sagedrop.scoring.names import scoring_id_for
 from sagedrop.settings import StarterSettings
 
 from .conftest import ACCOUNT, REGION, load_event
@@ -209,3 +210,97 @@ def test_execution_arn_is_derived_from_the_state_machine_arn():
     arn = Executions(None, machine).execution_arn("run-1")
 
     assert arn == f"arn:aws:states:{REGION}:{ACCOUNT}:execution:pipeline:run-1"
+
+
+# --- routing: score/ uploads start a scoring ------------------------------------------------------------------
+@pytest.fixture
+def two_machines(stepfunctions):
+    client, pipeline_arn = stepfunctions
+    scoring_arn = client.create_state_machine(
+        name="sagedrop-test-scoring", definition=PASS_MACHINE, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn"
+    )["stateMachineArn"]
+    return client, Executions(client, pipeline_arn), Executions(client, scoring_arn)
+
+
+def test_a_csv_under_score_starts_a_scoring_named_by_its_object_version(two_machines):
+    client, pipeline, scoring = two_machines
+    event = load_event("object_created_score.json")
+    obj = parse_object_created(event)
+
+    outcome = start_for_upload(obj, pipeline=pipeline, scoring=lambda: scoring, settings=starter_settings("x"))
+
+    expected_name = scoring_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
+    assert (outcome.started, outcome.scoring_id, outcome.run_id) == (True, expected_name, None)
+    assert outcome.as_dict()["scoring_id"] == expected_name
+    [execution] = client.list_executions(stateMachineArn=scoring.state_machine_arn)["executions"]
+    assert execution["name"] == expected_name and execution["executionArn"] == outcome.execution_arn
+    assert client.list_executions(stateMachineArn=pipeline.state_machine_arn)["executions"] == []
+    document = json.loads(client.describe_execution(executionArn=outcome.execution_arn)["input"])
+    expected = load_event("scoring_started.json")  # the sample execution input documents this shape
+    assert set(document) == set(expected)
+    assert document["source"] == expected["source"] == obj.as_dict()
+    assert document["poll"] == {"interval_seconds": 2, "max_polls": 9}
+
+
+def test_a_scoring_delivered_twice_starts_once(two_machines):
+    client, pipeline, scoring = two_machines
+    event = load_event("object_created_score.json")
+
+    first = start_for_upload(
+        parse_object_created(event), pipeline=pipeline, scoring=lambda: scoring, settings=starter_settings("x")
+    )
+    second = start_for_upload(
+        parse_object_created(event), pipeline=pipeline, scoring=lambda: scoring, settings=starter_settings("x")
+    )
+
+    assert first.started and not second.started and "duplicate" in second.reason
+    assert second.execution_arn == first.execution_arn and second.scoring_id == first.scoring_id
+    assert len(client.list_executions(stateMachineArn=scoring.state_machine_arn)["executions"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "machine"),
+    [("incoming/bank/bank.csv", "pipeline"), ("score/run-1/a.csv", "scoring"), ("scores/run-1/a.csv", None)],
+)
+def test_uploads_are_routed_by_prefix_and_results_start_nothing(two_machines, key, machine):
+    client, pipeline, scoring = two_machines
+
+    outcome = start_for_upload(
+        parse_object_created(event_for(key)), pipeline=pipeline, scoring=lambda: scoring, settings=starter_settings("x")
+    )
+
+    counts = {
+        name: len(client.list_executions(stateMachineArn=executions.state_machine_arn)["executions"])
+        for name, executions in (("pipeline", pipeline), ("scoring", scoring))
+    }
+    assert counts == {name: int(name == machine) for name in counts}
+    assert outcome.started is (machine is not None)
+
+
+def test_an_unknown_run_id_still_starts_a_scoring_whose_first_state_names_the_error(two_machines):
+    """The starter does not read runs: an upload for a run that does not exist must fail loudly later."""
+    _, pipeline, scoring = two_machines
+
+    outcome = start_for_upload(
+        parse_object_created(event_for("score/no-such-run/a.csv")),
+        pipeline=pipeline,
+        scoring=lambda: scoring,
+        settings=starter_settings("x"),
+    )
+
+    assert outcome.started
+
+
+def test_a_scoring_upload_without_a_scoring_machine_fails_the_starter():
+    from sagedrop.errors import InvalidConfigError
+    from sagedrop.scoring.settings import ScoringStarterSettings
+
+    settings = ScoringStarterSettings.from_environ({})
+
+    with pytest.raises(InvalidConfigError, match="SCORING_STATE_MACHINE_ARN"):
+        start_for_upload(
+            parse_object_created(event_for("score/run-1/a.csv")),
+            pipeline=Executions(None, "arn:aws:states:us-east-1:1:stateMachine:p"),
+            scoring=lambda: Executions(None, settings.require()),
+            settings=starter_settings("x"),
+        )

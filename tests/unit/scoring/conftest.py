@@ -13,6 +13,7 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.s3_streams import ObjectStreams
 from sagedrop.scoring.names import scoring_id_for
 from tests.constants import ACCOUNT, BUCKET, REGION, TOPIC_ARN, TOPIC_NAME
+from tests.unit.handlers.conftest import aws, environment, load_handler, reset_metrics  # noqa: F401 - handler fixtures
 from tests.unit.pipeline.conftest import make_settings  # noqa: F401 - re-exported
 
 RUN_ID = "bank-full-0123456789abcdef"

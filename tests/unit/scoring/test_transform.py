@@ -15,7 +15,7 @@ from sagedrop.errors import SageMakerThrottled
 from sagedrop.pipeline.deployment import model_containers
 from sagedrop.scoring.names import scoring_model_name, transform_job_name
 from sagedrop.scoring.state import CheckTransformInput, StartTransformInput, parse_state
-from sagedrop.scoring.transform import check_transform, start_transform
+from sagedrop.scoring.transform import check_transform, poll_wait_seconds, start_transform
 from tests.constants import BUCKET, REGION, ROLE_ARN, STACK
 
 from .conftest import (
@@ -103,7 +103,13 @@ def test_the_scoring_model_is_the_runs_pipeline_and_the_job_scores_one_record_pe
 
     transform = start_transform(start_state(), sagemaker, DataBucket(None, BUCKET), settings)
 
-    assert transform.as_dict() == {"model_name": MODEL, "job_name": JOB, "status": "InProgress", "polls": 0}
+    assert transform.as_dict() == {
+        "model_name": MODEL,
+        "job_name": JOB,
+        "status": "InProgress",
+        "polls": 0,
+        "wait_seconds": 60,  # the execution input's poll interval
+    }
 
 
 def test_a_linear_learner_run_is_scored_by_its_own_algorithm_container(stubbed):
@@ -168,8 +174,22 @@ def test_throttling_becomes_the_error_the_state_machine_retries(stubbed):
 
 
 def check_state(status: str = "InProgress", polls: int = 0) -> CheckTransformInput:
-    transform = {"model_name": MODEL, "job_name": JOB, "status": status, "polls": polls}
+    transform = {"model_name": MODEL, "job_name": JOB, "status": status, "polls": polls, "wait_seconds": 60}
     return parse_state(make_scoring_state(transform=transform), CheckTransformInput)
+
+
+@pytest.mark.parametrize(("polls", "wait"), [(0, 60), (9, 60), (10, 120), (25, 180), (89, 540), (90, 600), (999, 600)])
+def test_the_wait_between_polls_grows_with_the_polls_and_is_capped(polls, wait):
+    assert poll_wait_seconds(60, polls) == wait
+
+
+@pytest.mark.parametrize(("interval", "max_polls", "at_least_hours"), [(60, 60, 3.5), (1, 600, 1.4)])
+def test_the_bounded_loop_follows_a_job_for_hours_in_the_cloud_and_locally(interval, max_polls, at_least_hours):
+    """The stack's defaults (60 s, 60 polls) and the local cloud's (1 s, 600 polls): a fixed wait would
+    give a transform job 1 hour and 10 minutes, too little for a large file."""
+    followed = sum(poll_wait_seconds(interval, polls) for polls in range(max_polls))
+
+    assert followed >= at_least_hours * 3600
 
 
 @pytest.mark.parametrize(
@@ -194,9 +214,10 @@ def test_each_poll_reports_the_status_counts_and_says_why_a_job_ended_badly(stub
     }
     stubber.add_response("describe_transform_job", response, {"TransformJobName": JOB})
 
-    transform = check_transform(check_state(polls=2), sagemaker)
+    transform = check_transform(check_state(polls=9), sagemaker)
 
-    assert transform.status == described["TransformJobStatus"] and transform.polls == 3
+    assert transform.status == described["TransformJobStatus"] and transform.polls == 10
+    assert transform.wait_seconds == 120
     assert transform.failure_reason == reason
 
 

@@ -1,4 +1,8 @@
-"""The state machine definition: the rules FACTS.md and the issue set, checked on the file itself."""
+"""The state machine definitions: the rules FACTS.md and the issues set, checked on the files themselves.
+
+The rules every machine follows run on each of them (``definition``); the pipeline's and the
+scoring's own loops are checked by name (``pipeline``, ``scoring``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 ASL_PATH = ROOT / "statemachine" / "pipeline.asl.json"
+SCORING_ASL_PATH = ROOT / "statemachine" / "scoring.asl.json"
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -22,9 +28,60 @@ LAMBDA_SERVICE_ERRORS = {
 FAILURE_HANDLER = "Record the failure"
 
 
+@dataclass(frozen=True)
+class Machine:
+    path: Path
+    failed: str  #: the Fail state every failure ends in
+    sagemaker_tasks: tuple[str, ...]  #: the tasks that call SageMaker (they retry its throttling and limits)
+    first_checks: dict[str, str]  #: a task that starts something -> the check that follows it at once
+    wait_seconds: str  #: where the Wait states read their seconds
+
+
+MACHINES = {
+    "pipeline": Machine(
+        ASL_PATH,
+        "Run failed",
+        ("Start training", "Check training", "Deploy the model", "Check the endpoint"),
+        {"Start training": "Check training", "Deploy the model": "Check the endpoint"},
+        "$.poll.interval_seconds",
+    ),
+    # The transform job's wait is chosen by its check from the execution's poll interval (it grows with the polls).
+    "scoring": Machine(
+        SCORING_ASL_PATH,
+        "Scoring failed",
+        ("Start the transform job", "Check the transform job"),
+        {"Start the transform job": "Check the transform job"},
+        "$.transform.wait_seconds",
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(MACHINES))
+def machine(request) -> Machine:
+    return MACHINES[request.param]
+
+
 @pytest.fixture(scope="module")
-def definition() -> dict:
+def definition(machine) -> dict:
+    return json.loads(machine.path.read_text())
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> dict:
     return json.loads(ASL_PATH.read_text())
+
+
+@pytest.fixture(scope="module")
+def scoring() -> dict:
+    return json.loads(SCORING_ASL_PATH.read_text())
+
+
+def _error_class(name: str):
+    """The named error class a state machine matches or sets: sagedrop.errors, or scoring's own."""
+    import sagedrop.errors as errors
+    import sagedrop.scoring.errors as scoring_errors
+
+    return getattr(errors, name, None) or getattr(scoring_errors, name, None)
 
 
 def _states(definition: dict) -> dict:
@@ -60,33 +117,34 @@ def test_retriers_back_off_with_jitter_and_a_cap(definition):
             assert retrier.get("MaxDelaySeconds"), name
 
 
-def test_every_task_catches_everything_into_the_failure_path(definition):
+def test_every_task_catches_everything_into_the_failure_path(definition, machine):
     for name, state in _lambda_tasks(definition).items():
         catches = state.get("Catch", [])
         assert catches, f"{name} has no Catch"
         assert any("States.ALL" in c["ErrorEquals"] for c in catches), name
-        expected = "Run failed" if name == FAILURE_HANDLER else FAILURE_HANDLER
+        expected = machine.failed if name == FAILURE_HANDLER else FAILURE_HANDLER
         assert {c["Next"] for c in catches} == {expected}, name
         assert all(c.get("ResultPath") for c in catches), f"{name}'s Catch would drop the run state"
 
 
-def test_sagemaker_calls_retry_throttling_and_limits(definition):
-    for name in ("Start training", "Check training", "Deploy the model", "Check the endpoint"):
+def test_sagemaker_calls_retry_throttling_and_limits(definition, machine):
+    for name in machine.sagemaker_tasks:
         retried = {e for r in _states(definition)[name]["Retry"] for e in r["ErrorEquals"]}
         assert {"SageMakerThrottled", "SageMakerLimitExceeded"} <= retried, name
-    deploy = {e for r in _states(definition)["Deploy the model"]["Retry"] for e in r["ErrorEquals"]}
+
+
+def test_deploy_retries_an_endpoint_config_not_yet_visible(pipeline):
+    deploy = {e for r in _states(pipeline)["Deploy the model"]["Retry"] for e in r["ErrorEquals"]}
     assert "EndpointConfigNotReady" in deploy
 
 
 def test_retried_error_names_are_real_exception_classes(definition):
     """Retry matches the exception *class name*: a typo would silently never retry."""
-    import sagedrop.errors as errors
-
     for state in _states(definition).values():
         for retrier in state.get("Retry", []):
             for error in retrier["ErrorEquals"]:
                 if not error.startswith(("Lambda.", "States.")):
-                    assert hasattr(errors, error), error
+                    assert _error_class(error) is not None, error
 
 
 def test_every_choice_has_a_default(definition):
@@ -123,7 +181,7 @@ def test_wait_loops_are_bounded_by_max_polls(definition):
         assert state["Default"] not in waits, f"{name} loops by default"
 
 
-def test_each_loop_checks_before_its_first_wait(definition):
+def test_each_loop_checks_before_its_first_wait(definition, machine):
     """Work already done at its first check goes on at once: only a loop's own Choice enters its Wait."""
     states = _states(definition)
     waits = {name for name, state in states.items() if state["Type"] == "Wait"}
@@ -131,19 +189,20 @@ def test_each_loop_checks_before_its_first_wait(definition):
     for name, state in states.items():
         if state["Type"] != "Choice":
             assert not _next_states(state) & waits, f"{name} waits before anything was checked"
-    assert states["Start training"]["Next"] == "Check training"
-    assert states["Deploy the model"]["Next"] == "Check the endpoint"
+    for start, check in machine.first_checks.items():
+        assert states[start]["Next"] == check
     for wait in waits:
         assert states[states[wait]["Next"]]["Type"] == "Task", f"{wait} is not followed by a check"
 
 
-def test_waits_take_their_seconds_from_the_execution_input(definition):
+def test_waits_take_their_seconds_from_the_execution_input(definition, machine):
     for name, state in _states(definition).items():
         if state["Type"] == "Wait":
-            assert state.get("SecondsPath") == "$.poll.interval_seconds", name
+            assert state.get("SecondsPath") == machine.wait_seconds, name
 
 
-def test_training_loop_routes_failed_and_stopped_to_the_failure_path(definition):
+def test_training_loop_routes_failed_and_stopped_to_the_failure_path(pipeline):
+    definition = pipeline
     choice = _states(definition)["Is training finished?"]
     routed = {}
     for rule in choice["Choices"]:
@@ -156,14 +215,45 @@ def test_training_loop_routes_failed_and_stopped_to_the_failure_path(definition)
         assert failure_pass["Next"] == FAILURE_HANDLER
 
 
-def test_endpoint_loop_routes_failed_to_the_failure_path(definition):
+def test_endpoint_loop_routes_failed_to_the_failure_path(pipeline):
+    definition = pipeline
     choice = _states(definition)["Is the endpoint in service?"]
     failed = next(r for r in choice["Choices"] if r.get("StringEquals") == "Failed")
     assert _states(definition)[failed["Next"]]["Next"] == FAILURE_HANDLER
 
 
-def test_the_run_ends_in_fail_with_the_original_error(definition):
-    fail = _states(definition)["Run failed"]
+def test_transform_loop_routes_failed_and_stopped_to_the_failure_path(scoring):
+    choice = _states(scoring)["Is the transform job finished?"]
+    routed = {}
+    for rule in choice["Choices"]:
+        for status in re.findall(r'"StringEquals": "(\w+)"', json.dumps(rule)):
+            routed.setdefault(status, rule["Next"])
+    assert routed["Completed"] == "Assemble the scores"
+    assert routed["InProgress"] == routed["Stopping"] == "Wait for the transform job"
+    for status in ("Failed", "Stopped"):
+        failure_pass = _states(scoring)[routed[status]]
+        assert failure_pass["Parameters"] == {"Error": "TransformJobFailed", "Cause.$": "$.transform.failure_reason"}
+        assert failure_pass["Next"] == FAILURE_HANDLER
+
+
+def test_scoring_checks_stages_scores_assembles_and_finishes_in_that_order(scoring):
+    order, state = [], scoring["StartAt"]
+    while state in _states(scoring) and _states(scoring)[state]["Type"] != "Succeed":
+        order.append(state)
+        current = _states(scoring)[state]
+        state = "Assemble the scores" if current["Type"] == "Choice" else current.get("Next")
+    assert [name for name in order if _states(scoring)[name]["Type"] == "Task"] == [
+        "Check the run and the file",
+        "Stage the rows",
+        "Start the transform job",
+        "Check the transform job",
+        "Assemble the scores",
+        "Finish the scoring",
+    ]
+
+
+def test_the_run_ends_in_fail_with_the_original_error(definition, machine):
+    fail = _states(definition)[machine.failed]
     assert fail["Type"] == "Fail"
     assert fail["ErrorPath"] == "$.failure.Error" and fail["CausePath"] == "$.failure.Cause"
 
@@ -180,9 +270,11 @@ STATELINT = shutil.which("statelint", path=str(Path(sys.executable).parent)) or 
 
 
 @pytest.mark.skipif(not STATELINT, reason="statelint is not installed (pip install -e '.[dev]')")
-def test_statelint_accepts_the_definition_with_substitutions_filled(tmp_path):
+def test_statelint_accepts_the_definition_with_substitutions_filled(tmp_path, machine):
     text = re.sub(
-        r"\$\{(\w+)\}", lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", ASL_PATH.read_text()
+        r"\$\{(\w+)\}",
+        lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}",
+        machine.path.read_text(),
     )
     resolved = tmp_path / "pipeline.json"
     resolved.write_text(text)
@@ -208,4 +300,4 @@ def test_every_error_the_state_machine_sets_is_a_declared_error_class(definition
 
     assert set_by_pass_states  # the loops' failure states exist, so this cannot pass vacuously
     for name in set_by_pass_states | retried_or_caught:
-        assert issubclass(getattr(errors, name, type(None)), errors.SagedropError), name
+        assert issubclass(_error_class(name) or type(None), errors.SagedropError), name

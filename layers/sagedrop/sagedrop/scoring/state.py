@@ -49,6 +49,7 @@ class Transform(Section):
     job_name: str
     status: TransformJobStatus
     polls: int = Field(ge=0)
+    wait_seconds: int = Field(ge=0)  #: what "Wait for the transform job" waits before the next poll
     failure_reason: str | None = None
 
 

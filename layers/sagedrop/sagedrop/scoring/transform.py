@@ -18,9 +18,19 @@ from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB
 from sagedrop.scoring.state import CheckTransformInput, StartTransformInput, Transform
 from sagedrop.settings import PipelineSettings
 
+#: The wait between polls grows by one poll interval every this many polls, up to this many intervals: a
+#: transform job's time grows with its file (unlike training's or an endpoint's), and growing waits
+#: let the bounded loop (poll.max_polls) follow a long job with few state transitions.
+POLL_BACKOFF_EVERY = 10
+POLL_BACKOFF_MAX_FACTOR = 10
 #: Tags a scoring's resources carry besides the run's (stack, run id).
 SCORING_ID_TAG = "sagedrop:scoring-id"
 CSV = "text/csv"
+
+
+def poll_wait_seconds(interval_seconds: int, polls: int) -> int:
+    """The wait before the poll after ``polls`` polls: the interval, then longer every POLL_BACKOFF_EVERY polls."""
+    return interval_seconds * min(1 + polls // POLL_BACKOFF_EVERY, POLL_BACKOFF_MAX_FACTOR)
 
 
 def scoring_tags(settings: PipelineSettings, run_id: str, scoring_id: str) -> list[dict]:
@@ -93,6 +103,7 @@ def start_transform(
         job_name=requests["transform_job"]["TransformJobName"],
         status="InProgress",
         polls=0,
+        wait_seconds=poll_wait_seconds(state.poll.interval_seconds, 0),
     )
 
 
@@ -104,4 +115,12 @@ def check_transform(state: CheckTransformInput, sagemaker: BatchTransformGateway
     reason = None
     if status in ("Failed", "Stopped"):
         reason = described.get("FailureReason") or f"transform job {transform.job_name} is {status}"
-    return transform.model_copy(update={"status": status, "failure_reason": reason, "polls": transform.polls + 1})
+    polls = transform.polls + 1
+    return transform.model_copy(
+        update={
+            "status": status,
+            "failure_reason": reason,
+            "polls": polls,
+            "wait_seconds": poll_wait_seconds(state.poll.interval_seconds, polls),
+        }
+    )
