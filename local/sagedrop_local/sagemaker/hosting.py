@@ -8,7 +8,7 @@ import botocore.exceptions
 
 from .context import Local, validate_name
 from .errors import already_exists, could_not_find, validation_exception
-from .inference_pipeline import check_serverless_host, model_containers
+from .inference_pipeline import check_serverless_host, containers_of
 from .listing import list_call
 from .store import merge_tags
 from .training import parse_s3_uri
@@ -70,7 +70,7 @@ class Hosting:
         name = params["ModelName"]
         validate_name(name, "modelName")
         arn = self._local.arn(region, "model", name)
-        containers = model_containers(params)  # exactly one of PrimaryContainer and Containers, checked
+        containers = containers_of(params)  # exactly one of PrimaryContainer and Containers, checked
         for container in containers:
             if container.get("ModelDataUrl"):
                 self._check_model_data(container["ModelDataUrl"])

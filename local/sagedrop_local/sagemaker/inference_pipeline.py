@@ -47,7 +47,7 @@ _PAYLOAD_LIMIT = "payload-limit"
 # --- CreateModel and CreateEndpointConfig ----------------------------------------------------
 
 
-def model_containers(params: Mapping) -> list[dict]:
+def containers_of(params: Mapping) -> list[dict]:
     """The containers of a CreateModel request, checked as SageMaker checks them."""
     primary, containers = params.get("PrimaryContainer"), params.get("Containers")
     if primary and containers:

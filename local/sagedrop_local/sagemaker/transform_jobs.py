@@ -10,11 +10,12 @@ still processed), or Stopping → Stopped. A crash of the thread is a Failed job
 
 Input: ``S3Prefix`` (every object under it) or ``ManifestFile``; ``CompressionType: Gzip``;
 ``SplitType`` ``None`` or ``Line`` (RecordIO and TFRecord are not emulated);
-``MaxConcurrentTransforms`` requests in flight (default 1). ``BatchStrategy`` defaults to MultiRecord, as SageMaker's logs show it for built-in containers. A multi-container
-model (an inference pipeline) with MultiRecord fails the way SageMaker's does
-(sagemaker-python-sdk issue 4042: SingleRecord works, MultiRecord fails), with a FailureReason that
-says so. Logs: ``/aws/sagemaker/TransformJobs``, streams ``<job>/<instance>`` (containers; with
-``/<hostname>`` for each container of a pipeline) and ``<job>/<instance>/data-log`` (per object).
+``MaxConcurrentTransforms`` requests in flight (default 1). ``BatchStrategy`` defaults to
+MultiRecord, as SageMaker's logs show it for built-in containers. A multi-container model (an
+inference pipeline) with MultiRecord fails the way SageMaker's does (sagemaker-python-sdk issue
+4042: SingleRecord works, MultiRecord fails), with a FailureReason that says so. Logs:
+``/aws/sagemaker/TransformJobs``, streams ``<job>/<instance>`` (containers; with ``/<hostname>``
+for each container of a pipeline) and ``<job>/<instance>/data-log`` (per object).
 """
 
 from __future__ import annotations
