@@ -54,7 +54,11 @@ class LocalUp:
         self.console: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         self.outputs: dict[str, str] = {}
-        self.url = self._wait_until_serving()
+        try:
+            self.url = self._wait_until_serving()
+        except BaseException:
+            self.process.kill()
+            raise
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -332,9 +336,10 @@ def test_a_port_in_use_is_named_at_once(server, tmp_path):
 def test_ctrl_c_stops_local_up_cleanly_and_leaves_no_listener(tmp_path):
     local_up = LocalUp(tmp_path / "state", own_process_group=True)
     announced = tmp_path / "state" / "local-up.json"
-    assert announced.exists() and _listening(local_up.url)
-
-    returncode, stderr = local_up.stop()
+    try:
+        assert announced.exists() and _listening(local_up.url)
+    finally:
+        returncode, stderr = local_up.stop()
 
     assert returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
