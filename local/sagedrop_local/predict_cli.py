@@ -23,7 +23,7 @@ from typing import IO
 
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.errors import EndpointRejected, InvalidPredictionError
-from sagedrop.limits import SERVERLESS_EVALUATION_BATCH_BYTES
+from sagedrop.limits import DEFAULT_ROWS_PER_REQUEST, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
 
@@ -69,6 +69,7 @@ def predict_file(
     *,
     has_header: bool = True,
     max_bytes: int = SERVERLESS_EVALUATION_BATCH_BYTES,
+    max_rows: int = DEFAULT_ROWS_PER_REQUEST,
     concurrency: int = 4,
     progress: IO[str] = sys.stderr,
 ) -> int:
@@ -88,7 +89,7 @@ def predict_file(
             meter = _Progress(progress, source.stat().st_size)
             writer = csv.writer(out, lineterminator="\n")
             rows = 0
-            chunks = iter_chunks(reader, has_header=has_header, max_bytes=max_bytes)
+            chunks = iter_chunks(reader, has_header=has_header, max_bytes=max_bytes, max_rows=max_rows)
             for chunk, answer in predict_chunks(chunks, invoke, concurrency=concurrency):
                 answers = answer_rows(answer, len(chunk.records))
                 if rows == 0:
@@ -125,7 +126,12 @@ def _run(args: argparse.Namespace, stream: IO[str], runtime_client) -> int:
     invoker = EndpointInvoker(runtime_client, args.endpoint)
     try:
         rows = predict_file(
-            source, destination, invoker.invoke, has_header=not args.no_header, concurrency=args.concurrency
+            source,
+            destination,
+            invoker.invoke,
+            has_header=not args.no_header,
+            max_rows=args.rows_per_request,
+            concurrency=args.concurrency,
         )
     except (EndpointRejected, InvalidPredictionError) as error:
         stream.write(f"sagedrop: {source}: {error}\n")
@@ -180,6 +186,14 @@ def _restore_endpoint_run(cloud, endpoint: str, state_dir: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rows-per-request",
+        type=int,
+        default=DEFAULT_ROWS_PER_REQUEST,
+        metavar="N",
+        help="rows per request (default %(default)s; raw rows grow when featurized, and what one container of "
+        "the model hands the next is limited)",
+    )
     parser.add_argument("endpoint", metavar="ENDPOINT", help="the endpoint's name (run.json: resources.endpoint)")
     parser.add_argument("input", metavar="INPUT.csv", help="rows with the upload's columns (the label may be left out)")
     parser.add_argument(

@@ -7,6 +7,13 @@ SERVERLESS_INVOKE_MAX_BYTES = 4 * 1024 * 1024
 #: What the evaluation sends per request: under the limits above, with room for the container's framing.
 EVALUATION_BATCH_BYTES = 5_000_000
 SERVERLESS_EVALUATION_BATCH_BYTES = 3_500_000
+#: What one container of a serial inference pipeline may hand the next (the local SageMaker enforces it):
+#: raw rows grow when featurized (one-hot columns), so requests are also capped in rows.
+PIPELINE_STAGE_MAX_BYTES = 5 * 1024 * 1024
+#: The longest text of one feature value in the features CSV (a float32 in shortest form, its comma).
+FEATURE_VALUE_MAX_CHARS = 16
+#: Rows per request when the feature count is not known to the caller (sagedrop predict).
+DEFAULT_ROWS_PER_REQUEST = 1_000
 #: Step Functions: the largest input or output of one state.
 STATE_PAYLOAD_MAX_BYTES = 262_144
 #: A folder's sagedrop.json (or ``--config``). The effective configuration travels in every state's

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sagedrop.errors import EndpointError, EndpointRejected, InvalidPredictionError
-from sagedrop.limits import EVALUATION_BATCH_BYTES
+from sagedrop.limits import EVALUATION_BATCH_BYTES, FEATURE_VALUE_MAX_CHARS, PIPELINE_STAGE_MAX_BYTES
 from sagedrop.problem_types import ProblemType
 
 #: (body, content_type, accept) -> response body; raises EndpointError for an answer of 4xx/5xx.
@@ -49,10 +49,20 @@ def _encode(records: Iterable[list[str]], delimiter: str) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def rows_per_request(feature_count: int) -> int:
+    """Rows whose features surely fit between two pipeline containers, however long each value is."""
+    return max(1, PIPELINE_STAGE_MAX_BYTES // (feature_count * FEATURE_VALUE_MAX_CHARS))
+
+
 def iter_chunks(
-    lines: Iterable[str], *, has_header: bool = True, delimiter: str = ",", max_bytes: int = EVALUATION_BATCH_BYTES
+    lines: Iterable[str],
+    *,
+    has_header: bool = True,
+    delimiter: str = ",",
+    max_bytes: int = EVALUATION_BATCH_BYTES,
+    max_rows: int | None = None,
 ) -> Iterator[Chunk]:
-    """Whole records of ``lines`` (a text stream) in bodies of at most ``max_bytes``.
+    """Whole records of ``lines`` (a text stream) in bodies of at most ``max_bytes`` and ``max_rows`` records.
 
     Raises EndpointRejected for a single record that alone exceeds ``max_bytes``.
     """
@@ -70,7 +80,7 @@ def iter_chunks(
             raise EndpointRejected(
                 f"row {row_number} is {record_bytes:,} bytes: more than one request may carry ({max_bytes:,})"
             )
-        if records and size + record_bytes > max_bytes:
+        if records and (size + record_bytes > max_bytes or (max_rows is not None and len(records) >= max_rows)):
             yield Chunk(first_row, header, records, header_bytes + _encode(records, delimiter))
             records, size, first_row = [], len(header_bytes), row_number
         if not records:
@@ -154,10 +164,12 @@ def predict_raw_csv(
     *,
     delimiter: str = ",",
     max_bytes: int = EVALUATION_BATCH_BYTES,
+    max_rows: int | None = None,
     concurrency: int = 4,
 ) -> np.ndarray:
     """Scores for every row of a raw CSV with a header (the upload's columns), in row order."""
-    chunks = iter_chunks(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter, max_bytes=max_bytes)
+    text = io.StringIO(data.decode("utf-8"), newline="")
+    chunks = iter_chunks(text, delimiter=delimiter, max_bytes=max_bytes, max_rows=max_rows)
     parts = [
         contract_scores(answer, problem_type, len(chunk.records))
         for chunk, answer in predict_chunks(chunks, invoke, accept="application/json", concurrency=concurrency)

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from sagedrop.limits import PIPELINE_STAGE_MAX_BYTES
+
 from .errors import validation_exception
 from .model_server import HttpModelServer
 from .script_mode import post
@@ -35,7 +37,7 @@ SERIAL = "Serial"
 DIRECT = "Direct"
 PRIMARY = "primary"
 #: The largest answer one container of a pipeline may pass to the next.
-INTERMEDIATE_PAYLOAD_MAX_BYTES = 5 * 1024 * 1024
+INTERMEDIATE_PAYLOAD_MAX_BYTES = PIPELINE_STAGE_MAX_BYTES
 #: ``ContainerDefinition.Environment``: per key and value, and all maps of one CreateModel together.
 ENVIRONMENT_ENTRY_MAX_BYTES = 1024
 ENVIRONMENT_TOTAL_MAX_BYTES = 32 * 1024

@@ -153,3 +153,15 @@ def test_a_raw_csv_is_scored_in_row_order_through_several_requests():
     scores = predict_raw_csv(text, invoke, "regression", max_bytes=64, concurrency=3)
 
     assert scores.tolist() == [float(i) for i in range(50)]
+
+
+def test_requests_are_also_capped_in_rows_so_featurized_rows_fit_between_containers():
+    from sagedrop.limits import FEATURE_VALUE_MAX_CHARS, PIPELINE_STAGE_MAX_BYTES
+    from sagedrop.predicting import rows_per_request
+
+    text = as_csv(["n"], [[str(i)] for i in range(25)])
+    chunks = list(iter_chunks(io.StringIO(text), max_rows=10))
+
+    assert [len(chunk.records) for chunk in chunks] == [10, 10, 5]
+    assert rows_per_request(50) * 50 * FEATURE_VALUE_MAX_CHARS <= PIPELINE_STAGE_MAX_BYTES
+    assert rows_per_request(10**9) == 1

@@ -14,7 +14,7 @@ from sagedrop.limits import EVALUATION_BATCH_BYTES, SERVERLESS_EVALUATION_BATCH_
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
-from sagedrop.predicting import predict_raw_csv
+from sagedrop.predicting import predict_raw_csv, rows_per_request
 
 CONCURRENT_BATCHES = 4
 
@@ -49,6 +49,7 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         dataset.problem_type,
         delimiter=schema.get("delimiter") or ",",
         max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
+        max_rows=rows_per_request(dataset.feature_count),
         concurrency=CONCURRENT_BATCHES,
     )
     evaluation = build_evaluation(
