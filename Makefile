@@ -17,11 +17,11 @@ demo: $(VENV)/.ready
 	$(BIN)/sagedrop local run data/bank-full.csv.gz --label y --out out/demo --state-dir out/local-state
 
 test: $(VENV)/.ready $(SAM_VENV)/.ready $(SDK_VENV)/.ready $(CHECKOV_VENV)/.ready
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # Without the packaging test (it downloads the Lambda platform's wheels) and the slow end-to-end runs.
 test-fast: $(VENV)/.ready
-	$(BIN)/python -m pytest -n auto -m "not packaging and not e2e"
+	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not packaging and not e2e"
 
 bench: $(VENV)/.ready
 	$(BIN)/python benchmarks/pipeline_bench.py
