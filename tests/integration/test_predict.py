@@ -68,3 +68,28 @@ def test_a_bad_row_is_named_by_its_row_and_column_and_nothing_is_written(kept_en
     assert status == 1
     assert "(row 12 of the input), column 'age': 'forty' is not a number" in out
     assert not (work / "bad-pred.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("mangle", "named"),
+    [
+        (lambda header, row: (header, row[:-2]), "(row 3 of the input) has 14 fields, expected 16"),
+        (lambda header, row: (["agee" if name == "age" else name for name in header], row), "unknown column 'agee'"),
+    ],
+    ids=["wrong number of fields", "unknown column"],
+)
+def test_each_bad_request_kind_is_named_through_the_cli(kept_endpoint, bank_sample, capsys, mangle, named):
+    endpoint, work = kept_endpoint
+    rows = list(csv.reader(io.StringIO(raw_rows(bank_sample, 5, with_label=False))))
+    header, third = mangle(rows[0], rows[3])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, rows[1], rows[2], third, rows[4]])
+    source = work / "mangled.csv"
+    source.write_text(out.getvalue())
+
+    status = main(["local", "predict", endpoint, str(source), "--out", str(work / "mangled-pred.csv"),
+                   "--state-dir", str(work / "state")])  # fmt: skip
+
+    printed = capsys.readouterr().out
+    assert status == 1 and named in printed and printed.count("\n") == 1
+    assert not (work / "mangled-pred.csv").exists()
