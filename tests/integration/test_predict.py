@@ -74,7 +74,10 @@ def test_a_bad_row_is_named_by_its_row_and_column_and_nothing_is_written(kept_en
     ("mangle", "named"),
     [
         (lambda header, row: (header, row[:-2]), "(row 3 of the input) has 14 fields, expected 16"),
-        (lambda header, row: (["agee" if name == "age" else name for name in header], row), "unknown column 'agee'"),
+        (
+            lambda header, row: (["agee" if name == "age" else name for name in header], row),
+            "unknown column(s) 'agee' (did you mean 'age'?)",
+        ),
     ],
     ids=["wrong number of fields", "unknown column"],
 )
