@@ -98,19 +98,19 @@ def test_extra_config_may_not_override_the_retries():
 
 
 # --- the policy a handler names agrees with the state machine --------------------------------------------------
-def _retries_throttling(asl: dict, function: str) -> bool:
+def _retries_throttling(machines: list[dict], function: str) -> bool:
     """Does the ASL state running ``function`` retry SageMakerThrottled? False if no state runs it."""
     from sagedrop.pipeline.steps import substitution_key
 
     resource = "${" + substitution_key(function) + "}"
-    tasks = [s for s in asl["States"].values() if s.get("Resource") == resource]
+    tasks = [s for asl in machines for s in asl["States"].values() if s.get("Resource") == resource]
     return any("SageMakerThrottled" in r["ErrorEquals"] for task in tasks for r in task.get("Retry", []))
 
 
 def test_handlers_choose_the_policy_their_state_retries_for():
     """STATE_MACHINE where the ASL retries SageMakerThrottled (for the SageMaker client at least), and
     nowhere else: there a throttled call would be retried once and then fail the run."""
-    asl = json.loads((ROOT / "statemachine" / "pipeline.asl.json").read_text())
+    machines = [json.loads(path.read_text()) for path in sorted((ROOT / "statemachine").glob("*.asl.json"))]
     choices = {}
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         policies = set(re.findall(r"RetryPolicy\.(STATE_MACHINE|SELF)", app.read_text()))
@@ -119,7 +119,7 @@ def test_handlers_choose_the_policy_their_state_retries_for():
     if not choices:
         pytest.skip("no handler builds its clients with sagedrop.aws.clients yet")
     for function, policies in choices.items():
-        if _retries_throttling(asl, function):
+        if _retries_throttling(machines, function):
             assert "STATE_MACHINE" in policies, f"functions/{function}/app.py: its state retries SageMakerThrottled"
         else:
             assert "STATE_MACHINE" not in policies, f"functions/{function}/app.py: nothing retries it but botocore"
