@@ -340,3 +340,18 @@ def test_a_failing_notification_does_not_keep_the_job_from_being_stopped(world):
 
     assert handled.stopped == ["j"] and handled.deleted == ["m"]
     assert [p.split(":")[0] for p in handled.problems] == ["could not publish the failure"]
+
+
+def test_a_key_that_names_no_run_is_notified_with_nowhere_to_record_it(world):
+    state = world.drop(UPLOAD, key="score/customers.csv")
+    state["failure"] = {"Error": "InvalidScoringKeyError", "Cause": "key 'score/customers.csv' names no run"}
+
+    handled = handle_scoring_failure(
+        parse_state(state, ScoringFailureInput), sagemaker=FakeSageMaker(), bucket=world.bucket, notifier=notifier()
+    )
+
+    assert handled.status_key is None and handled.problems == []
+    [message] = world.messages()
+    assert message["subject"] == "sagedrop scoring of score/customers.csv failed"
+    assert message["attributes"] == {"status": "FAILED", "workflow": "scoring"}
+    assert [o["Key"] for o in world.s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["score/customers.csv"]
