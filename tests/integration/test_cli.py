@@ -72,3 +72,15 @@ def test_the_full_bank_marketing_data_beats_the_tutorials_bar(tmp_path, capsys):
     assert evaluation["metrics"]["accuracy"] >= 0.90
     assert evaluation["metrics"]["accuracy"] > evaluation["baseline"]["accuracy"]
     assert evaluation["metrics"]["roc_auc"] >= 0.90
+
+
+@pytest.mark.e2e
+def test_relative_out_and_state_dirs_work_as_make_demo_passes_them(tmp_path, monkeypatch, bank_sample, capsys):
+    # make demo passes --out out/demo --state-dir out/local-state; the model's containers run elsewhere.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bank.csv").write_bytes(bank_sample)
+
+    status = main(["local", "run", "bank.csv", "--label", "y", "--out", "out/demo", "--state-dir", "out/local-state"])
+
+    assert status == 0, capsys.readouterr().out
+    assert json.loads((tmp_path / "out/demo/run.json").read_text())["status"] == "SUCCEEDED"

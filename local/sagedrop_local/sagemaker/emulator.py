@@ -74,7 +74,8 @@ class LocalSageMaker:
             self.faults = faults
         else:
             self.faults = FaultPlan.from_environment() if faults is None else FaultPlan.parse(faults)
-        self.state_dir = Path(state_dir)
+        # Absolute: script-mode containers run with their model folder as the working directory.
+        self.state_dir = Path(state_dir).absolute()
         self._store = Store(self.state_dir)
         self._local = Local(
             store=self._store,

@@ -154,3 +154,14 @@ def test_a_job_another_live_instance_runs_is_not_reported_interrupted(session, s
     assert "_owner" not in seen_while_running
     assert seen_after_close["TrainingJobStatus"] == "Failed"
     assert seen_after_close["FailureReason"].startswith("InternalServerError")
+
+
+def test_a_relative_state_dir_is_kept_absolute(tmp_path, monkeypatch):
+    # Script-mode containers run in their model folder: a relative scratch path would point nowhere there.
+    from sagedrop_local.sagemaker import LocalSageMaker
+
+    monkeypatch.chdir(tmp_path)
+    local = LocalSageMaker(None, "relative/state")
+
+    assert local.state_dir == tmp_path / "relative" / "state"
+    local.close()
