@@ -44,6 +44,7 @@ TRANSFORM_JOB_REQUEST = {
     "ModelName": MODEL,
     "BatchStrategy": "SingleRecord",  # MultiRecord fails on a multi-container model (sagemaker-python-sdk#4042)
     "MaxPayloadInMB": 6,
+    "MaxConcurrentTransforms": 4,  # one record per request: a few in flight keep the instance busy
     "TransformInput": {
         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": INPUT_PREFIX}},
         "ContentType": "text/csv",

@@ -23,6 +23,10 @@ from sagedrop.settings import PipelineSettings
 #: let the bounded loop (poll.max_polls) follow a long job with few state transitions.
 POLL_BACKOFF_EVERY = 10
 POLL_BACKOFF_MAX_FACTOR = 10
+#: Requests in flight per instance. Unset, it is 1 for this model (no execution-parameters endpoint),
+#: and one record per request at a time leaves the instance mostly waiting; SageMaker allows
+#: MaxConcurrentTransforms × MaxPayloadInMB up to 100 MB.
+MAX_CONCURRENT_TRANSFORMS = 4
 #: Tags a scoring's resources carry besides the run's (stack, run id).
 SCORING_ID_TAG = "sagedrop:scoring-id"
 CSV = "text/csv"
@@ -66,6 +70,7 @@ def transform_requests(state: StartTransformInput, settings: PipelineSettings, b
             # is exactly this serial pipeline. One record per request also keeps a row's answer its own.
             "BatchStrategy": "SingleRecord",
             "MaxPayloadInMB": MAX_PAYLOAD_IN_MB,
+            "MaxConcurrentTransforms": MAX_CONCURRENT_TRANSFORMS,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": state.staged.input_prefix}},
                 "ContentType": CSV,
