@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import io
 import json
-import os
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import IO, Any
 
 from botocore.response import StreamingBody
 
+from sagedrop_local import environ
 from sagedrop_local.stack import LocalFunction
 
 STATE_PAYLOAD_LIMIT = 262_144  # Step Functions' limit on a state's input or output
@@ -73,16 +73,11 @@ class _HttpOk:
 
 @contextlib.contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    saved = environ.apply(variables)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        environ.restore(saved)
 
 
 class LocalLambdaRuntime:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import queue
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sagedrop.image_uris import SKLEARN, image_uri
+from sagedrop_local import environ
 
 from .algorithms import repository
 from .model_server import ModelLoadError
@@ -87,7 +87,7 @@ class ScriptContainer:
 
     def launch(self) -> None:
         """Start the process without waiting for it (a pipeline starts its containers side by side)."""
-        env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARIABLES}
+        env = {key: value for key, value in environ.snapshot().items() if key not in _HOST_ONLY_VARIABLES}
         env.update(self.environment)
         env["PYTHONUNBUFFERED"] = "1"
         self._process = subprocess.Popen(  # noqa: S603 — our own interpreter and script

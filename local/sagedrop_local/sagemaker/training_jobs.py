@@ -172,17 +172,19 @@ class TrainingJobs:
                 log=lambda line: log_lines.append((self._local.now(), line)),
             )
         except TrainingStopped as stopped:
-            self._finish(name, str(stopped), None, None, log_lines)
+            ending = (str(stopped), None, None)
         except (UserError, AlgorithmError, DataDownloadError) as error:
             log_lines.append((self._local.now(), f"ERROR: {error}"))
-            self._finish(name, "Failed", algorithm.failure_reason(error), None, log_lines)
+            ending = ("Failed", algorithm.failure_reason(error), None)
         except Exception as error:  # noqa: BLE001 — any surprise in the algorithm is its failure, as in SageMaker
             log_lines.append((self._local.now(), f"ERROR: {error!r}"))
-            self._finish(name, "Failed", algorithm.failure_reason(AlgorithmError(repr(error))), None, log_lines)
+            ending = ("Failed", algorithm.failure_reason(AlgorithmError(repr(error))), None)
         else:
-            self._finish(name, "Completed", None, outcome, log_lines)
+            ending = ("Completed", None, outcome)
         finally:
+            # Before the job is seen to end: whoever reads the ended job finds no scratch left behind.
             shutil.rmtree(work_dir, ignore_errors=True)
+        self._finish(name, *ending, log_lines)
 
     def _finish(
         self,

@@ -49,3 +49,31 @@ def test_lambda_invoke_through_boto3_is_answered_in_process(functions_package):
 def test_an_unknown_function_is_named(functions_package):
     with pytest.raises(KeyError, match="fn-nope"):
         functions_package.function("fn-nope")
+
+
+def test_an_environment_copy_is_never_torn_by_a_function_leaving(monkeypatch):
+    # The local SageMaker copies os.environ for its container processes while handlers come and go.
+    import threading
+
+    from sagedrop_local import environ
+
+    stop = threading.Event()
+    torn: list[BaseException] = []
+
+    def come_and_go():
+        while not stop.is_set():
+            environ.restore(environ.apply({f"SAGEDROP_TEST_{i}": "x" for i in range(50)}))
+
+    worker = threading.Thread(target=come_and_go)
+    worker.start()
+    try:
+        for _ in range(2000):
+            try:
+                environ.snapshot()
+            except KeyError as error:  # what a bare dict(os.environ) raises here
+                torn.append(error)
+    finally:
+        stop.set()
+        worker.join()
+
+    assert torn == []
