@@ -26,8 +26,7 @@ from sagedrop.errors import EndpointRejected, InvalidPredictionError
 from sagedrop.limits import DEFAULT_ROWS_PER_REQUEST, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
-
-PREDICTION_COLUMNS = ("predicted_label", "probability")
+from sagedrop.scoring.csvstream import PREDICTION_COLUMNS
 
 
 class _Progress:
