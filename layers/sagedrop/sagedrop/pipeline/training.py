@@ -78,23 +78,26 @@ def sagemaker_tags(settings: PipelineSettings, run_id: str) -> list[dict]:
     return [{"Key": STACK_TAG, "Value": settings.stack_name}, {"Key": RUN_ID_TAG, "Value": run_id}]
 
 
-def training_job_request(
-    *, run_id: str, job_name: str, config: RunConfig, dataset: DatasetSummary, settings: PipelineSettings
+def training_job_definition(
+    *, run_id: str, config: RunConfig, dataset: DatasetSummary, settings: PipelineSettings
 ) -> dict:
-    """The complete CreateTrainingJob request for one run (a pure function of its inputs)."""
+    """What every training job of a run is, whatever its name, hyperparameters and tags.
+
+    One builder for both requests that start training: CreateTrainingJob (:func:`training_job_request`)
+    and a tuning job's TrainingJobDefinition (``sagedrop.pipeline.tuning``), so the trials of a
+    tuning job train exactly as the single job would.
+    """
     prefix = f"s3://{settings.data_bucket}/{run_prefix(run_id)}"
     channels = [_channel("train", dataset.channels.train)]
     if dataset.channels.validation is not None:
         channels.append(_channel("validation", dataset.channels.validation))
     stopping = {"MaxRuntimeInSeconds": int(config.max_runtime_seconds)}
-    request = {
-        "TrainingJobName": job_name,
+    definition = {
         "AlgorithmSpecification": {
             "TrainingImage": algorithm_image(config.algorithm, settings),
             "TrainingInputMode": "File",
         },
         "RoleArn": settings.sagemaker_role_arn,
-        "HyperParameters": training_hyperparameters(config, dataset),
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": f"{prefix}model/"},
         "ResourceConfig": {
@@ -105,13 +108,24 @@ def training_job_request(
         "StoppingCondition": stopping,
         # The built-in algorithms need no network: the data comes in through channels.
         "EnableNetworkIsolation": True,
-        "Tags": sagemaker_tags(settings, run_id),
     }
     if config.use_spot:
-        request["EnableManagedSpotTraining"] = True
+        definition["EnableManagedSpotTraining"] = True
         stopping["MaxWaitTimeInSeconds"] = stopping["MaxRuntimeInSeconds"] * _SPOT_WAIT_FACTOR
-        request["CheckpointConfig"] = {"S3Uri": f"{prefix}checkpoints/"}
-    return request
+        definition["CheckpointConfig"] = {"S3Uri": f"{prefix}checkpoints/"}
+    return definition
+
+
+def training_job_request(
+    *, run_id: str, job_name: str, config: RunConfig, dataset: DatasetSummary, settings: PipelineSettings
+) -> dict:
+    """The complete CreateTrainingJob request for one run (a pure function of its inputs)."""
+    return {
+        "TrainingJobName": job_name,
+        **training_job_definition(run_id=run_id, config=config, dataset=dataset, settings=settings),
+        "HyperParameters": training_hyperparameters(config, dataset),
+        "Tags": sagemaker_tags(settings, run_id),
+    }
 
 
 def require_a_free_slot(sagemaker: SageMakerGateway, settings: PipelineSettings) -> None:
@@ -157,7 +171,11 @@ def check_training(state: CheckTrainingInput, sagemaker: SageMakerGateway) -> Tr
 
     ``polls`` is incremented, so the state machine can bound the loop.
     """
-    job_name = state.training.job_name
+    return describe_training(state.training.job_name, state.training.polls + 1, sagemaker)
+
+
+def describe_training(job_name: str, polls: int, sagemaker: SageMakerGateway) -> Training:
+    """The Training section of one training job as DescribeTrainingJob reports it (e.g. a tuning job's best)."""
     job = sagemaker.describe_training_job(job_name)
     status = job["TrainingJobStatus"]
     return Training(
@@ -165,7 +183,7 @@ def check_training(state: CheckTrainingInput, sagemaker: SageMakerGateway) -> Tr
         status=status,
         secondary_status=job.get("SecondaryStatus"),
         failure_reason=job.get("FailureReason") or f"training job {job_name} ended {status}",
-        polls=state.training.polls + 1,
+        polls=polls,
         metrics={m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
         billable_seconds=job.get("BillableTimeInSeconds"),
