@@ -1,0 +1,320 @@
+"""Which XGBoost defaults should a run train with? A sweep on the pipeline's own splits.
+
+    python benchmarks/defaults_sweep.py [--datasets bank,digits,wine,diabetes] [--seeds 3]
+
+Each data set goes through the pipeline's preprocessing (``prepare_dataset`` with the built-in run
+configuration, as "Prepare the data" writes it: label in column 0, the same seed and 70/15/15
+split). Each candidate is trained the way SageMaker's built-in XGBoost trains it: the train and
+validation channels in the watch list, and with ``early_stopping_rounds`` the container's
+``EarlyStopping(data_name="validation", metric_name=eval_metric[-1], maximize=…, save_best=True)``,
+so the saved model is truncated to its best round and predictions use that. The figures are on
+the test split, averaged over xgboost seeds (``subsample`` < 1 makes the seed matter).
+scikit-learn's HistGradientBoosting trains on the same train split, with its defaults, and with
+early stopping on the same validation split. A binary threshold is chosen on the validation split
+to maximise F1 and applied to the test split.
+
+A benchmark, not a test: it asserts nothing. Uses at most 2 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn import datasets as sk_datasets
+from sklearn import metrics as sk_metrics
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+from sagedrop.dataset import prepare_dataset
+from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
+from sagedrop.run_config import resolve_run_config
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+# Metrics xgboost's EarlyStopping must maximise (the container's XGB_MAXIMIZE_METRICS).
+MAXIMIZE = frozenset({"auc", "aucpr", "map", "ndcg", "accuracy", "f1", "balanced_accuracy", "precision", "recall"})
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def _sklearn_csv(loader: Callable) -> bytes:
+    frame = loader(as_frame=True).frame
+    return frame.to_csv(index=False).encode()
+
+
+DATASETS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "bank": (lambda: gzip.decompress((ROOT / "data" / "bank-full.csv.gz").read_bytes()), "y"),
+    "digits": (lambda: _sklearn_csv(sk_datasets.load_digits), "target"),
+    "wine": (lambda: _sklearn_csv(sk_datasets.load_wine), "target"),
+    "diabetes": (lambda: _sklearn_csv(sk_datasets.load_diabetes), "target"),
+}
+
+
+@dataclass(frozen=True)
+class Splits:
+    problem_type: ProblemType
+    train: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    class_count: int | None
+    default_hyperparameters: dict[str, str]
+
+
+def pipeline_splits(name: str) -> Splits:
+    """The train/validation/test splits "Prepare the data" writes for this data set (built-in config)."""
+    load, label = DATASETS[name]
+    config = resolve_run_config(None, {"label": label}, source=f"benchmark:{name}")
+    prepared = prepare_dataset(load(), config, source=f"{name}.csv")
+
+    def xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        values = frame.to_numpy(dtype=float)
+        return values[:, 1:], values[:, 0]
+
+    return Splits(
+        problem_type=ProblemType(prepared.schema["problem_type"]),
+        train=xy(prepared.train),
+        validation=xy(prepared.validation),
+        test=xy(prepared.test),
+        class_count=prepared.schema["class_count"],
+        default_hyperparameters=dict(config.hyperparameters),
+    )
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The score threshold (predict positive at ≥) with the highest F1 on (y, scores)."""
+    precision, recall, thresholds = sk_metrics.precision_recall_curve(y, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1[:-1]))])
+
+
+def scores_of(problem_type: ProblemType, y: np.ndarray, predicted: np.ndarray, threshold: float | None) -> dict:
+    if problem_type is ProblemType.BINARY:
+        at = 0.5 if threshold is None else threshold
+        return {
+            "roc_auc": sk_metrics.roc_auc_score(y, predicted),
+            "f1@0.5": sk_metrics.f1_score(y, predicted >= 0.5),
+            "f1@thr": sk_metrics.f1_score(y, predicted >= at),
+            "thr": at,
+            "accuracy": sk_metrics.accuracy_score(y, predicted >= 0.5),
+            "logloss": sk_metrics.log_loss(y, np.clip(predicted, 1e-15, 1 - 1e-15)),
+        }
+    if problem_type is ProblemType.MULTICLASS:
+        labels = predicted.argmax(axis=1)
+        return {
+            "accuracy": sk_metrics.accuracy_score(y, labels),
+            "macro_f1": sk_metrics.f1_score(y, labels, average="macro"),
+            "mlogloss": sk_metrics.log_loss(y, predicted, labels=range(predicted.shape[1])),
+        }
+    return {
+        "r2": sk_metrics.r2_score(y, predicted),
+        "rmse": float(np.sqrt(sk_metrics.mean_squared_error(y, predicted))),
+        "mae": sk_metrics.mean_absolute_error(y, predicted),
+    }
+
+
+# --- candidates ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    hyperparameters: dict[str, str]  # as a run configuration would send them (strings)
+    eval_metric: str | None = None  # None: the pipeline's choice for the problem type
+    scale_pos_weight: bool = False  # negatives/positives of the train split (binary only)
+
+
+@dataclass
+class Result:
+    name: str
+    figures: dict[str, float] = field(default_factory=dict)
+    rounds: float = 0.0
+    seconds: float = 0.0
+
+
+def tuned(base: dict[str, str], **changes: object) -> dict[str, str]:
+    merged = {**base, **{key: str(value) for key, value in changes.items() if value is not None}}
+    return {key: value for key, value in merged.items() if key not in {k for k, v in changes.items() if v is None}}
+
+
+def candidates(problem_type: ProblemType, defaults: dict[str, str]) -> list[Candidate]:
+    """The pipeline's defaults, then early-stopping variants (eta, patience, depth, metric, weights)."""
+    pipeline_metric = XGBOOST_OBJECTIVES[problem_type].eval_metric
+    es = {"num_round": 2000}
+    found = [Candidate("defaults (tutorial, 50 rounds)", defaults)]
+    for eta, patience, depth in ((0.1, 20, 5), (0.1, 50, 5), (0.05, 20, 5), (0.05, 50, 5), (0.1, 50, 6), (0.05, 50, 6)):
+        found.append(
+            Candidate(
+                f"eta {eta} es {patience} depth {depth}",
+                tuned(defaults, eta=eta, max_depth=depth, early_stopping_rounds=patience, **es),
+            )
+        )
+    other_metric = {ProblemType.BINARY: "logloss", ProblemType.MULTICLASS: "merror"}.get(problem_type)
+    if other_metric:
+        for eta in (0.1, 0.05):
+            found.append(
+                Candidate(
+                    f"eta {eta} es 50 depth 5, stop on {other_metric}",
+                    tuned(defaults, eta=eta, early_stopping_rounds=50, **es),
+                    eval_metric=other_metric,
+                )
+            )
+    found.append(
+        Candidate(
+            "eta 0.1 es 50 depth 6, gamma 0 mcw 1",
+            tuned(defaults, eta=0.1, max_depth=6, gamma=None, min_child_weight=None, early_stopping_rounds=50, **es),
+        )
+    )
+    if problem_type is ProblemType.BINARY:
+        for eta, metric in ((0.1, pipeline_metric), (0.05, pipeline_metric), (0.1, "logloss"), (0.05, "logloss")):
+            found.append(
+                Candidate(
+                    f"eta {eta} es 50 depth 5, {metric}, scale_pos_weight",
+                    tuned(defaults, eta=eta, early_stopping_rounds=50, **es),
+                    eval_metric=metric,
+                    scale_pos_weight=True,
+                )
+            )
+    return found
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+def train_xgboost(splits: Splits, candidate: Candidate, seed: int) -> tuple[xgb.Booster, float]:
+    """Train as the built-in container does; return the (truncated) booster and the training seconds."""
+    objectives = XGBOOST_OBJECTIVES[splits.problem_type]
+    metric = candidate.eval_metric or objectives.eval_metric
+    hp = dict(candidate.hyperparameters)
+    rounds = int(hp.pop("num_round"))
+    patience = int(hp.pop("early_stopping_rounds", 0))
+    params: dict[str, object] = {**hp, "objective": objectives.default, "eval_metric": [metric]}
+    params.update({"nthread": THREADS, "seed": seed, "verbosity": 0})
+    if splits.problem_type is ProblemType.MULTICLASS:
+        params["num_class"] = splits.class_count
+    y_train = splits.train[1]
+    if candidate.scale_pos_weight:
+        params["scale_pos_weight"] = float((y_train == 0).sum() / max((y_train == 1).sum(), 1))
+    started = time.perf_counter()
+    dtrain = xgb.DMatrix(splits.train[0], label=y_train, nthread=THREADS)
+    dvalidation = xgb.DMatrix(splits.validation[0], label=splits.validation[1], nthread=THREADS)
+    callbacks = []
+    if patience:
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=patience, data_name="validation", metric_name=metric, maximize=metric in MAXIMIZE, save_best=True
+            )
+        )
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=rounds,
+        evals=[(dtrain, "train"), (dvalidation, "validation")],
+        callbacks=callbacks,
+        verbose_eval=False,
+    )
+    return booster, time.perf_counter() - started
+
+
+def evaluate_candidate(splits: Splits, candidate: Candidate, seeds: int) -> Result:
+    runs = []
+    for seed in range(seeds):
+        booster, seconds = train_xgboost(splits, candidate, seed)
+        predict = lambda x, model=booster: model.predict(xgb.DMatrix(x, nthread=THREADS))  # noqa: E731
+        runs.append((measure(splits, predict), booster.num_boosted_rounds(), seconds))
+    return averaged(candidate.name, runs)
+
+
+def measure(splits: Splits, predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
+    threshold = None
+    if splits.problem_type is ProblemType.BINARY:
+        threshold = best_f1_threshold(splits.validation[1], predict(splits.validation[0]))
+    return scores_of(splits.problem_type, splits.test[1], predict(splits.test[0]), threshold)
+
+
+def averaged(name: str, runs: list[tuple[dict[str, float], int, float]]) -> Result:
+    keys = runs[0][0].keys()
+    return Result(
+        name=name,
+        figures={key: float(np.mean([figures[key] for figures, _, _ in runs])) for key in keys},
+        rounds=float(np.mean([rounds for _, rounds, _ in runs])),
+        seconds=float(np.mean([seconds for _, _, seconds in runs])),
+    )
+
+
+def evaluate_hist_gradient_boosting(splits: Splits, seeds: int, *, our_validation: bool) -> Result:
+    """HistGradientBoosting with its defaults, or stopping early on the pipeline's validation split."""
+    classifier = splits.problem_type.is_classification
+    runs = []
+    for seed in range(seeds):
+        estimator_class = HistGradientBoostingClassifier if classifier else HistGradientBoostingRegressor
+        options: dict[str, object] = {"random_state": seed}
+        if our_validation:
+            options.update(early_stopping=True, max_iter=1000, n_iter_no_change=20)
+        estimator = estimator_class(**options)
+        started = time.perf_counter()
+        if our_validation:
+            estimator.fit(*splits.train, X_val=splits.validation[0], y_val=splits.validation[1])
+        else:
+            estimator.fit(*splits.train)
+        seconds = time.perf_counter() - started
+        if splits.problem_type is ProblemType.BINARY:
+            predict = lambda x, model=estimator: model.predict_proba(x)[:, 1]  # noqa: E731
+        elif classifier:
+            predict = estimator.predict_proba
+        else:
+            predict = estimator.predict
+        runs.append((measure(splits, predict), estimator.n_iter_, seconds))
+    name = "HistGB, early stopping on our validation" if our_validation else "HistGB defaults"
+    return averaged(name, runs)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+COLUMNS = {
+    ProblemType.BINARY: ("roc_auc", "f1@0.5", "f1@thr", "thr", "accuracy", "logloss"),
+    ProblemType.MULTICLASS: ("accuracy", "macro_f1", "mlogloss"),
+    ProblemType.REGRESSION: ("r2", "rmse", "mae"),
+}
+
+
+def table(dataset: str, problem_type: ProblemType, results: list[Result]) -> str:
+    columns = COLUMNS[problem_type]
+    width = max(len(result.name) for result in results) + 2
+    lines = [f"{dataset} ({problem_type}) — test split, mean over seeds"]
+    lines.append(f"{'candidate':<{width}}" + "".join(f"{c:>10}" for c in columns) + f"{'rounds':>9}{'train s':>9}")
+    for result in results:
+        cells = "".join(f"{result.figures[c]:>10.4f}" for c in columns)
+        lines.append(f"{result.name:<{width}}{cells}{result.rounds:>9.0f}{result.seconds:>9.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, of {', '.join(DATASETS)}")
+    parser.add_argument("--seeds", type=int, default=3, help="xgboost / HistGB seeds averaged (default 3)")
+    args = parser.parse_args()
+    for name in args.datasets.split(","):
+        splits = pipeline_splits(name)
+        results = [
+            evaluate_candidate(splits, candidate, args.seeds)
+            for candidate in candidates(splits.problem_type, splits.default_hyperparameters)
+        ]
+        results.append(evaluate_hist_gradient_boosting(splits, args.seeds, our_validation=False))
+        results.append(evaluate_hist_gradient_boosting(splits, args.seeds, our_validation=True))
+        print(table(name, splits.problem_type, results), flush=True)
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
