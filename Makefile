@@ -26,6 +26,7 @@ test-fast: $(VENV)/.ready
 bench: $(VENV)/.ready
 	$(BIN)/python benchmarks/pipeline_bench.py
 	$(BIN)/python benchmarks/cleanup_bench.py
+	$(BIN)/python benchmarks/model_quality.py
 
 lint: $(VENV)/.ready
 	$(BIN)/ruff check layers local functions tests benchmarks scripts

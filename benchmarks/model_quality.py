@@ -1,0 +1,326 @@
+"""Model quality: the real local pipeline beside scikit-learn's HistGradientBoosting, on the same split.
+
+    python benchmarks/model_quality.py [--datasets bank,digits,diabetes] [--out out/model-quality]
+
+For each data set it runs the whole pipeline in this process, as ``sagedrop local run`` does
+(bank-full from ``data/``; scikit-learn's bundled digits and diabetes written to a CSV with a
+header first), reads the figures from the run's own ``evaluation.json``, then reads the run's
+train/validation/test splits back from the local bucket (``runs/<run-id>/data/…``), trains
+HistGradientBoosting with its defaults on exactly that train split and scores it on that test split
+(a binary threshold chosen on that validation split to maximise F1, as the pipeline's default
+does). It prints one table: data set, metric, sagedrop, HistGB, the target from the issue and
+whether both hold (the target, and at least HistGB's figure); then the runs' estimated cost.
+
+A benchmark, not a test (``make bench``): it asserts nothing and always exits 0 unless a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the table: a metric of a data set, and the figure it should reach."""
+
+    metric: str  # a key of figures(): roc_auc, f1, f1@0.5, accuracy, macro_f1, r2
+    target: float | None  # from the issue; None: only "at least HistGB's"
+    compare: bool = True  # False: shown for information, no verdict
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    label: str
+    checks: tuple[Check, ...]
+
+
+DATASETS: dict[str, Dataset] = {
+    "bank": Dataset(
+        "bank",
+        "y",
+        (Check("roc_auc", 0.93), Check("f1", 0.60), Check("f1@0.5", None, compare=False)),
+    ),
+    "digits": Dataset("digits", "target", (Check("accuracy", 0.96), Check("macro_f1", None))),
+    # The issue's regression target (R² ≥ 0.56) is for abalone, which no installable package bundles
+    # offline; diabetes is only held to HistGB's figure.
+    "diabetes": Dataset("diabetes", "target", (Check("r2", None), Check("rmse", None, compare=False))),
+}
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "logloss"})
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "f1": "F1 (positive) at chosen threshold",
+    "f1@0.5": "F1 (positive) at 0.5",
+    "accuracy": "accuracy",
+    "macro_f1": "macro F1",
+    "r2": "R²",
+    "rmse": "RMSE",
+}
+
+
+# --- pure helpers (unit-tested) -----------------------------------------------------------------
+
+
+def sagedrop_figures(evaluation: Mapping[str, Any]) -> dict[str, float | None]:
+    """The figures of a run's evaluation.json, by the names of Check.metric.
+
+    With a chosen threshold (binary), ``metrics`` holds the figures at it and ``metrics_at_0_5`` those
+    at 0.5; without one, ``metrics`` is at 0.5 and there is no figure "at the chosen threshold".
+    """
+    metrics = dict(evaluation.get("metrics") or {})
+    figures: dict[str, float | None] = {
+        name: _number(value) for name, value in metrics.items() if name not in {"f1", "per_class"}
+    }
+    threshold = evaluation.get("threshold")
+    if evaluation.get("problem_type") == "binary_classification":
+        at_half = evaluation.get("metrics_at_0_5") if threshold else metrics
+        figures["f1@0.5"] = _number((at_half or {}).get("f1"))
+        figures["f1"] = _number(metrics.get("f1")) if threshold else None
+        figures["threshold"] = _number(threshold.get("value")) if isinstance(threshold, Mapping) else None
+    elif "f1" in metrics:
+        figures["f1"] = _number(metrics["f1"])
+    return figures
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def estimated_cost(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """``estimated_cost_usd`` of the pipeline's run.json (the local run's record wraps it)."""
+    for document in (record, record.get("pipeline_record") or {}):
+        cost = document.get("estimated_cost_usd")
+        if cost is not None:
+            return cost if isinstance(cost, Mapping) else {"total": cost}
+    return None
+
+
+def rounds_used(record: Mapping[str, Any], evaluation: Mapping[str, Any]) -> int | None:
+    """The boosting rounds the model kept, where the run recorded them (evaluation.json or run.json)."""
+    pipeline = record.get("pipeline_record") or {}
+    for holder in (evaluation, evaluation.get("training") or {}, pipeline, pipeline.get("training") or {}):
+        rounds = holder.get("rounds") if isinstance(holder, Mapping) else None
+        if isinstance(rounds, Mapping):
+            rounds = rounds.get("kept", rounds.get("used"))
+        if isinstance(rounds, int) and not isinstance(rounds, bool):
+            return rounds
+    return None
+
+
+def verdict(metric: str, value: float | None, reference: float | None, check: Check) -> str:
+    """'pass' when the figure reaches the target and is at least HistGB's, 'FAIL' if not, '—' when unjudged."""
+    if not check.compare:
+        return "—"
+    if value is None:
+        return "n/a"
+    lower = metric in LOWER_IS_BETTER
+    meets_target = check.target is None or (value <= check.target if lower else value >= check.target)
+    beats_reference = reference is None or (value <= reference if lower else value >= reference)
+    return "pass" if meets_target and beats_reference else "FAIL"
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """rows: dataset, metric, sagedrop, histgb, target, verdict (floats or None) → aligned text."""
+    headers = ("data set", "metric", "sagedrop", "HistGB", "target", "")
+    cells = [
+        (
+            row["dataset"],
+            METRIC_LABELS.get(row["metric"], row["metric"]),
+            _cell(row["sagedrop"]),
+            _cell(row["histgb"]),
+            "—" if row["target"] is None else f"≥ {row['target']:.2f}",
+            row["verdict"],
+        )
+        for row in rows
+    ]
+    widths = [max(len(headers[i]), *(len(cell[i]) for cell in cells)) for i in range(len(headers))]
+    lines = []
+    for line in (headers, *cells):
+        text = "  ".join(
+            value.ljust(width) if i < 2 else value.rjust(width)
+            for i, (value, width) in enumerate(zip(line, widths, strict=True))
+        )
+        lines.append(text.rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def cost_line(dataset: str, cost: Mapping[str, Any] | None) -> str:
+    if cost is None:
+        return f"{dataset}: run.json has no estimated_cost_usd"
+    total = cost.get("total", cost.get("total_usd"))
+    parts = ", ".join(f"{name} ${value:.4f}" for name, value in cost.items() if isinstance(value, int | float))
+    head = f"${total:.4f}" if isinstance(total, int | float) else "?"
+    return f"{dataset}: estimated cost of the run {head} ({parts})"
+
+
+# --- the runs -----------------------------------------------------------------------------------
+
+
+def dataset_csv(name: str, folder: Path) -> Path:
+    """The CSV a user would upload for the data set (bank-full as shipped; scikit-learn's with a header)."""
+    if name == "bank":
+        return ROOT / "data" / "bank-full.csv.gz"
+    from sklearn import datasets as sk_datasets
+
+    loader = {"digits": sk_datasets.load_digits, "diabetes": sk_datasets.load_diabetes}[name]
+    path = folder / f"{name}.csv"
+    loader(as_frame=True).frame.to_csv(path, index=False)
+    return path
+
+
+def run_pipeline(csv: Path, label: str, out: Path, state_dir: Path, log: Path) -> tuple[dict, dict, Path]:
+    """One in-process local run (``sagedrop local run``): its run.json, evaluation.json and bucket copy."""
+    from sagedrop_local.cli import build_parser
+
+    argv = ["local", "run", str(csv), "--label", label, "--out", str(out), "--state-dir", str(state_dir)]
+    args = build_parser().parse_args(argv)
+    with log.open("w") as stream:
+        status = args.handler(args, stream)
+    if status != 0:
+        sys.exit(f"the pipeline run on {csv.name} failed:\n{log.read_text()}")
+    record = json.loads((out / "run.json").read_text())
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    return record, evaluation, out / "bucket" / "runs" / record["run_id"]
+
+
+def read_split(run_dir: Path, split: str):
+    """A label-first headerless split as the pipeline wrote it: (features, labels)."""
+    import pandas as pd
+
+    files = sorted((run_dir / "data" / split).glob("*.csv"))
+    if not files:
+        return None
+    values = pd.concat([pd.read_csv(path, header=None) for path in files]).to_numpy(dtype=float)
+    return values[:, 1:], values[:, 0]
+
+
+def histgb_figures(problem_type: str, run_dir: Path) -> dict[str, float]:
+    """HistGradientBoosting (defaults) trained on the run's train split, scored on its test split."""
+    import numpy as np
+    from sklearn import metrics
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    train, validation, test = (read_split(run_dir, split) for split in ("train", "validation", "test"))
+    x_test, y_test = test
+    if problem_type == "regression":
+        predicted = HistGradientBoostingRegressor(random_state=0).fit(*train).predict(x_test)
+        return {
+            "r2": metrics.r2_score(y_test, predicted),
+            "rmse": float(np.sqrt(metrics.mean_squared_error(y_test, predicted))),
+        }
+    model = HistGradientBoostingClassifier(random_state=0).fit(*train)
+    if problem_type == "multiclass_classification":
+        predicted = model.predict(x_test)
+        return {
+            "accuracy": metrics.accuracy_score(y_test, predicted),
+            "macro_f1": metrics.f1_score(y_test, predicted, average="macro"),
+        }
+    scores = model.predict_proba(x_test)[:, 1]
+    figures = {
+        "roc_auc": metrics.roc_auc_score(y_test, scores),
+        "f1@0.5": metrics.f1_score(y_test, scores >= 0.5),
+        "accuracy": metrics.accuracy_score(y_test, scores >= 0.5),
+    }
+    if validation is not None:
+        x_validation, y_validation = validation
+        precision, recall, thresholds = metrics.precision_recall_curve(
+            y_validation, model.predict_proba(x_validation)[:, 1]
+        )
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        threshold = float(thresholds[int(np.argmax(f1[:-1]))])
+        figures["f1"] = metrics.f1_score(y_test, scores >= threshold)
+        figures["threshold"] = threshold
+    return figures
+
+
+def measure(name: str, work: Path, state_dir: Path) -> tuple[list[dict], str, dict]:
+    dataset = DATASETS[name]
+    out = work / name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    record, evaluation, run_dir = run_pipeline(
+        dataset_csv(name, out), dataset.label, out / "run", state_dir, out / "run.log"
+    )
+    seconds = time.perf_counter() - started
+    ours = sagedrop_figures(evaluation)
+    theirs = histgb_figures(evaluation["problem_type"], run_dir)
+    rows = [
+        {
+            "dataset": name,
+            "metric": check.metric,
+            "sagedrop": ours.get(check.metric),
+            "histgb": theirs.get(check.metric),
+            "target": check.target,
+            "verdict": verdict(check.metric, ours.get(check.metric), theirs.get(check.metric), check),
+        }
+        for check in dataset.checks
+    ]
+    facts = {
+        "seconds": seconds,
+        "threshold": ours.get("threshold"),
+        "histgb_threshold": theirs.get("threshold"),
+        "rounds": rounds_used(record, evaluation),
+    }
+    return rows, cost_line(name, estimated_cost(record)), facts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, of {', '.join(DATASETS)}")
+    parser.add_argument("--out", help="keep each run's outputs here (default: a temporary folder)")
+    args = parser.parse_args()
+    names = args.datasets.split(",")
+    unknown = [name for name in names if name not in DATASETS]
+    if unknown:
+        parser.error(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    # Same as `sagedrop local run`: xgboost's spinning OpenMP threads slow everything on a busy machine.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(args.out) if args.out else Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        rows, costs, notes = [], [], []
+        for name in names:
+            print(f"running the pipeline on {name} …", file=sys.stderr, flush=True)
+            dataset_rows, cost, facts = measure(name, work, work / "local-state")
+            rows += dataset_rows
+            costs.append(cost)
+            notes.append(_facts_line(name, facts))
+    print(format_table(rows))
+    print()
+    for line in notes + costs:
+        print(line)
+
+
+def _facts_line(name: str, facts: Mapping[str, Any]) -> str:
+    parts = [f"run {facts['seconds']:.1f} s"]
+    if facts.get("rounds") is not None:
+        parts.append(f"rounds {facts['rounds']}")
+    if facts.get("threshold") is not None:
+        parts.append(f"sagedrop threshold {facts['threshold']:.3f}")
+    if facts.get("histgb_threshold") is not None:
+        parts.append(f"HistGB threshold {facts['histgb_threshold']:.3f} (chosen on the run's validation split)")
+    return f"{name}: " + ", ".join(parts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The quality benchmark's pure helpers: reading evaluation.json and run.json, judging, the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "model_quality.py"
+_spec = importlib.util.spec_from_file_location("model_quality", PATH)
+model_quality = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("model_quality", model_quality)  # dataclasses look their module up there
+_spec.loader.exec_module(model_quality)
+
+Check = model_quality.Check
+
+
+def binary_evaluation(**extra) -> dict:
+    return {
+        "problem_type": "binary_classification",
+        "metrics": {"accuracy": 0.9, "precision": 0.6, "recall": 0.4, "f1": 0.48, "roc_auc": 0.925},
+        **extra,
+    }
+
+
+def test_with_a_chosen_threshold_f1_is_read_at_it_and_the_0_5_figure_from_metrics_at_0_5():
+    evaluation = binary_evaluation(
+        threshold={"value": 0.31, "chosen_on": "validation", "metric": "f1"},
+        metrics_at_0_5={"accuracy": 0.905, "f1": 0.5, "roc_auc": 0.925},
+    )
+    evaluation["metrics"]["f1"] = 0.62
+
+    figures = model_quality.sagedrop_figures(evaluation)
+
+    assert figures["f1"] == 0.62
+    assert figures["f1@0.5"] == 0.5
+    assert figures["threshold"] == 0.31
+    assert figures["roc_auc"] == 0.925
+
+
+def test_without_a_threshold_there_is_no_figure_at_the_chosen_threshold():
+    figures = model_quality.sagedrop_figures(binary_evaluation())
+
+    assert figures["f1"] is None
+    assert figures["f1@0.5"] == 0.48
+    assert figures["threshold"] is None
+
+
+def test_multiclass_and_regression_figures_come_from_metrics():
+    multiclass = {"problem_type": "multiclass_classification", "metrics": {"accuracy": 0.97, "macro_f1": 0.96}}
+    regression = {"problem_type": "regression", "metrics": {"rmse": 55.0, "mae": 44.0, "r2": 0.5}}
+
+    assert model_quality.sagedrop_figures(multiclass)["accuracy"] == 0.97
+    assert model_quality.sagedrop_figures(multiclass)["macro_f1"] == 0.96
+    assert model_quality.sagedrop_figures(regression)["r2"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"pipeline_record": {"estimated_cost_usd": {"total": 0.03, "training": 0.01}}}, 0.03),
+        ({"estimated_cost_usd": 0.02}, 0.02),
+        ({"pipeline_record": {"status": "SUCCEEDED"}}, None),
+        ({"pipeline_record": None}, None),
+    ],
+)
+def test_the_estimated_cost_is_found_in_the_pipeline_record_or_the_record(record, expected):
+    cost = model_quality.estimated_cost(record)
+
+    assert (cost or {}).get("total") == expected
+
+
+def test_the_cost_line_names_the_total_and_the_parts_or_says_it_is_missing():
+    assert "$0.0300" in model_quality.cost_line("bank", {"total": 0.03, "training": 0.01})
+    assert "training $0.0100" in model_quality.cost_line("bank", {"total": 0.03, "training": 0.01})
+    assert "no estimated_cost_usd" in model_quality.cost_line("bank", None)
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "reference", "check", "expected"),
+    [
+        ("roc_auc", 0.935, 0.93, Check("roc_auc", 0.93), "pass"),
+        ("roc_auc", 0.925, 0.92, Check("roc_auc", 0.93), "FAIL"),  # below the target
+        ("roc_auc", 0.935, 0.94, Check("roc_auc", 0.93), "FAIL"),  # below HistGB
+        ("r2", 0.50, 0.45, Check("r2", None), "pass"),  # no target: HistGB alone decides
+        ("rmse", 50.0, 52.0, Check("rmse", None), "pass"),  # lower is better
+        ("rmse", 53.0, 52.0, Check("rmse", None), "FAIL"),
+        ("f1", None, 0.6, Check("f1", 0.60), "n/a"),  # no threshold chosen yet
+        ("f1@0.5", 0.5, 0.6, Check("f1@0.5", None, compare=False), "—"),
+    ],
+)
+def test_verdict(metric, value, reference, check, expected):
+    assert model_quality.verdict(metric, value, reference, check) == expected
+
+
+def test_rounds_used_reads_the_kept_rounds_where_the_run_recorded_them():
+    assert model_quality.rounds_used({}, {"rounds": {"kept": 120, "best_iteration": 119}}) == 120
+    assert model_quality.rounds_used({"pipeline_record": {"training": {"rounds": 80}}}, {}) == 80
+    assert model_quality.rounds_used({"pipeline_record": None}, {}) is None
+
+
+def test_the_table_aligns_its_columns_and_shows_missing_figures_as_a_dash():
+    rows = [
+        {
+            "dataset": "bank",
+            "metric": "roc_auc",
+            "sagedrop": 0.93456,
+            "histgb": 0.9301,
+            "target": 0.93,
+            "verdict": "pass",
+        },
+        {"dataset": "diabetes", "metric": "f1", "sagedrop": None, "histgb": 0.61, "target": None, "verdict": "n/a"},
+    ]
+
+    lines = model_quality.format_table(rows).splitlines()
+
+    assert len(lines) == 4  # header, rule, two rows
+    assert "0.9346" in lines[2] and "≥ 0.93" in lines[2]
+    assert "—" in lines[3]
+    # the numeric columns are right-aligned: each figure ends where its header ends
+    header_end = lines[0].index("HistGB") + len("HistGB")
+    assert lines[2][header_end - 6 : header_end] == "0.9301"
+    assert lines[3][header_end - 6 : header_end] == "0.6100"
