@@ -6,7 +6,8 @@ tables are persisted in the state directory after every change, so a later proce
 running beside this one, sees the resources this one made.
 
 The parts: ``store`` (tables, the lock, atomic cross-process writes), ``training_jobs``,
-``transform_jobs`` (Batch Transform), ``hosting`` (models, endpoint configs), ``endpoints``,
+``transform_jobs`` (Batch Transform), ``processing_jobs`` (Processing: a script over S3 data),
+``hosting`` (models, endpoint configs), ``endpoints``,
 ``endpoint_worker`` (model servers), ``model_containers`` and ``inference_pipeline`` (models that
 run a pipeline of containers or the tarball's own code),
 ``runtime`` (InvokeEndpoint), ``algorithms`` (which emulation an image gets: ``training`` and
@@ -30,6 +31,7 @@ from .endpoints import Endpoints
 from .errors import SageMakerApiError
 from .faults import FaultPlan
 from .hosting import Hosting
+from .processing_jobs import ProcessingJobs
 from .runtime import Runtime
 from .store import Store
 from .tags import Tags
@@ -93,6 +95,7 @@ class LocalSageMaker:
         parts = (
             TrainingJobs(self._local, self._workers),
             self._transform_jobs,
+            ProcessingJobs(self._local, self._workers),
             Hosting(self._local),
             Endpoints(self._local, self._workers, self._endpoint_worker),
             Tags(self._local),
