@@ -71,9 +71,19 @@ def valid_documents(draw) -> dict:
         "keep_endpoint": draw(st.booleans()),
         "use_spot": draw(st.booleans()),
         "max_runtime_seconds": draw(st.integers(60, 432000)),
+        "tuning": draw(
+            st.none()
+            | st.integers(1, 500).flatmap(
+                lambda jobs: st.fixed_dictionaries(
+                    {"max_jobs": st.just(jobs), "max_parallel_jobs": st.integers(1, min(jobs, 10))}
+                )
+            )
+        ),
         "delimiter": draw(st.sampled_from([None, ",", ";", "\t", "|"])),
     }
     keys = draw(st.sets(st.sampled_from(sorted(document))))
+    if "split" in keys and validation == 0:
+        keys.discard("tuning")  # tuning needs a validation split
     if "problem_type" not in keys:
         hyperparameters.pop("objective", None)
     return {key: value for key, value in document.items() if key in keys}

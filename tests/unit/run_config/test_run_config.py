@@ -39,6 +39,7 @@ CONTRACT_SHAPE = {
     "keep_endpoint": False,
     "use_spot": False,
     "max_runtime_seconds": 3600,
+    "tuning": None,
     "delimiter": None,
 }
 
@@ -283,6 +284,9 @@ config_like = st.fixed_dictionaries(
         "serverless": st.none() | st.dictionaries(st.sampled_from(["memory_size_mb", "max_concurrency"]), json_values),
         "seed": json_values,
         "max_runtime_seconds": json_values,
+        "tuning": st.none()
+        | json_values
+        | st.dictionaries(st.sampled_from(["max_jobs", "max_parallel_jobs", "x"]), json_values, max_size=3),
         "delimiter": json_values,
     },
 )

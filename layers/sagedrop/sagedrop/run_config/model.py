@@ -149,6 +149,32 @@ class Split(_Part):
         return self
 
 
+class TuningConfig(_Part):
+    """How many trials an Automatic Model Tuning job may run (its ResourceLimits)."""
+
+    max_jobs: Integer = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Training jobs the tuning job runs in all (SageMaker's quota per tuning job is 500 or more).",
+    )
+    max_parallel_jobs: Integer = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Training jobs it runs at the same time, at most `max_jobs` (SageMaker's default quota is 10).",
+    )
+
+    @model_validator(mode="after")
+    def _parallel_within_total(self) -> TuningConfig:
+        if self.max_parallel_jobs > self.max_jobs:
+            raise problem(
+                "tuning_parallel",
+                f"max_parallel_jobs ({self.max_parallel_jobs}) may not exceed max_jobs ({self.max_jobs})",
+            )
+        return self
+
+
 class RunConfig(_Part):
     """The effective run configuration of one run: immutable, and usable as a field of another model.
 
@@ -214,6 +240,13 @@ class RunConfig(_Part):
     max_runtime_seconds: Annotated[Integer, StackDefault("MaxTrainingSeconds", "MAX_TRAINING_SECONDS")] = Field(
         3600, ge=60, le=432000, description="The training job's maximum runtime."
     )
+    tuning: TuningConfig | None = Field(
+        None,
+        description="An object runs a SageMaker **Automatic Model Tuning** job (Bayesian search over sagedrop's "
+        "ranges for the algorithm, objective: the validation metric) instead of one training job, and deploys its "
+        "best trial; its missing keys take their defaults. The tuned hyperparameters' values in `hyperparameters` "
+        "are replaced by the search. Needs a validation split. `null`: one training job.",
+    )
     delimiter: Literal[",", ";", "\t", "|"] | None = Field(None, description="`null`: detected from the file.")
 
     @model_validator(mode="before")
@@ -240,6 +273,10 @@ class RunConfig(_Part):
                     f"container, and the {self.algorithm.display_name} image cannot also run sagedrop's featurizer "
                     "and label decoder; remove serverless (an instance endpoint) or use algorithm 'xgboost'",
                 )
+            )
+        if self.tuning is not None and self.split.validation == 0:
+            problems.append(
+                (("tuning",), "needs a validation split (split.validation > 0): the tuning objective is measured on it")
             )
         if problems:
             text = "; ".join(f"{'.'.join(path)}: {reason}" for path, reason in problems)
