@@ -108,6 +108,41 @@ class SageMakerGateway:
                 return False
             raise
 
+    # --- automatic model tuning ---------------------------------------------------------------
+    def create_tuning_job(self, request: dict) -> str:
+        return self._call("create_hyper_parameter_tuning_job", **request)["HyperParameterTuningJobArn"]
+
+    def describe_tuning_job(self, name: str) -> dict:
+        return self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
+    def tuning_job_trials(self, name: str) -> list[dict]:
+        """Every training job the tuning job launched (HyperParameterTrainingJobSummary), oldest first."""
+        trials: list[dict] = []
+        request: dict[str, Any] = {
+            "HyperParameterTuningJobName": name,
+            "SortBy": "CreationTime",
+            "SortOrder": "Ascending",
+            "MaxResults": 100,
+        }
+        while True:
+            page = self._call("list_training_jobs_for_hyper_parameter_tuning_job", **request)
+            trials.extend(page.get("TrainingJobSummaries", []))
+            if not page.get("NextToken"):
+                return trials
+            request["NextToken"] = page["NextToken"]
+
+    def stop_tuning_job_if_running(self, name: str) -> bool:
+        """Stop the tuning job (SageMaker then stops its trials); False when it is not running or gone."""
+        try:
+            if self.describe_tuning_job(name)["HyperParameterTuningJobStatus"] != "InProgress":
+                return False
+            self._call("stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+            return True
+        except ClientError as error:
+            if is_not_found(error):
+                return False
+            raise
+
     # --- hosting -------------------------------------------------------------------------------
     def create_model(self, request: dict) -> bool:
         return self._create_once("create_model", **request)
