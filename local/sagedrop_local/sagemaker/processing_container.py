@@ -7,8 +7,9 @@ to its ``S3Uri``. Here the container's ``/opt/ml`` is a per-job scratch folder: 
 and every ``/opt/ml`` path in the entrypoint, the arguments and the environment values, is rewritten
 into it. So a script must take its paths from its arguments or environment (as the same script does
 in the cloud, where they are the ``/opt/ml/processing/...`` paths), not hard-code them. A leading
-``python``/``python3`` is this interpreter: the images the pipeline processes with (scikit-learn,
-XGBoost) are a Python with numpy and pandas, and so is the local one.
+``python``/``python3`` is this interpreter (through ``processing_python``, without the project's
+editable install): the images the pipeline processes with (scikit-learn, XGBoost) are a Python with
+numpy and pandas, and so is the local one.
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ import botocore.exceptions
 from sagedrop_local import environ
 
 from .script_mode import _HOST_ONLY_VARIABLES
-from .training import UserError, parse_s3_uri
+from .training import FAILURE_REASON_LIMIT, UserError, parse_s3_uri
 
 CONTAINER_ROOT = "/opt/ml"
+# SageMaker's FailureReason for a non-zero exit, word for word (aws/sagemaker-spark-container's
+# integration test pins it); the cloud leaves stderr in the job's logs only.
+ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 PROCESSING_ROOT = "/opt/ml/processing"
 EXIT_MESSAGE_LIMIT = 1024  # DescribeProcessingJob.ExitMessage: the first 1 KB of /opt/ml/output/message
 STDERR_TAIL_LINES = 20
+PYTHON_RUNNER = Path(__file__).with_name("processing_python.py")
 STOP_GRACE_SECONDS = 5  # SIGTERM first, as SageMaker stops a container; then SIGKILL
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 # "/opt/ml" as a path of its own: at the start of a string or after a separator, not inside a longer name.
@@ -73,7 +78,7 @@ def rewrite(text: str, root: Path) -> str:
 def command(app: dict, root: Path) -> list[str]:
     argv = [rewrite(part, root) for part in [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]]
     if _PYTHON.match(argv[0]):
-        argv[0] = sys.executable
+        return [sys.executable, str(PYTHON_RUNNER), *argv[1:]]
     return argv
 
 
@@ -152,15 +157,30 @@ def upload_outputs(s3, outputs: list[dict], root: Path, log: LogLine) -> None:
         log(f"Uploaded {destination['LocalPath']} to {destination['S3Uri']}")
 
 
-def exit_message(root: Path) -> str | None:
-    """The first 1 KB of /opt/ml/output/message, when the container wrote it."""
+def exit_message(root: Path, *, strict: bool = True) -> str | None:
+    """The first 1 KB of /opt/ml/output/message, when the container wrote it.
+
+    Text that is not UTF-8 fails the job (a ClientError, as SageMaker documents), unless ``strict``
+    is off (a job that is being stopped anyway reports no message then).
+    """
     path = root / "output" / "message"
     if not path.is_file():
         return None
     try:
         return path.read_bytes().decode("utf-8")[:EXIT_MESSAGE_LIMIT]
     except UnicodeDecodeError:
+        if not strict:
+            return None
         raise ContainerError("ClientError: /opt/ml/output/message is not UTF-8 encoded text.") from None
+
+
+def algorithm_error(code: int, stderr_tail: str) -> str:
+    """SageMaker's reason for a non-zero exit, then (locally) the exit code and the end of stderr that fits."""
+    head = f"{ALGORITHM_ERROR}. Exit code {code}. Last lines of stderr:\n"
+    lines = stderr_tail.splitlines()
+    while lines and len(head) + len("\n".join(lines)) > FAILURE_REASON_LIMIT:
+        lines.pop(0)  # whole lines from the end: the last one says what went wrong
+    return (head + "\n".join(lines))[:FAILURE_REASON_LIMIT]
 
 
 class ContainerProcess:

@@ -35,7 +35,6 @@ from .workers import _INTERRUPTED, Workers, crash_reason, orphaned
 TABLE = "processing_jobs"
 SCRATCH = "processing"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 MAX_RUNTIME_SECONDS = 777600  # ProcessingStoppingCondition.MaxRuntimeInSeconds maximum
 _INTERRUPTED_JOB = _INTERRUPTED.format(kind="processing job")
 _RUNNING = ("InProgress", "Stopping")
@@ -248,14 +247,14 @@ class ProcessingJobs:
             if outcome != 0:
                 log(f"The container exited with code {outcome}.")
                 tail = process.stderr_tail()
-                return "Failed", _algorithm_error(outcome, tail), message
+                return "Failed", container.algorithm_error(outcome, tail), message
             outputs = (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []
             container.upload_outputs(self._local.s3, outputs, root, log)
             return "Completed", None, message
         except container.Interrupted as stopped:
             if str(stopped) == "MaxRuntimeExceeded":
                 log(f"MaxRuntimeInSeconds ({job['StoppingCondition']['MaxRuntimeInSeconds']}) exceeded: job stopped.")
-            return str(stopped), None, _quiet_exit_message(root)
+            return str(stopped), None, container.exit_message(root, strict=False)
         except container.ContainerError as error:
             log(str(error))
             return "Failed", str(error), None
@@ -301,19 +300,3 @@ class ProcessingJobs:
                 ProcessingEndTime=now,
                 LastModifiedTime=now,
             )
-
-
-def _algorithm_error(code: int, stderr_tail: str) -> str:
-    """SageMaker's reason, then (locally) the exit code and as much of the end of stderr as fits."""
-    head = f"{ALGORITHM_ERROR}. Exit code {code}. Last lines of stderr:\n"
-    lines = stderr_tail.splitlines()
-    while lines and len(head) + len("\n".join(lines)) > FAILURE_REASON_LIMIT:
-        lines.pop(0)  # whole lines from the end: the last one says what went wrong
-    return (head + "\n".join(lines))[:FAILURE_REASON_LIMIT]
-
-
-def _quiet_exit_message(root: Path) -> str | None:
-    try:
-        return container.exit_message(root)
-    except container.ContainerError:
-        return None

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from sagedrop.image_uris import SKLEARN, image_uri
 from sagedrop_local.sagemaker import LocalSageMaker, processing_container
-from sagedrop_local.sagemaker.processing_jobs import ALGORITHM_ERROR, LOG_GROUP, SCRATCH
+from sagedrop_local.sagemaker.processing_container import ALGORITHM_ERROR
+from sagedrop_local.sagemaker.processing_jobs import LOG_GROUP, SCRATCH
 from sagedrop_local.sagemaker.state import StateFile
 from sagedrop_local.sagemaker.store import STATE_FILE
 
@@ -459,3 +460,23 @@ def test_a_job_left_running_by_a_dead_process_is_failed_on_restart(s3, state_dir
     assert job["ProcessingJobStatus"] == "Failed"
     assert "exited before it finished" in job["FailureReason"]
     assert not (state_dir / SCRATCH / "proc-orphan-abc123").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "said"),
+    [
+        ("import numpy, pandas; print('pandas', pandas.__version__)", "Completed", None),
+        ("import sagedrop", "Failed", "ModuleNotFoundError: No module named 'sagedrop'"),
+    ],
+)
+def test_the_image_python_has_numpy_and_pandas_but_not_the_project(sagemaker, code, status, said):
+    # The processing image does not have the project installed: code must ship what it imports.
+    request = quick_request("proc-imports", 0)
+    request["AppSpecification"].update(ContainerEntrypoint=["python3", "-u", "-c", code], ContainerArguments=["x"])
+
+    sagemaker.create_processing_job(**request)
+    job = wait_for(sagemaker, "proc-imports")
+
+    assert job["ProcessingJobStatus"] == status, job.get("FailureReason")
+    if said:
+        assert job["FailureReason"].endswith(said)
