@@ -6,6 +6,7 @@ scratch folder, as the pipeline's processing step will run it.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -480,3 +481,22 @@ def test_the_image_python_has_numpy_and_pandas_but_not_the_project(sagemaker, co
     assert job["ProcessingJobStatus"] == status, job.get("FailureReason")
     if said:
         assert job["FailureReason"].endswith(said)
+
+
+def test_a_manifest_input_downloads_the_objects_it_lists_at_their_listed_paths(sagemaker, s3):
+    expected = upload_job(s3, "proc/manifest")
+    s3.put_object(Bucket=BUCKET, Key="proc/manifest/data/ignored.csv", Body=b"1000\n")  # not in the manifest
+    manifest = [{"prefix": f"s3://{BUCKET}/proc/manifest/data/"}, "a.csv", "nested/b.csv"]
+    s3.put_object(Bucket=BUCKET, Key="proc/manifest/inputs.manifest", Body=json.dumps(manifest).encode())
+    request = processing_request("proc-manifest", "proc/manifest")
+    request["ProcessingInputs"][1]["S3Input"].update(
+        S3Uri=f"s3://{BUCKET}/proc/manifest/inputs.manifest", S3DataType="ManifestFile"
+    )
+
+    sagemaker.create_processing_job(**request)
+    job = wait_for(sagemaker, "proc-manifest")
+
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    assert output_keys(s3, "proc/manifest") == sorted(
+        f"proc/manifest/output/{name}" for name in [*expected, "greeting.txt"]
+    )
