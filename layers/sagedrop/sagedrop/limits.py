@@ -24,3 +24,6 @@ RUN_CONFIG_MAX_BYTES = 16_384
 SAGEMAKER_NAME_MAX_CHARS = 63
 #: Step Functions execution names.
 EXECUTION_NAME_MAX_CHARS = 80
+#: A column name (the header's fields). The label's name travels in every state of a run (and one
+#: over this is almost always a data value read as a name); a survey question fits.
+COLUMN_NAME_MAX_CHARS = 1_024

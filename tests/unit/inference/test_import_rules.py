@@ -19,7 +19,9 @@ HOST_PROVIDED = {"xgboost", "sagemaker_containers"}
 SAGEDROP_MODULES = {
     "sagedrop",
     "sagedrop.errors",
+    "sagedrop.limits",
     "sagedrop.dataset",
+    "sagedrop.dataset.detect",
     "sagedrop.dataset.encoding",
     "sagedrop.dataset.label",
     "sagedrop.dataset.reader",

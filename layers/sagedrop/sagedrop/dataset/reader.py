@@ -7,7 +7,6 @@ dtype holding stripped strings (missing values as NaN). The tokens in ``MISSING_
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import Counter
@@ -17,11 +16,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sagedrop.dataset.detect import (
+    Encoding,
+    check_is_table,
+    detect_encoding,
+    first_records,
+    records,
+)
 from sagedrop.errors import InvalidCsvError
+from sagedrop.limits import COLUMN_NAME_MAX_CHARS
 
 DELIMITERS = (",", ";", "\t", "|")
 MIN_DATA_ROWS = 20
-SAMPLE_CHARS = 64 * 1024
+# Delimiter and header detection read this many records (whole records, whatever their length).
 SAMPLE_ROWS = 200
 # Case-insensitive, after stripping surrounding whitespace ("?" is the UCI repository's convention).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a"})
@@ -31,13 +38,6 @@ NUMERIC_TOLERANCE = 0.01
 NUMERIC_MIN_VALUES_FOR_TOLERANCE = 100
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_MAGIC = {
-    b"\x1f\x8b": "a gzip file",
-    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
-    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
-    b"PAR1": "a Parquet file",
-    b"%PDF": "a PDF document",
-}
 
 
 @dataclass(frozen=True)
@@ -67,24 +67,34 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
     def fail(problem: str) -> InvalidCsvError:
         return InvalidCsvError(prefix + problem)
 
-    text, encoding = _decode(data, fail)
+    encoding = detect_encoding(data, fail)
+    check_is_table(encoding, data, fail)
     if delimiter is not None and delimiter not in DELIMITERS:
         raise fail(f"delimiter {delimiter!r} is not one of {', '.join(map(repr, DELIMITERS))}")
-    sample_rows = _sample_rows(text, delimiter)
+    candidates = DELIMITERS if delimiter is None else (delimiter,)
+    samples = {candidate: first_records(encoding, data, candidate, SAMPLE_ROWS, fail) for candidate in candidates}
     if delimiter is None:
-        delimiter = _detect_delimiter(sample_rows, fail)
-    rows = [row for row in sample_rows[delimiter] if row]
+        delimiter = _detect_delimiter({candidate: rows for candidate, (rows, _) in samples.items()}, samples, fail)
+    rows, _ = samples[delimiter]
     if max((len(row) for row in rows), default=0) < 2:
         raise fail(
             "only one column found; sagedrop needs a label column and at least one feature column "
             f"(delimiter {_show(delimiter)})"
         )
     width = len(rows[0])
-    _check_field_counts(text, delimiter, width, fail)
+    count = _check_field_counts(encoding, data, delimiter, width, fail)
+    if count < 2:
+        raise fail(
+            "no data rows: the file holds a single line (a header?); at least "
+            f"{MIN_DATA_ROWS} data rows are needed to train and evaluate"
+        )
     header = _looks_like_header(rows)
+    if header:
+        _check_names(rows[0], fail)
 
     raw = pd.read_csv(
-        io.StringIO(text),
+        io.BytesIO(data),
+        encoding=encoding.codec,
         sep=delimiter,
         header=None,
         dtype=object,
@@ -111,7 +121,9 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
         if bad:
             coerced[name] = bad
     frame = pd.DataFrame(columns)
-    return Table(frame=frame, delimiter=delimiter, header=header, encoding=encoding, source=source, coerced=coerced)
+    return Table(
+        frame=frame, delimiter=delimiter, header=header, encoding=encoding.name, source=source, coerced=coerced
+    )
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -121,57 +133,14 @@ def _show(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else repr(delimiter)
 
 
-def _decode(data: bytes, fail) -> tuple[str, str]:
-    if not data or not data.strip():
-        raise fail("the file is empty")
-    for magic, what in _MAGIC.items():
-        if data.startswith(magic):
-            raise fail(f"this is {what}, not a CSV text file; upload the data as .csv")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise fail("starts like UTF-16 text but does not decode as UTF-16") from None
-    if b"\x00" in data[:8192]:
-        raise fail("binary data (NUL bytes), not a CSV text file")
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        try:  # what Excel on Windows writes for "CSV (Comma delimited)"
-            text, encoding = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError as exc:
-            raise fail(f"not UTF-8 or Windows-1252 text (undecodable byte at offset {exc.start})") from None
-    sample = text[:SAMPLE_CHARS]
-    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
-    if controls > max(2, len(sample) // 100):
-        raise fail("binary data (control characters), not a CSV text file")
-    if not text.strip():
-        raise fail("the file is empty")
-    return text, encoding
+def _detect_delimiter(
+    sample_rows: dict[str, list[list[str]]], samples: dict[str, tuple[list, InvalidCsvError | None]], fail
+) -> str:
+    """The delimiter that splits the first records into the same number (≥ 2) of fields most often.
 
-
-def _sample_rows(text: str, delimiter: str | None) -> dict[str, list[list[str]]]:
-    """The first rows of the file split with each candidate delimiter (complete lines only)."""
-    sample = text[:SAMPLE_CHARS]
-    truncated = len(text) > SAMPLE_CHARS
-    if truncated and "\n" in sample:
-        sample = sample[: sample.rindex("\n") + 1]
-    candidates = DELIMITERS if delimiter is None else (delimiter,)
-    result: dict[str, list[list[str]]] = {}
-    for candidate in candidates:
-        rows = []
-        for row in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate):
-            rows.append(row)
-            if len(rows) > SAMPLE_ROWS:
-                break
-        if truncated and len(rows) > 1:
-            rows = rows[:-1]  # may end inside a quoted field
-        result[candidate] = rows
-    return result
-
-
-def _detect_delimiter(sample_rows: dict[str, list[list[str]]], fail) -> str:
-    """The delimiter that splits the sample rows into the same number (≥ 2) of fields most often."""
+    A candidate whose records ran into an unreadable one is judged on the records before it; when
+    it wins, reading the whole file names that record's line.
+    """
     best: tuple[float, int] = (0.0, 0)
     chosen = None
     for candidate, rows in sample_rows.items():  # DELIMITERS order breaks ties
@@ -185,6 +154,9 @@ def _detect_delimiter(sample_rows: dict[str, list[list[str]]], fail) -> str:
         if score > best:
             best, chosen = score, candidate
     if chosen is None:
+        errors = [error for _, error in samples.values() if error is not None]
+        if errors:
+            raise errors[0]
         raise fail(
             "only one column found; no , ; tab or | delimiter splits the rows "
             "(sagedrop needs a label column and at least one feature column)"
@@ -192,20 +164,37 @@ def _detect_delimiter(sample_rows: dict[str, list[list[str]]], fail) -> str:
     return chosen
 
 
-def _check_field_counts(text: str, delimiter: str, width: int, fail) -> None:
-    """Every non-blank line has ``width`` fields; name the first line that does not."""
-    if '"' not in text:
-        for number, line in enumerate(text.splitlines(), start=1):
-            count = line.count(delimiter) + 1
-            if count != width and line.strip():
-                raise fail(_ragged(number, count, width))
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 1
-    for row in reader:
-        if row and len(row) != width and any(field.strip() for field in row):
+def _check_field_counts(encoding: Encoding, data: bytes, delimiter: str, width: int, fail) -> int:
+    """Every non-blank record has ``width`` fields (name the first line that does not); returns the count."""
+    count = 0
+    if b'"' not in data:  # no quoting: a line is a record, and counting delimiters is enough
+        with encoding.open(data) as stream:
+            for number, line in enumerate(stream, start=1):
+                if line.strip():
+                    fields = line.count(delimiter) + 1
+                    if fields != width:
+                        raise fail(_ragged(number, fields, width))
+                    count += 1
+        return count
+    for line, row in records(encoding, data, delimiter, fail):
+        if len(row) != width and any(field.strip() for field in row):
             raise fail(_ragged(line, len(row), width))
-        line = reader.line_num + 1
+        count += 1
+    return count
+
+
+def _check_names(names: list[str], fail) -> None:
+    for position, name in enumerate(names, start=1):
+        if len(name.strip()) > COLUMN_NAME_MAX_CHARS:
+            raise fail(
+                f"line 1: the name of column {position} is {len(name.strip()):,} characters long "
+                f"({_preview(name)}); a column name may be at most {COLUMN_NAME_MAX_CHARS:,} characters"
+            )
+
+
+def _preview(text: str, length: int = 40) -> str:
+    text = text.strip()
+    return repr(text[:length] + "…") if len(text) > length else repr(text)
 
 
 def _ragged(line: int, count: int, width: int) -> str:
