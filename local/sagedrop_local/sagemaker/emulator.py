@@ -10,6 +10,7 @@ The parts: ``store`` (tables, the lock, atomic cross-process writes), ``training
 ``hosting`` (models, endpoint configs), ``endpoints``,
 ``endpoint_worker`` (model servers), ``model_containers`` and ``inference_pipeline`` (models that
 run a pipeline of containers or the tarball's own code),
+``tuning_jobs`` (Automatic Model Tuning: its trials are training jobs),
 ``runtime`` (InvokeEndpoint), ``algorithms`` (which emulation an image gets: ``training`` and
 ``model_server`` for XGBoost, the ``linear_learner*`` modules for Linear Learner), ``tags``,
 ``listing`` (List* paging), ``workers`` (threads), ``faults`` (injected errors). This class wires
@@ -37,6 +38,7 @@ from .store import Store
 from .tags import Tags
 from .training_jobs import TrainingJobs
 from .transform_jobs import TransformJobs
+from .tuning_jobs import TuningJobs
 from .workers import Workers, fail_unfinished, orphaned, sweep_scratch
 
 Handler = Callable[[dict, str, dict], dict]
@@ -94,6 +96,7 @@ class LocalSageMaker:
         self._transform_jobs = TransformJobs(self._local, self._workers)
         parts = (
             TrainingJobs(self._local, self._workers),
+            TuningJobs(self._local, self._workers),
             self._transform_jobs,
             ProcessingJobs(self._local, self._workers),
             Hosting(self._local),
