@@ -40,6 +40,7 @@ def _run_keys(record: dict, bucket: str) -> list[str]:
     uris = [
         (record.get("resources") or {}).get("model_artifact"),
         (record.get("dataset") or {}).get("inference_artifact"),
+        (record.get("resources") or {}).get("inference_artifact"),  # the deployed one, threshold packed in
     ]
     keys = [f"runs/{record['run_id']}/{name}" for name in _RECORD_FILES]
     keys += [uri[len(prefix) :] for uri in uris if isinstance(uri, str) and uri.startswith(prefix)]

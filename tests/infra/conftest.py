@@ -28,6 +28,8 @@ FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "preprocess": "PreprocessFunction",
     "start_training": "StartTrainingFunction",
     "check_training": "CheckTrainingFunction",
+    "start_analysis": "StartAnalysisFunction",
+    "check_analysis": "CheckAnalysisFunction",
     "deploy_model": "DeployModelFunction",
     "check_endpoint": "CheckEndpointFunction",
     "evaluate_model": "EvaluateModelFunction",

@@ -37,6 +37,8 @@ STATE_MACHINE_TASKS = {
     "PreprocessFunction",
     "StartTrainingFunction",
     "CheckTrainingFunction",
+    "StartAnalysisFunction",
+    "CheckAnalysisFunction",
     "DeployModelFunction",
     "CheckEndpointFunction",
     "EvaluateModelFunction",
@@ -352,7 +354,12 @@ def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
             assert actions(statement) == ["iam:PassRole"], (role, statement)
             assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}, role
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, role
-    assert sorted(passing) == ["DeployModelFunctionRole", "StartTrainingFunctionRole", "StartTransformFunctionRole"]
+    assert sorted(passing) == [
+        "DeployModelFunctionRole",
+        "StartAnalysisFunctionRole",
+        "StartTrainingFunctionRole",
+        "StartTransformFunctionRole",
+    ]
 
 
 def test_sagemaker_actions_are_scoped_to_this_account_and_region(resources):

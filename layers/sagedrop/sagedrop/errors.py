@@ -31,6 +31,18 @@ class UnusableLabelError(SagedropError):
     """The label column exists but cannot be learned (one class only, empty, mixed types)."""
 
 
+class DataLeakageError(SagedropError):
+    """The data gate stopped the run: a feature column alone predicts the label almost perfectly, or
+    identifies the rows; the message names each column, the check and its score, and how to acknowledge it.
+
+    ``report`` is the data report the gate decided on, for the caller to write before the run fails.
+    """
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class FeatureCountMismatchError(SagedropError):
     """Rows sent for inference do not have the feature count the model was trained with."""
 
@@ -74,6 +86,14 @@ class TrainingFailed(SagedropError):
 
 class TrainingTimedOut(SagedropError):
     """The training job was still running after the wait loop's maximum number of polls."""
+
+
+class AnalysisFailed(SagedropError):
+    """The model analysis (a Processing job) ended Failed or Stopped; the cause is SageMaker's FailureReason."""
+
+
+class AnalysisTimedOut(SagedropError):
+    """The model analysis was still running after the wait loop's maximum number of polls."""
 
 
 class EndpointFailed(SagedropError):

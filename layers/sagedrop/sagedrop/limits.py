@@ -20,10 +20,18 @@ STATE_PAYLOAD_MAX_BYTES = 262_144
 #: input; a few hundred bytes is typical, and this bound keeps the state far below the limit above
 #: even when every character of a value is escaped six-fold (\uXXXX) on its way into it.
 RUN_CONFIG_MAX_BYTES = 16_384
+#: The data report scores each feature column against the label on at most this many training rows
+#: (a random sample, seeded by the run's seed; the report says when it sampled): bounded preprocessing work.
+DATA_REPORT_SAMPLE_ROWS = 20_000
 #: SageMaker resource names (training job, model, endpoint config, endpoint).
 SAGEMAKER_NAME_MAX_CHARS = 63
 #: Step Functions execution names.
 EXECUTION_NAME_MAX_CHARS = 80
+
+#: Test rows the model analysis explains (TreeSHAP cost grows with rows × trees × depth).
+ANALYSIS_SAMPLE_ROWS = 2_000
+#: The model analysis job's MaxRuntimeInSeconds: it predicts the validation split and a sample once.
+ANALYSIS_MAX_RUNTIME_SECONDS = 3_600
 #: A column name (the header's fields). The label's name travels in every state of a run (and one
 #: over this is almost always a data value read as a name); a survey question fits.
 COLUMN_NAME_MAX_CHARS = 1_024

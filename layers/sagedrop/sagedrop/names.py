@@ -54,6 +54,11 @@ def training_job_name(run_id: str, attempt: str | None = None) -> str:
     return _sagemaker_name(run_id, f"t{attempt or secrets.token_hex(3)}")
 
 
+def analysis_job_name(run_id: str, attempt: str | None = None) -> str:
+    """The model analysis (Processing job) name, unique per attempt like the training job's."""
+    return _sagemaker_name(run_id, f"a{attempt or secrets.token_hex(3)}")
+
+
 def model_name(run_id: str) -> str:
     return _sagemaker_name(run_id, "model")
 

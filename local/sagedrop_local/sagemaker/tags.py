@@ -16,12 +16,14 @@ _ARN_KEYS = (
     ("models", "ModelArn"),
     ("endpoint_configs", "EndpointConfigArn"),
     ("endpoints", "EndpointArn"),
+    ("transform_jobs", "TransformJobArn"),
+    ("processing_jobs", "ProcessingJobArn"),
 )
 
 
 def _require_resource(tables: Tables, arn: str) -> None:
     wanted = arn.lower()
-    if not any(record[key].lower() == wanted for table, key in _ARN_KEYS for record in tables[table].values()):
+    if not any(record[key].lower() == wanted for table, key in _ARN_KEYS for record in tables.get(table, {}).values()):
         raise validation_exception(f"Resource {arn} does not exist.")
 
 

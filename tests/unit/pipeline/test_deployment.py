@@ -136,6 +136,7 @@ def test_deploy_creates_model_config_and_endpoint_on_an_instance(stubbed):
         "endpoint_name": endpoint_name(RUN_ID),
         "status": "Creating",
         "polls": 0,
+        "inference_artifact": trained_state()["prepared"]["dataset"]["inference_artifact"],
     }
 
 

@@ -123,6 +123,15 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
             "endpoint_name": "e",
             "status": "InService",
             "polls": 2,
+            "inference_artifact": "s3://b/runs/x/inference/deployed/model.tar.gz",
+        },
+        analysis={
+            "job_name": "job-1-a",
+            "status": "Completed",
+            "polls": 3,
+            "analysis_key": "runs/x/analysis/output/analysis.json",
+            "threshold": 0.31,
+            "rounds": 120,
         },
         evaluation={
             "evaluation_key": "runs/x/evaluation.json",
@@ -148,9 +157,17 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
         "model": "m",
         "endpoint_config": "c",
         "endpoint": "e",
+        "inference_artifact": "s3://b/runs/x/inference/deployed/model.tar.gz",
+        "analysis_job": "job-1-a",
         "deleted": ["e", "c", "m"],
     }
     assert record["training"]["polls"] == 4
+    assert record["analysis"] == {
+        "status": "Completed",
+        "analysis_key": "runs/x/analysis/output/analysis.json",
+        "threshold": 0.31,
+        "rounds": 120,
+    }
     assert record["evaluation"]["headline"] == {"auc": 0.9}
     assert len(record["steps"]) == 5 and record["history_events"] == len(HISTORY)
     assert record["error"] is None

@@ -80,6 +80,22 @@ def valid_documents(draw) -> dict:
             )
         ),
         "delimiter": draw(st.sampled_from([None, ",", ";", "\t", "|"])),
+        "data_checks": {
+            "acknowledge": draw(st.lists(st.text(min_size=1, max_size=8), max_size=3)),
+            "enabled": draw(st.booleans()),
+        },
+        "decision_threshold": draw(
+            st.sampled_from([{}, {"metric": "balanced_accuracy"}])
+            | st.fixed_dictionaries({"value": st.floats(0, 1)})
+            | st.fixed_dictionaries(
+                {
+                    "metric": st.just("cost"),
+                    "cost": st.fixed_dictionaries(
+                        {"false_positive": st.floats(0, 100), "false_negative": st.floats(0, 100)}
+                    ),
+                }
+            )
+        ),
     }
     keys = draw(st.sets(st.sampled_from(sorted(document))))
     if "split" in keys and validation == 0:
@@ -102,7 +118,7 @@ def test_a_valid_config_round_trips_and_its_dict_fits_the_schema(document):
     assert RunConfig.model_validate(carried) == config
     assert RunConfig.from_dict(carried).as_dict() == carried
     for key, value in document.items():
-        if key not in ("hyperparameters", "serverless", "split", "problem_type"):
+        if key not in ("hyperparameters", "serverless", "split", "problem_type", "decision_threshold"):
             assert carried[key] == value
 
 

@@ -41,6 +41,8 @@ CONTRACT_SHAPE = {
     "max_runtime_seconds": 3600,
     "tuning": None,
     "delimiter": None,
+    "decision_threshold": {"metric": "f1", "cost": None, "value": None},
+    "data_checks": {"acknowledge": [], "enabled": True},
 }
 
 
@@ -288,6 +290,8 @@ config_like = st.fixed_dictionaries(
         | json_values
         | st.dictionaries(st.sampled_from(["max_jobs", "max_parallel_jobs", "x"]), json_values, max_size=3),
         "delimiter": json_values,
+        "data_checks": json_values
+        | st.dictionaries(st.sampled_from(["acknowledge", "enabled", "x"]), json_values, max_size=3),
     },
 )
 

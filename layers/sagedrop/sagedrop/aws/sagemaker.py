@@ -108,6 +108,24 @@ class SageMakerGateway:
                 return False
             raise
 
+    # --- processing (the model analysis) ---------------------------------------------------------
+    def create_processing_job(self, request: dict) -> str:
+        return self._call("create_processing_job", **request)["ProcessingJobArn"]
+
+    def describe_processing_job(self, name: str) -> dict:
+        return self._call("describe_processing_job", ProcessingJobName=name)
+
+    def stop_processing_job_if_running(self, name: str) -> bool:
+        try:
+            if self.describe_processing_job(name)["ProcessingJobStatus"] != "InProgress":
+                return False
+            self._call("stop_processing_job", ProcessingJobName=name)
+            return True
+        except ClientError as error:
+            if is_not_found(error):
+                return False
+            raise
+
     # --- automatic model tuning ---------------------------------------------------------------
     def create_tuning_job(self, request: dict) -> str:
         return self._call("create_hyper_parameter_tuning_job", **request)["HyperParameterTuningJobArn"]

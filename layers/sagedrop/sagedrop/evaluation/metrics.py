@@ -115,11 +115,11 @@ def per_class_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def binary_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
-    """accuracy, precision, recall, f1, roc_auc and the 2×2 confusion matrix (class 1 positive)."""
+def binary_metrics(y_true: np.ndarray, probabilities: np.ndarray, threshold: float = BINARY_THRESHOLD) -> dict:
+    """accuracy, precision, recall, f1, roc_auc and the 2×2 confusion matrix (class 1 positive above ``threshold``)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=float)
-    y_pred = (probabilities > BINARY_THRESHOLD).astype(np.int64)
+    y_pred = (probabilities > threshold).astype(np.int64)
     matrix = confusion_matrix(y_true, y_pred, 2)
     (tn, fp), (fn, tp) = matrix
     rows = len(y_true)

@@ -32,7 +32,7 @@ import numpy as np
 from sagedrop.dataset.label import label_stats_from_training  # noqa: F401 - part of this module's API
 
 from . import metrics as m
-from .constants import BINARY, DECIMALS, MULTICLASS, PROBLEM_TYPES, REGRESSION
+from .constants import BINARY, BINARY_THRESHOLD, DECIMALS, MULTICLASS, PROBLEM_TYPES, REGRESSION
 from .curves import brier_score
 
 
@@ -112,8 +112,13 @@ def build_evaluation(
     predictions: np.ndarray,
     label_mapping: Sequence | Mapping | None,
     label_stats: Mapping[str, Any],
+    analysis: Mapping[str, Any] | None = None,
 ) -> dict:
     """The evaluation.json document for one run (see the module docstring for the shape).
+
+    ``analysis``: the model analysis's ``analysis.json`` when the run had one. Its decision threshold
+    (binary) is the one the deployed model applies: the metrics are computed at it, and at 0.5 under
+    ``metrics_at_0_5`` for comparison; its feature importance and kept rounds are copied over.
 
     ``y_true`` are the test labels as written in the test split (encoded classes 0..K-1 for
     classification); ``predictions`` what :func:`~sagedrop.evaluation.parse_predictions` returned;
@@ -140,7 +145,7 @@ def build_evaluation(
         evaluation["metrics"] = {name: _round(scores[name]) for name in ("rmse", "mae", "r2")}
         evaluation["baseline"] = {"rmse": _round(m.mean_baseline_rmse(y_true, float(training_mean)))}
         evaluation["confusion_matrix"] = None
-        return evaluation
+        return _with_analysis(evaluation, analysis)
 
     n_classes = 2 if problem_type == BINARY else int(predictions.reshape(len(y_true), -1).shape[1])
     if problem_type == MULTICLASS and label_mapping is not None and len(label_mapping) != n_classes:
@@ -150,13 +155,19 @@ def build_evaluation(
     baseline = {"accuracy": _round(m.majority_baseline_accuracy(classes, _majority_class(label_stats)))}
 
     if problem_type == BINARY:
-        scores = m.binary_metrics(classes, predictions.reshape(-1))
+        chosen = (analysis or {}).get("threshold") or None
+        threshold = float(chosen["value"]) if chosen else BINARY_THRESHOLD
+        scores = m.binary_metrics(classes, predictions.reshape(-1), threshold)
         names = ("accuracy", "precision", "recall", "f1", "roc_auc")
         evaluation["metrics"] = {name: _round(scores[name]) for name in names}
         evaluation["metrics"]["brier_score"] = _round(brier_score(classes, predictions.reshape(-1)))
+        if chosen:
+            evaluation["threshold"] = {key: chosen.get(key) for key in ("value", "chosen_on", "metric")}
+            at_half = m.binary_metrics(classes, predictions.reshape(-1))
+            evaluation["metrics_at_0_5"] = {name: _round(at_half[name]) for name in names}
         evaluation["baseline"] = baseline
         evaluation["confusion_matrix"] = _matrix_json(scores["confusion_matrix"], labels)
-        return evaluation
+        return _with_analysis(evaluation, analysis)
 
     scores = m.multiclass_metrics(classes, predictions, n_classes)
     evaluation["metrics"] = {"accuracy": _round(scores["accuracy"]), "macro_f1": _round(scores["macro_f1"])}
@@ -173,6 +184,14 @@ def build_evaluation(
         }
         for index in range(n_classes)
     ]
+    return _with_analysis(evaluation, analysis)
+
+
+def _with_analysis(evaluation: dict, analysis: Mapping[str, Any] | None) -> dict:
+    """The model analysis's explanations and kept rounds, when the run had an analysis."""
+    if analysis:
+        evaluation["feature_importance"] = list(analysis.get("feature_importance") or [])
+        evaluation["rounds"] = analysis.get("rounds")
     return evaluation
 
 

@@ -12,10 +12,13 @@ Linear Learner run has no serverless form (the run configuration refuses the com
 
 from __future__ import annotations
 
+import dataclasses
+
 from sagedrop.algorithms import Algorithm
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.image_uris import SKLEARN, image_uri
+from sagedrop.inference.artifact import FeaturizerArtifact
 from sagedrop.inference.packaging import algorithm_files, build_model_tarball, container_environment, read_model_tarball
 from sagedrop.inference.serving import DECODE, FEATURIZE, SINGLE
 from sagedrop.names import endpoint_config_name, endpoint_name, model_name, run_prefix
@@ -132,12 +135,31 @@ def hosting_requests(
     }
 
 
-def package_serverless_model(run_id: str, model_artifact: str, inference_artifact: str, bucket: DataBucket) -> str:
+def thresholded_artifact_key(run_id: str) -> str:
+    """The inference tarball with the decision threshold the analysis chose."""
+    return f"{run_prefix(run_id)}inference/deployed/model.tar.gz"
+
+
+def _artifact(inference_artifact: str, bucket: DataBucket, threshold: float | None) -> FeaturizerArtifact:
+    artifact = read_model_tarball(bucket.read_bytes(bucket.key_of(inference_artifact))).artifact
+    return artifact if threshold is None else dataclasses.replace(artifact, threshold=float(threshold))
+
+
+def package_thresholded_model(run_id: str, inference_artifact: str, bucket: DataBucket, threshold: float) -> str:
+    """Upload the inference tarball again with ``threshold`` in its artifact; returns its S3 URI."""
+    key = thresholded_artifact_key(run_id)
+    bucket.write_bytes(key, build_model_tarball(_artifact(inference_artifact, bucket, threshold)), "application/gzip")
+    return bucket.uri(key)
+
+
+def package_serverless_model(
+    run_id: str, model_artifact: str, inference_artifact: str, bucket: DataBucket, threshold: float | None = None
+) -> str:
     """Build and upload the single-container tarball; returns its S3 URI (the same bytes on a retry)."""
-    inference = read_model_tarball(bucket.read_bytes(bucket.key_of(inference_artifact)))
     trained = algorithm_files(bucket.read_bytes(bucket.key_of(model_artifact)))
     key = single_artifact_key(run_id)
-    bucket.write_bytes(key, build_model_tarball(inference.artifact, trained), "application/gzip")
+    artifact = _artifact(inference_artifact, bucket, threshold)
+    bucket.write_bytes(key, build_model_tarball(artifact, trained), "application/gzip")
     return bucket.uri(key)
 
 
@@ -146,26 +168,36 @@ def deploy_model(
 ) -> Endpoint:
     """Create model, endpoint config and endpoint; safe to retry (what exists is reused).
 
-    Returns the three names with ``status: "Creating"`` and ``polls: 0`` for the wait loop.
+    The label decoder applies the analysis's decision threshold (binary), packed into the inference
+    tarball's artifact. Returns the three names with ``status: "Creating"`` and ``polls: 0``.
     """
     config, dataset = state.prepared.config, state.prepared.dataset
+    threshold = state.analysis.threshold if state.analysis is not None else None
+    inference_artifact = dataset.inference_artifact
     serverless_artifact = None
     if config.serverless is not None:
         serverless_artifact = package_serverless_model(
-            state.run_id, state.training.model_artifact, dataset.inference_artifact, bucket
+            state.run_id, state.training.model_artifact, inference_artifact, bucket, threshold
         )
+    elif threshold is not None:
+        inference_artifact = package_thresholded_model(state.run_id, inference_artifact, bucket, threshold)
     requests = hosting_requests(
         state.run_id,
         state.training.model_artifact,
         config,
         settings,
-        inference_artifact=dataset.inference_artifact,
+        inference_artifact=inference_artifact,
         serverless_artifact=serverless_artifact,
     )
     sagemaker.create_model(requests["model"])
     sagemaker.create_endpoint_config(requests["endpoint_config"])
     sagemaker.create_endpoint(requests["endpoint"])
-    return Endpoint(**hosting_names(state.run_id), status="Creating", polls=0)
+    return Endpoint(
+        **hosting_names(state.run_id),
+        status="Creating",
+        polls=0,
+        inference_artifact=serverless_artifact or inference_artifact,
+    )
 
 
 def check_endpoint(state: CheckEndpointInput, sagemaker: SageMakerGateway) -> Endpoint:

@@ -52,6 +52,8 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         max_rows=rows_per_request(dataset.feature_count),
         concurrency=CONCURRENT_BATCHES,
     )
+    analysis = state.analysis
+    analysed = bucket.read_json(analysis.analysis_key) if analysis is not None and analysis.analysis_key else None
     evaluation = build_evaluation(
         run_id=run_id,
         problem_type=dataset.problem_type,
@@ -60,6 +62,7 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         predictions=predictions,
         label_mapping=schema.get("label_mapping"),
         label_stats=schema.get("label_stats", {}),
+        analysis=analysed,
     )
     bucket.write_json(evaluation_key(run_id), evaluation)
     run_facts = {
@@ -67,6 +70,7 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         "source": state.source.as_dict(),
         "training_job": state.training.job_name,
         "training_metrics": dict(state.training.metrics or {}),
+        "analysis_job": analysis.job_name if analysis is not None else None,
         "endpoint": state.endpoint.endpoint_name,
         "config": state.prepared.config.as_dict(),
     }

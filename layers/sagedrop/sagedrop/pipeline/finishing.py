@@ -167,6 +167,9 @@ def record_failure(
         attempt(
             f"stop training job {job_name}", lambda job_name=job_name: sagemaker.stop_training_job_if_running(job_name)
         )
+    if state.analysis is not None:
+        name = state.analysis.job_name
+        attempt(f"stop analysis job {name}", lambda: sagemaker.stop_processing_job_if_running(name))
     if not _keep_endpoint(state):
         attempt("delete the endpoint", lambda: deleted.extend(sagemaker.delete_hosting(**_hosting_args(run_id))))
 

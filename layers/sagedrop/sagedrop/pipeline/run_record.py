@@ -81,6 +81,7 @@ def build_run_record(
     prepared = document.get("prepared", {})
     training = document.get("training", {})
     endpoint = document.get("endpoint", {})
+    analysis = document.get("analysis", {})
     evaluation = document.get("evaluation", {})
     return {
         "run_id": state.run_id,
@@ -98,6 +99,9 @@ def build_run_record(
             "model": endpoint.get("model_name"),
             "endpoint_config": endpoint.get("endpoint_config_name"),
             "endpoint": endpoint.get("endpoint_name"),
+            # What the deployed model serves with (the decision threshold packed in): scoring uses the same.
+            "inference_artifact": endpoint.get("inference_artifact"),
+            "analysis_job": analysis.get("job_name"),
             "deleted": deleted,
         },
         "training": {
@@ -106,6 +110,14 @@ def build_run_record(
             "metrics": training.get("metrics"),
             "billable_seconds": training.get("billable_seconds"),
         },
+        "analysis": {
+            "status": analysis.get("status"),
+            "analysis_key": analysis.get("analysis_key"),
+            "threshold": analysis.get("threshold"),
+            "rounds": analysis.get("rounds"),
+        }
+        if analysis
+        else None,
         "evaluation": {
             "evaluation_key": evaluation.get("evaluation_key"),
             "report_key": evaluation.get("report_key"),

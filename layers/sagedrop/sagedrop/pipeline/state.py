@@ -21,6 +21,7 @@ from sagedrop.problem_types import ProblemType
 from sagedrop.run_config import RunConfig
 
 TrainingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+ProcessingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 EndpointStatus = Literal[
     "OutOfService",
     "Creating",
@@ -122,6 +123,22 @@ class TrainedModel(Training):
     model_artifact: str
 
 
+class Analysis(Section):
+    """Written by "Analyse the model" and each "Check the analysis" poll (``$.analysis``).
+
+    Once Completed: the decision threshold the deployed model applies (binary; ``None`` otherwise),
+    the boosting rounds the model kept, and where the full ``analysis.json`` is.
+    """
+
+    job_name: str
+    status: ProcessingJobStatus
+    polls: int = Field(ge=0)
+    failure_reason: str | None = None
+    analysis_key: str | None = None
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    rounds: int | None = Field(default=None, ge=0)
+
+
 class Endpoint(Section):
     """Written by "Deploy the model" and each "Check the endpoint" poll (``$.endpoint``)."""
 
@@ -129,6 +146,7 @@ class Endpoint(Section):
     endpoint_config_name: str
     endpoint_name: str
     status: EndpointStatus
+    inference_artifact: str | None = None  #: the featurizer/decoder tarball it serves with (threshold packed in)
     polls: int = Field(ge=0)
     failure_reason: str | None = None
 
@@ -174,6 +192,7 @@ class RunState(Section):
     execution_arn: str | None = None
     prepared: Prepared | None = None
     training: Training | None = None
+    analysis: Analysis | None = None
     endpoint: Endpoint | None = None
     evaluation: Evaluation | None = None
     result: Finished | None = None
@@ -192,6 +211,15 @@ class StartTrainingInput(RunState):
 
 class CheckTrainingInput(RunState):
     training: Training
+
+
+class AnalyseInput(RunState):
+    prepared: Prepared
+    training: TrainedModel
+
+
+class CheckAnalysisInput(RunState):
+    analysis: Analysis
 
 
 class DeployInput(RunState):

@@ -13,6 +13,8 @@ from sagedrop.errors import InvalidConfigError
 from sagedrop.run_config.documents import CONFIG_FILE_NAME, config_key_for, parse_override
 from sagedrop.run_config.hyperparameters import REJECTED_HYPERPARAMETERS, XGBOOST_HYPERPARAMETERS, Hyperparameters
 from sagedrop.run_config.model import (
+    CostMatrix,
+    DecisionThreshold,
     RunConfig,
     ServerlessConfig,
     Split,
@@ -25,6 +27,8 @@ from sagedrop.run_config.resolve import DEFAULTS_SOURCE, defaults_from_environme
 
 __all__ = [
     "CONFIG_FILE_NAME",
+    "CostMatrix",
+    "DecisionThreshold",
     "DEFAULTS_SOURCE",
     "REJECTED_HYPERPARAMETERS",
     "XGBOOST_HYPERPARAMETERS",

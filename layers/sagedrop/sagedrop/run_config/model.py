@@ -30,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
 from sagedrop.algorithms import Algorithm
+from sagedrop.analysis.threshold import COST, F1, RULES
 from sagedrop.problem_types import ProblemType
 from sagedrop.run_config import linear_learner
 from sagedrop.run_config.hyperparameters import (
@@ -132,6 +133,35 @@ class ServerlessConfig(_Part):
     max_concurrency: Integer = Field(5, ge=1, le=200, description="Invocations the endpoint serves at the same time.")
 
 
+class CostMatrix(_Part):
+    """The cost of each kind of error, for the ``cost`` rule (only their ratio matters)."""
+
+    false_positive: Fraction = Field(ge=0, description="Cost of predicting the positive class for a negative row.")
+    false_negative: Fraction = Field(ge=0, description="Cost of predicting the negative class for a positive row.")
+
+
+class DecisionThreshold(_Part):
+    """How a binary model's decision threshold is set: chosen on the validation split, or fixed."""
+
+    metric: Literal[RULES] = Field(  # type: ignore[valid-type]
+        F1,
+        description="What the threshold maximises on the validation split: `f1` (of the positive class), "
+        "`balanced_accuracy`, or `cost` (minimises the expected cost of `cost`).",
+    )
+    cost: CostMatrix | None = Field(None, description="`{false_positive, false_negative}`; required by `cost`.")
+    value: Fraction | None = Field(
+        None, ge=0, le=1, description="A fixed threshold instead of a chosen one (e.g. `0.5`)."
+    )
+
+    @model_validator(mode="after")
+    def _cost_goes_with_its_rule(self) -> DecisionThreshold:
+        if (self.metric == COST) != (self.cost is not None):
+            raise problem("threshold_cost", "`cost` is required by metric 'cost' and only by it")
+        if self.value is not None and (self.metric != F1 or self.cost is not None):
+            raise problem("threshold_value", "a fixed `value` takes no `metric` or `cost`")
+        return self
+
+
 class Split(_Part):
     """Fractions of the rows for each channel; they must add up to 1 (±1e-6)."""
 
@@ -147,6 +177,31 @@ class Split(_Part):
         if abs(total - 1.0) > SPLIT_SUM_TOLERANCE:
             raise problem("split_sum", f"train + validation + test must add up to 1, not {total:.6g}")
         return self
+
+
+def _column_names(value: Any) -> Any:
+    # A JSON array only: a lone string would otherwise read as a sequence of one-letter names.
+    if not isinstance(value, list | tuple):
+        raise problem("list_type", f"{value!r} is not of type 'array'")
+    return value
+
+
+class DataChecks(_Part):
+    """The data gate before training: leakage checks that stop the run unless acknowledged."""
+
+    acknowledge: Annotated[
+        tuple[Annotated[Text, Field(min_length=1)], ...],
+        BeforeValidator(_column_names),
+        WithJsonSchema({"type": "array", "items": {"type": "string", "minLength": 1}}),
+    ] = Field(
+        (),
+        description='Columns whose leakage findings you accept (e.g. `["duration"]`): the run goes on, and '
+        "data_report.json and the report show the findings as acknowledged.",
+    )
+    enabled: Flag = Field(
+        True,
+        description="`false`: the findings are still reported in data_report.json, but none stops the run.",
+    )
 
 
 class TuningConfig(_Part):
@@ -248,6 +303,18 @@ class RunConfig(_Part):
         "are replaced by the search. Needs a validation split. `null`: one training job.",
     )
     delimiter: Literal[",", ";", "\t", "|"] | None = Field(None, description="`null`: detected from the file.")
+    decision_threshold: DecisionThreshold = Field(
+        DecisionThreshold(),
+        description="Binary XGBoost models: the probability above which a row is predicted the positive class, "
+        "chosen on the validation split (default: the F1 of the positive class) and applied by the deployed "
+        "model; missing keys take their defaults.",
+    )
+    data_checks: DataChecks = Field(
+        DataChecks(),
+        description="The data gate: before training, a feature column that alone predicts the label almost perfectly "
+        "(a leak), or that identifies the rows, stops the run with DataLeakageError unless listed in `acknowledge` "
+        "(see below); missing keys take their defaults.",
+    )
 
     @model_validator(mode="before")
     @classmethod

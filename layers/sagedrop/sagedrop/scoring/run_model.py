@@ -80,7 +80,8 @@ def read_run_model(bucket: DataBucket, run_id: str) -> RunModel:
         run_id=run_id,
         schema_key=dataset["schema_key"],
         model_artifact=resources["model_artifact"],
-        inference_artifact=dataset["inference_artifact"],
+        # The deployed model's (with its decision threshold) when the run recorded one.
+        inference_artifact=resources.get("inference_artifact") or dataset["inference_artifact"],
         instance_type=config["endpoint_instance_type"],
         algorithm=algorithm,
         problem_type=problem_type,
