@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+import math
 import string
 
 import pytest
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from sagedrop.dataset import MISSING_TOKENS, read_table
 from sagedrop.dataset.detect import CHUNK_BYTES
+from sagedrop.dataset.numbers import read_number
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import COLUMN_NAME_MAX_CHARS
 
@@ -45,7 +46,8 @@ NAME_CHARACTERS = st.characters(
 
 
 def spells_a_number(name: str) -> bool:
-    return bool(re.fullmatch(r"[+-]?[\d.,\s]*\d[\d.,\s]*(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|∞)", name, re.I))
+    readings = [read_number(name, delimiter) for delimiter in (",", ";")]
+    return any(reading.problem or not math.isnan(reading.value) for reading in readings)
 
 
 def usable_name(name: str) -> bool:

@@ -24,6 +24,7 @@ SAGEDROP_MODULES = {
     "sagedrop.dataset.detect",
     "sagedrop.dataset.encoding",
     "sagedrop.dataset.label",
+    "sagedrop.dataset.numbers",
     "sagedrop.dataset.reader",
     "sagedrop.dataset.split",
     "sagedrop.dataset.writer",

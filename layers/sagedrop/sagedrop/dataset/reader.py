@@ -8,7 +8,7 @@ dtype holding stripped strings (missing values as NaN). The tokens in ``MISSING_
 from __future__ import annotations
 
 import io
-import re
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,8 +21,10 @@ from sagedrop.dataset.detect import (
     check_is_table,
     detect_encoding,
     first_records,
+    line_of_record,
     records,
 )
+from sagedrop.dataset.numbers import Reading, read_number
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import COLUMN_NAME_MAX_CHARS
 
@@ -36,8 +38,6 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a"}
 # NUMERIC_MIN_VALUES_FOR_TOLERANCE values) is numeric; the odd non-numbers become missing values.
 NUMERIC_TOLERANCE = 0.01
 NUMERIC_MIN_VALUES_FOR_TOLERANCE = 100
-
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
             "no data rows: the file holds a single line (a header?); at least "
             f"{MIN_DATA_ROWS} data rows are needed to train and evaluate"
         )
-    header = _looks_like_header(rows)
+    header = _looks_like_header(rows, delimiter)
     if header:
         _check_names(rows[0], fail)
 
@@ -117,7 +117,14 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
     columns: dict[str, pd.Series] = {}
     coerced: dict[str, int] = {}
     for position, name in enumerate(names):
-        columns[name], bad = _typed(raw[position])
+        columns[name], bad, refused = _typed(raw[position], delimiter)
+        if refused is not None:
+            row, other, problem = refused
+            line = line_of_record(encoding, data, delimiter, row + int(header), fail)
+            if other is not None:
+                other_line = line_of_record(encoding, data, delimiter, other + int(header), fail)
+                problem = problem.replace(_OTHER_LINE, f"{other_line:,}")
+            raise fail(f"line {line:,}, column {name!r}: {problem}")
         if bad:
             coerced[name] = bad
     frame = pd.DataFrame(columns)
@@ -201,15 +208,17 @@ def _ragged(line: int, count: int, width: int) -> str:
     return f"line {line} has {count} field(s) but the first line has {width}"
 
 
-def _is_number(value: str) -> bool:
-    return bool(_NUMBER.match(value.strip()))
+def _is_number(value: str, delimiter: str) -> bool:
+    """A number, or a spelling of one that is refused (an infinity, "1,234" in a tab-separated file)."""
+    reading = read_number(value.strip(), delimiter)
+    return reading.problem is not None or not math.isnan(reading.value)
 
 
 def _is_missing(value: str) -> bool:
     return value.strip().lower() in MISSING_TOKENS
 
 
-def _looks_like_header(rows: list[list[str]]) -> bool:
+def _looks_like_header(rows: list[list[str]], delimiter: str) -> bool:
     """True when the first row names the columns rather than holding data.
 
     Strong evidence: a column whose first value is text while every value below it is a number
@@ -227,12 +236,12 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     for position, name in enumerate(named):
         values = [row[position] for row in rest if position < len(row)]
         present = [value for value in values if not _is_missing(value)]
-        numeric_below = bool(present) and all(_is_number(value) for value in present)
-        if numeric_below and name and not _is_missing(name) and not _is_number(name):
+        numeric_below = bool(present) and all(_is_number(value, delimiter) for value in present)
+        if numeric_below and name and not _is_missing(name) and not _is_number(name, delimiter):
             return True
         if not numeric_below and name and any(value.strip() == name for value in values):
             repeats = True
-    if any(_is_number(value) for value in named if value):
+    if any(_is_number(value, delimiter) for value in named if value):
         return False
     return not repeats and len(set(named)) == len(named)
 
@@ -241,23 +250,32 @@ class _Distinct:
     """The distinct values of one column, each stripped, tested for missing and read as a number once.
 
     Columns repeat values a lot, so every rule below works on the distinct values and maps back with
-    ``codes``. A value is *a number* when it matches ``_NUMBER`` and is finite ("1e999" is not:
-    XGBoost rejects infinities).
+    ``codes``. A value is *a number* by the rules of ``sagedrop.dataset.numbers`` (which depend on
+    the file's delimiter); a spelling of a number those rules refuse ("inf", "1e999") is not one,
+    and carries the reason.
     """
 
-    def __init__(self, raw: pd.Series | np.ndarray) -> None:
+    def __init__(self, raw: pd.Series | np.ndarray, delimiter: str) -> None:
         values = raw.fillna("").to_numpy(dtype=object) if isinstance(raw, pd.Series) else raw
         # A None among raw values is a unique like any other (str() makes it the token 'None').
         self.codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
         self.stripped = np.array([str(value).strip() for value in uniques], dtype=object)
         self.missing = np.array([value.lower() in MISSING_TOKENS for value in self.stripped], dtype=bool)
-        numbers = np.array([float(value) if _NUMBER.match(value) else np.nan for value in self.stripped])
-        numbers[~np.isfinite(numbers)] = np.nan
-        self.numbers = numbers  # NaN for missing values and non-numbers alike
-        self.numeric = ~np.isnan(numbers)
+        self.readings = [
+            _MISSING if missing else read_number(value, delimiter)
+            for value, missing in zip(self.stripped, self.missing, strict=True)
+        ]
+        # NaN for missing values and non-numbers alike
+        self.numbers = np.array([reading.value for reading in self.readings], dtype=float)
+        self.numeric = ~np.isnan(self.numbers)
+        self.refused = np.array([reading.problem is not None for reading in self.readings], dtype=bool)
 
     def counts(self) -> np.ndarray:
         return np.bincount(self.codes, minlength=len(self.stripped))
+
+    def first_row(self, mask: np.ndarray) -> int:
+        """The first row holding one of the distinct values ``mask`` selects."""
+        return int(np.flatnonzero(mask[self.codes])[0])
 
     def number_column(self, name: object) -> pd.Series:
         """The values as numbers (missing and non-numbers NaN): int64 when all are present and whole."""
@@ -273,40 +291,88 @@ class _Distinct:
         text[self.missing] = np.nan
         return pd.Series(text[self.codes], name=name, dtype=object)
 
+    def style_conflict(self) -> tuple[int, int, str] | None:
+        """(row, other row, message) when the column's numbers use one mark in two roles ("1.234", "1.234,5")."""
+        first_use: dict[tuple[str, str], int] = {}  # (mark, role) -> the first distinct value using it so
+        for index, reading in enumerate(self.readings):
+            for mark, role in ((reading.grouping, "grouping"), (reading.decimal, "decimal")):
+                if mark in (".", ","):
+                    first_use.setdefault((mark, role), index)
+        for mark in (".", ","):
+            if (mark, "grouping") in first_use and (mark, "decimal") in first_use:
+                grouped, decimal = first_use[(mark, "grouping")], first_use[(mark, "decimal")]
+                value = float(self.numbers[decimal])
+                return (
+                    int(np.flatnonzero(self.codes == decimal)[0]),
+                    int(np.flatnonzero(self.codes == grouped)[0]),
+                    f"{self.stripped[decimal]!r} reads as {value!r} with {mark!r} as the decimal mark, but "
+                    f"{self.stripped[grouped]!r} (line {_OTHER_LINE}) uses {mark!r} to group thousands; one of "
+                    "them would be read wrongly: write the column's numbers in one style",
+                )
+        return None
 
-def _typed(raw: pd.Series) -> tuple[pd.Series, int]:
+
+_MISSING = Reading(math.nan)
+# Stands for the line of the other row a message names (NUL: no cell holds one).
+_OTHER_LINE = "\x00line\x00"
+
+
+def _typed(raw: pd.Series, delimiter: str) -> tuple[pd.Series, int, tuple[int, int | None, str] | None]:
     """Strip, mark missing tokens, and make the column numeric when its values are numbers.
 
-    Returns the typed column and how many non-numbers a numeric column turned into missing values.
+    Returns the typed column, how many non-numbers a numeric column turned into missing values, and
+    for a numeric column that holds a refused number (an infinity, an ambiguous spelling): the row,
+    another row the message names (or None), and the message (``_OTHER_LINE`` stands for that row's line).
     """
-    distinct = _Distinct(raw)
+    distinct = _Distinct(raw, delimiter)
     counts = distinct.counts() if len(distinct.stripped) else np.zeros(0, dtype=np.int64)
     present = int(counts[~distinct.missing].sum())
-    not_numbers = int(counts[~distinct.missing & ~distinct.numeric].sum())
+    refused = int(counts[distinct.refused].sum())
+    not_numbers = int(counts[~distinct.missing & ~distinct.numeric].sum()) - refused
     if present >= NUMERIC_MIN_VALUES_FOR_TOLERANCE:
         tolerated = not_numbers <= NUMERIC_TOLERANCE * present
     else:
         tolerated = not_numbers == 0
-    if present and tolerated:
-        return distinct.number_column(raw.name), not_numbers
-    return distinct.text_column(raw.name), 0
+    if not (present and tolerated):
+        return distinct.text_column(raw.name), 0, None
+    if refused:
+        # A spelled number refused is an error, not a missing value: it was meant to be a number.
+        row = distinct.first_row(distinct.refused)
+        reading = distinct.readings[distinct.codes[row]]
+        return (
+            distinct.text_column(raw.name),
+            0,
+            (row, None, f"{distinct.stripped[distinct.codes[row]]!r} {reading.problem}"),
+        )
+    conflict = distinct.style_conflict()
+    if conflict is not None:
+        return distinct.text_column(raw.name), 0, conflict
+    return distinct.number_column(raw.name), not_numbers, None
 
 
 # --- one column of a known type (inference) -----------------------------------------------------
 
 
-def read_number_column(values: Sequence[str], name: object = None) -> tuple[pd.Series, np.ndarray]:
-    """Cells of a column training typed as numeric, read by the rules above.
+def read_number_column(
+    values: Sequence[str], name: object = None, delimiter: str = ","
+) -> tuple[pd.Series, np.ndarray]:
+    """Cells of a column training typed as numeric, read by the rules above (``delimiter``: the upload's).
 
     Returns the column (int64 when every value is a whole number, else float64 with NaN for missing
     values) and the positions of the cells that are neither missing nor a number — training turned
-    such cells into missing values; at inference the caller decides what they mean.
+    such cells into missing values (or refused the file, for a refused spelling of a number); at
+    inference the caller decides what they mean (``number_problem`` says why a cell is no number).
     """
-    distinct = _Distinct(np.asarray(values, dtype=object))
+    distinct = _Distinct(np.asarray(values, dtype=object), delimiter)
     bad = ~distinct.missing & ~distinct.numeric
     return distinct.number_column(name), np.flatnonzero(bad[distinct.codes])
 
 
+def number_problem(value: str, delimiter: str = ",") -> str | None:
+    """Why ``value`` is refused as a number although it spells one ("is infinite; …"), else None."""
+    return read_number(str(value).strip(), delimiter).problem
+
+
 def read_text_column(values: Sequence[str], name: object = None) -> pd.Series:
     """Cells of a column training typed as text: stripped strings, NaN for the missing tokens."""
-    return _Distinct(np.asarray(values, dtype=object)).text_column(name)
+    return _Distinct(np.asarray(values, dtype=object), ",").text_column(name)

@@ -15,12 +15,14 @@ The request contract:
 
 Values are read by the rules of training (``sagedrop.dataset.reader``): surrounding whitespace is
 stripped, the missing tokens (empty, NA, N/A, NaN, null, none, ?, #N/A; any case) mean missing. In a
-numeric column a value that is neither missing nor a finite number is an error — training turned
-such (rare) cells into missing values, but a caller who sends one has made a mistake worth hearing
-about. In a text column a category training never saw is not an error: its one-hot features are
-all zero, as for a missing value. Values of columns training dropped are not read at all. A
-missing number stays missing (XGBoost reads it), unless the column's encoding carries a ``fill``
-(Linear Learner runs: the training mean), which then stands in for it as it did in training.
+numeric column a value that is neither missing nor a number (by the spellings of
+``sagedrop.dataset.numbers``, which depend on the upload's delimiter as in training: ``1,5`` is 1.5)
+is an error — training turned such (rare) cells into missing values, but a caller who sends one has
+made a mistake worth hearing about. In a text column a category training never saw is not an
+error: its one-hot features are all zero, as for a missing value. Values of columns training
+dropped are not read at all. A missing number stays missing (XGBoost reads it), unless the column's
+encoding carries a ``fill`` (Linear Learner runs: the training mean), which then stands in for it
+as it did in training.
 
 Every problem raises :class:`~sagedrop.errors.InvalidRequestError` naming the row (1-based) and the
 column.
@@ -38,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sagedrop.dataset.encoding import DROPPED, NUMERIC, apply_encodings
-from sagedrop.dataset.reader import MISSING_TOKENS, read_number_column, read_text_column
+from sagedrop.dataset.reader import MISSING_TOKENS, number_problem, read_number_column, read_text_column
 from sagedrop.dataset.writer import to_headerless_csv
 from sagedrop.errors import InvalidRequestError
 from sagedrop.inference.artifact import FeaturizerArtifact
@@ -181,11 +183,15 @@ class Featurizer:
         typed: dict[str, pd.Series] = {}
         for column, values in cells.items():
             if self._kinds[column] == NUMERIC:
-                series, bad = read_number_column(values, column)
+                # The upload's delimiter decides what "1,234" means, in requests as in training.
+                series, bad = read_number_column(values, column, self.artifact.delimiter)
                 if bad.size:
                     row = int(bad[0])
+                    value = str(values[row]).strip()
+                    problem = number_problem(value, self.artifact.delimiter)
                     raise InvalidRequestError(
-                        f"row {row + 1}, column {column!r}: {str(values[row]).strip()!r} is not a number "
+                        f"row {row + 1}, column {column!r}: {value!r} is not a number"
+                        f"{f': it {problem}' if problem else ''} "
                         f"(the column is numeric; leave a missing value empty or write one of {_tokens()})"
                     )
             else:
