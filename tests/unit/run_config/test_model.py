@@ -23,7 +23,12 @@ from sagedrop.run_config import (
     resolve_run_config,
     stack_defaults,
 )
-from sagedrop.run_config.hyperparameters import allowed_names
+from sagedrop.run_config.hyperparameters import (
+    XGBOOST_ALIASES,
+    XGBOOST_METRICS,
+    XGBOOST_VALUE_RULES,
+    allowed_names,
+)
 from sagedrop.run_config.model import INSTANCE_TYPE_PATTERN
 
 from .test_run_config import config_like
@@ -39,12 +44,37 @@ hyperparameter_values = (
 )
 
 
+def valid_value(name: str) -> st.SearchStrategy:
+    """A value the XGBoost container accepts for ``name``, as a user writes it (number, boolean or text)."""
+    rule = XGBOOST_VALUE_RULES[XGBOOST_ALIASES.get(name, name)]
+    if rule.kind == "choice":
+        return st.sampled_from(rule.choices) | (
+            st.booleans() if set(rule.choices) == {"true", "false"} else st.nothing()
+        )
+    if rule.kind == "metrics":  # auc only suits binary problems: left out, the problem type is random
+        metrics = sorted(XGBOOST_METRICS - {"auc"})
+        return st.lists(st.sampled_from(metrics), min_size=1, max_size=3, unique=True).map(",".join)
+    if rule.kind == "free":
+        return hyperparameter_values
+    if name == "base_score":  # (0, 1) whatever the problem type
+        return st.floats(0.01, 0.99)
+    low, high = rule.low, rule.high
+    if rule.kind == "int":
+        low = None if low is None else int(low) + int(rule.low_open)
+        high = None if high is None else int(high) - int(rule.high_open)
+        return st.integers(low, high) | st.integers(low, high).map(str)
+    return st.floats(
+        low, high, exclude_min=rule.low_open, exclude_max=rule.high_open, allow_nan=False, allow_infinity=False
+    )
+
+
 @st.composite
 def valid_documents(draw) -> dict:
     """A sagedrop.json the model accepts, in the form a user writes (numbers for hyperparameters, …)."""
     problem_type = draw(st.none() | st.sampled_from(list(ProblemType)))
     names = [name for name in allowed_names() if name not in ("objective", "num_round")]
-    hyperparameters = draw(st.dictionaries(st.sampled_from(names), hyperparameter_values, max_size=4))
+    chosen = draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
+    hyperparameters = {name: draw(valid_value(name)) for name in chosen}
     hyperparameters["num_round"] = draw(st.integers(1, 5000) | st.integers(1, 5000).map(str))
     if problem_type is not None and draw(st.booleans()):
         hyperparameters["objective"] = draw(st.sampled_from(XGBOOST_OBJECTIVES[problem_type].allowed))
