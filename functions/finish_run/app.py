@@ -1,8 +1,12 @@
 """Finish the run: delete the endpoint unless the run keeps it, write run.json, notify success.
 
 Input: the run state after evaluation.
+Writes run.json (with ``estimated_cost_usd``) and renders report.html again with the step timings
+and the cost.
 Output (ResultPath ``$.result``): ``{"run_key", "deleted": [resource names], "status": "SUCCEEDED"}``.
 """
+
+import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,6 +17,7 @@ from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.pipeline.costing import lambda_memory_from_environ
 from sagedrop.pipeline.finishing import finish_run
 from sagedrop.pipeline.state import FinishInput, parse_state
 from sagedrop.settings import PipelineSettings
@@ -25,6 +30,7 @@ SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.SELF))
 BUCKET = DataBucket(client("s3", retries=RetryPolicy.SELF), SETTINGS.data_bucket)
 NOTIFIER = Notifier(client("sns", retries=RetryPolicy.SELF), SETTINGS.notification_topic_arn)
 EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF))
+LAMBDA_MEMORY_MB = lambda_memory_from_environ(os.environ)
 
 
 @logger.inject_lambda_context
@@ -33,7 +39,12 @@ EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF))
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(run_id=event.get("run_id"))
     result = finish_run(
-        parse_state(event, FinishInput), sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS
+        parse_state(event, FinishInput),
+        sagemaker=SAGEMAKER,
+        bucket=BUCKET,
+        notifier=NOTIFIER,
+        executions=EXECUTIONS,
+        lambda_memory_mb=LAMBDA_MEMORY_MB,
     )
     metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
     return result.as_dict()

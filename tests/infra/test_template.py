@@ -246,10 +246,12 @@ def test_function_specific_environment(resources):
     assert variables("StartPipelineFunction") == STARTER_ENVIRONMENT
     assert variables("CleanupEndpointsFunction") == CLEANUP_ENVIRONMENT
     assert variables("StartTrainingFunction") == {"MAX_CONCURRENT_TRAINING_JOBS"}
+    assert variables("FinishRunFunction") == {"LAMBDA_MEMORY_MB_BY_STATE"}
     for logical_id in set(FUNCTIONS.values()) - {
         "StartPipelineFunction",
         "CleanupEndpointsFunction",
         "StartTrainingFunction",
+        "FinishRunFunction",
     }:
         assert variables(logical_id) == set(), logical_id
 
@@ -559,3 +561,19 @@ def test_the_training_job_limit_reaches_start_training(template, resources):
     assert variables["MAX_CONCURRENT_TRAINING_JOBS"] == {"Ref": "MaxConcurrentTrainingJobs"}
     listed = [s for s in _function_statements(resources, "StartTrainingFunction") if "sagemaker:ListTags" in actions(s)]
     assert listed, "the limit is counted by the stack tag of each InProgress job"
+
+
+def test_the_finish_functions_memory_map_matches_each_task_states_function(template):
+    from sagedrop.pipeline.costing import LAMBDA_MEMORY_VARIABLE, lambda_memory_from_environ
+
+    resources = template["Resources"]
+    default_memory = template["Globals"]["Function"]["MemorySize"]
+    substitutions = resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    expected = {}
+    for name, state in json.loads(STATE_MACHINES["PipelineStateMachine"].read_text())["States"].items():
+        if state["Type"] == "Task":
+            logical_id = substitutions[state["Resource"].strip("${}")]["Fn::GetAtt"][0]
+            expected[name] = resources[logical_id]["Properties"].get("MemorySize", default_memory)
+    variables = resources["FinishRunFunction"]["Properties"]["Environment"]["Variables"]
+    assert lambda_memory_from_environ(variables) == expected
+    assert LAMBDA_MEMORY_VARIABLE in variables

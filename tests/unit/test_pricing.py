@@ -20,6 +20,7 @@ def table(unit: str, prices: dict, as_of: str = "2026-01-01") -> PriceTable:
 PRICES = Prices(
     inference=table("instance-hour", {"ml.m5.large": 0.36}),
     training=table("instance-hour", {"ml.m5.xlarge": 3.6}, as_of="2025-06-30"),
+    processing=table("instance-hour", {"ml.m5.xlarge": 1.8}),
     serverless_inference=table("GB-second", {"compute": 0.001}),
     step_functions=table("state transition", {"standard": 0.01}),
     lambda_duration=table("GB-second", {"arm64": 0.002, "x86_64": 0.003}),
@@ -156,3 +157,17 @@ def test_the_total_is_the_sum_of_the_items_and_grows_with_usage(seconds, transit
 def test_price_tables_are_immutable_values():
     with pytest.raises(dataclasses.FrozenInstanceError):
         bundled_prices().training.unit = "x"  # type: ignore[misc]
+
+
+def test_the_model_analysis_is_priced_per_instance_hour_of_processing():
+    cost = estimate_run_cost(processing_instance_type="ml.m5.xlarge", processing_seconds=1800, prices=PRICES)
+    (item,) = cost["items"]
+    assert item["what"] == "Model analysis (ml.m5.xlarge x 1)"
+    assert item["quantity"] == 0.5 and item["usd"] == 0.9
+
+
+def test_every_bundled_table_parses_and_processing_has_the_default_instance():
+    from sagedrop.pricing import bundled_prices
+    from sagedrop.run_config import RunConfig
+
+    assert bundled_prices().processing.price(RunConfig().training_instance_type) is not None

@@ -2,7 +2,7 @@
 
 An estimate for the report and run.json, not a bill: one region's on-demand prices, no free tier,
 no S3, CloudWatch or data-transfer charges. The tables live in ``data/sagemaker_prices.json`` —
-real-time inference at the top level (the nightly cleanup's monthly endpoint cost), then training,
+real-time inference at the top level (the nightly cleanup's monthly endpoint cost), then training, processing,
 serverless inference, Step Functions and Lambda, each with its source, date and how far it was
 checked. :func:`bundled_prices` is the one reader of that file.
 """
@@ -46,6 +46,7 @@ class PriceTable:
 class Prices:
     inference: PriceTable  # real-time endpoints, per instance-hour
     training: PriceTable  # per instance-hour
+    processing: PriceTable  # per instance-hour
     serverless_inference: PriceTable  # per GB-second, key "compute"
     step_functions: PriceTable  # per state transition, key "standard"
     lambda_duration: PriceTable  # per GB-second, keyed by architecture
@@ -71,6 +72,7 @@ def parse_prices(raw: Mapping[str, Any]) -> Prices:
     return Prices(
         inference=_table(raw),
         training=_table(raw["training"]),
+        processing=_table(raw["processing"]),
         serverless_inference=_table(raw["serverless_inference"]),
         step_functions=_table(raw["step_functions"]),
         lambda_duration=_table(raw["lambda"]),
@@ -121,6 +123,8 @@ def estimate_run_cost(
     training_instance_type: str | None = None,
     training_billable_seconds: float | None = None,
     training_instance_count: int = 1,
+    processing_instance_type: str | None = None,
+    processing_seconds: float | None = None,
     endpoint_instance_type: str | None = None,
     endpoint_instance_count: int = 1,
     endpoint_seconds: float | None = None,
@@ -134,6 +138,8 @@ def estimate_run_cost(
 
     * training: ``training_billable_seconds`` (DescribeTrainingJob's BillableTimeInSeconds) x
       ``training_instance_count`` x the training price of ``training_instance_type``;
+    * the model analysis: ``processing_seconds`` (its run time) x the processing price of
+      ``processing_instance_type`` (one instance);
     * the endpoint: with ``serverless_memory_mb`` a serverless endpoint, billed for the seconds it
       processed requests (pass the evaluation's seconds in ``endpoint_seconds``: an upper bound);
       otherwise ``endpoint_seconds`` up (creation to deletion) x ``endpoint_instance_count`` x the
@@ -160,6 +166,16 @@ def estimate_run_cost(
                 training_billable_seconds * training_instance_count / _SECONDS_PER_HOUR,
                 "instance-hour",
                 prices.training.price(training_instance_type),
+            )
+        )
+    if processing_seconds and processing_instance_type:
+        used.append(prices.processing)
+        items.append(
+            _item(
+                f"Model analysis ({processing_instance_type} x 1)",
+                processing_seconds / _SECONDS_PER_HOUR,
+                "instance-hour",
+                prices.processing.price(processing_instance_type),
             )
         )
     if endpoint_seconds and serverless_memory_mb:

@@ -483,3 +483,53 @@ def test_stop_training_job_if_running_only_stops_a_running_job(stubbed):
 
     assert gateway.stop_training_job_if_running("job-1") is True
     assert gateway.stop_training_job_if_running("never-created") is False
+
+
+def test_finish_run_prices_the_run_and_renders_the_report_again_with_timings_and_cost(world):
+    # Given a run whose evaluation wrote its metrics and the report's data
+    world.host()
+    evaluation = {
+        "run_id": RUN_ID,
+        "problem_type": "binary_classification",
+        "label": "y",
+        "rows": 2,
+        "metrics": {"accuracy": 0.5, "precision": 0.5, "recall": 1.0, "f1": 0.6667, "roc_auc": 0.5},
+        "baseline": {"accuracy": 0.5},
+        "confusion_matrix": {"labels": ["no", "yes"], "matrix": [[0, 1], [0, 1]]},
+    }
+    world.bucket.write_json(f"runs/{RUN_ID}/evaluation.json", evaluation)
+    world.bucket.write_json(f"runs/{RUN_ID}/report_data.json", {"run": {"run_id": RUN_ID}, "chart_data": None})
+
+    finish_run(
+        parse_state(finished_state(), FinishInput),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(HISTORY),
+        lambda_memory_mb={"Finish the run": 512},
+    )
+
+    # Then run.json carries the estimate and the page shows it with the per-step timings
+    record = world.run_json()
+    cost = record["estimated_cost_usd"]
+    assert cost["total_usd"] > 0 and "report_problem" not in record
+    assert any(item["what"].startswith("Step Functions") for item in cost["items"])
+    page = world.s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/report.html")["Body"].read().decode()
+    assert "Estimated cost of the run" in page
+    assert 'data-section="cost"' in page
+    assert "Finish the run" in page  # a row of the timings table
+
+
+def test_finish_run_still_succeeds_when_the_report_cannot_be_rendered_again(world):
+    world.host()  # no evaluation.json: nothing to render from
+    finish_run(
+        parse_state(finished_state(), FinishInput),
+        sagemaker=world.sagemaker,
+        bucket=world.bucket,
+        notifier=world.notifier,
+        executions=FakeExecutions(HISTORY),
+    )
+    record = world.run_json()
+    assert record["status"] == "SUCCEEDED"
+    assert "not rendered again" in record["report_problem"]
+    assert "estimated_cost_usd" in record

@@ -11,7 +11,9 @@ evaluation reads ``analysis.json`` for the explanations.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
+from datetime import datetime
 
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
@@ -152,6 +154,13 @@ def start_analysis(
     return Analysis(job_name=job_name, status="InProgress", polls=0)
 
 
+def _run_seconds(job: dict) -> int | None:
+    started, ended = job.get("ProcessingStartTime"), job.get("ProcessingEndTime")
+    if not (isinstance(started, datetime) and isinstance(ended, datetime)):
+        return None
+    return max(0, math.ceil((ended - started).total_seconds()))
+
+
 def check_analysis(state: CheckAnalysisInput, sagemaker: SageMakerGateway, bucket: DataBucket) -> Analysis:
     """One poll of the analysis job; once Completed, the threshold and rounds from ``analysis.json``."""
     analysis = state.analysis
@@ -167,6 +176,7 @@ def check_analysis(state: CheckAnalysisInput, sagemaker: SageMakerGateway, bucke
             threshold=threshold.get("value"),
             rounds=(document.get("rounds") or {}).get("kept"),
             failure_reason=None,
+            billable_seconds=_run_seconds(job),
         )
     else:
         update["failure_reason"] = (

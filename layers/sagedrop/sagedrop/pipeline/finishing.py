@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.pipeline.costing import run_cost
 from sagedrop.pipeline.deployment import hosting_names
+from sagedrop.pipeline.reporting import render_final_report
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
 from sagedrop.pipeline.state import Failure, FailureHandled, FailureInput, Finished, FinishInput, RunState
 from sagedrop.pipeline.training import RUN_ID_TAG
@@ -74,13 +77,27 @@ def finish_run(
     bucket: DataBucket,
     notifier: Notifier,
     executions: Executions,
+    lambda_memory_mb: Mapping[str, int] | None = None,
 ) -> Finished:
-    """Delete the endpoint unless the run keeps it, record the run, publish the success."""
+    """Delete the endpoint unless the run keeps it, record the run with its estimated cost, render the
+    report again with the step timings and the cost, publish the success.
+
+    ``lambda_memory_mb``: each Lambda task state's memory, for the Lambda part of the cost.
+    """
     run_id = state.run_id
     deleted = [] if _keep_endpoint(state) else sagemaker.delete_hosting(**_hosting_args(run_id))
+    finished_at = datetime.now(UTC)
     record = build_run_record(
-        state, status="SUCCEEDED", finished_at=datetime.now(UTC), history=_history(executions, state), deleted=deleted
+        state, status="SUCCEEDED", finished_at=finished_at, history=_history(executions, state), deleted=deleted
     )
+    record["estimated_cost_usd"] = run_cost(
+        record, state.prepared.config, finished_at=finished_at, lambda_memory_mb=lambda_memory_mb or {}
+    )
+    try:
+        render_final_report(bucket, record, record["estimated_cost_usd"])
+    except Exception as error:  # noqa: BLE001 - the evaluation's report stays; the run succeeded
+        LOG.exception("could not render the final report")
+        record["report_problem"] = f"the report was not rendered again with timings and cost: {error}"
     bucket.write_json(run_key(run_id), record)
     headline = record["evaluation"].get("headline") or {}
     notifier.publish(

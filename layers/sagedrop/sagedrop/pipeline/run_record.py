@@ -115,6 +115,7 @@ def build_run_record(
             "analysis_key": analysis.get("analysis_key"),
             "threshold": analysis.get("threshold"),
             "rounds": analysis.get("rounds"),
+            "billable_seconds": analysis.get("billable_seconds"),
         }
         if analysis
         else None,

@@ -137,6 +137,7 @@ class Analysis(Section):
     analysis_key: str | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
     rounds: int | None = Field(default=None, ge=0)
+    billable_seconds: int | None = Field(default=None, ge=0)  #: the job's run time (what Processing bills)
 
 
 class Endpoint(Section):
