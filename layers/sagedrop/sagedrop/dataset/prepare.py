@@ -18,9 +18,11 @@ from sagedrop.dataset.label import (
     label_stats_from_training,
     resolve_label,
 )
+from sagedrop.dataset.leakage import gate_message
+from sagedrop.dataset.profile import build_data_report
 from sagedrop.dataset.reader import read_table
 from sagedrop.dataset.split import SPLITS, split_indices
-from sagedrop.errors import InvalidCsvError, LabelNotFoundError, UnusableLabelError
+from sagedrop.errors import DataLeakageError, InvalidCsvError, LabelNotFoundError, UnusableLabelError
 from sagedrop.run_config import RunConfig
 
 SCHEMA_VERSION = 1
@@ -33,6 +35,7 @@ class PreparedDataset:
     ``raw_test`` holds the test split's rows as read from the upload (source columns in file order,
     no label, same row order as ``test``): what a caller of the deployed model sends for them.
     ``source_rows`` gives, per split, each row's 0-based position among the upload's data rows.
+    ``data_report`` is data_report.json (:func:`sagedrop.dataset.profile.build_data_report`).
     """
 
     train: pd.DataFrame
@@ -41,10 +44,14 @@ class PreparedDataset:
     schema: dict[str, Any]
     raw_test: pd.DataFrame = field(default_factory=pd.DataFrame)
     source_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    data_report: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedDataset:
-    """Read, resolve and encode the label, encode the features, split; every problem is a named error."""
+    """Read, resolve and encode the label, encode the features, split; every problem is a named error.
+
+    Last, the data gate: DataLeakageError (carrying the data report) when a leakage check stops the run.
+    """
     table = read_table(data, delimiter=config.delimiter, source=source)
     frame = table.frame
     try:
@@ -122,6 +129,23 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
             "stratified": problem_type != REGRESSION,
         },
     }
+    report = build_data_report(
+        frame,
+        label,
+        encodings,
+        y,
+        problem_type,
+        mapping,
+        source=source,
+        input_rows=len(table.frame),
+        train_rows=indices[0],
+        acknowledged=config.data_checks.acknowledge,
+        enabled=config.data_checks.enabled,
+        seed=config.seed,
+    )
+    stopped = gate_message(report["checks"]["findings"], label)
+    if stopped:
+        raise DataLeakageError(f"{source}: {stopped}", report=report)
     test_index = indices[SPLITS.index("test")]
     return PreparedDataset(
         train=parts["train"],
@@ -130,4 +154,5 @@ def prepare_dataset(data: bytes, config: RunConfig, source: str) -> PreparedData
         schema=schema,
         raw_test=frame[source_columns].iloc[test_index].reset_index(drop=True),
         source_rows={name: kept_rows[index] for name, index in zip(SPLITS, indices, strict=True)},
+        data_report=report,
     )
