@@ -26,6 +26,9 @@ CHECKOV_VENV = ROOT / ".venv-checkov"
 FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "start_pipeline": "StartPipelineFunction",
     "preprocess": "PreprocessFunction",
+    "start_tuning": "StartTuningFunction",
+    "check_tuning": "CheckTuningFunction",
+    "take_best_trial": "TakeBestTrialFunction",
     "start_training": "StartTrainingFunction",
     "check_training": "CheckTrainingFunction",
     "start_analysis": "StartAnalysisFunction",

@@ -35,6 +35,9 @@ from .conftest import (
 #: The pipeline's tasks (the scoring state machine has its own, see _tasks).
 STATE_MACHINE_TASKS = {
     "PreprocessFunction",
+    "StartTuningFunction",
+    "CheckTuningFunction",
+    "TakeBestTrialFunction",
     "StartTrainingFunction",
     "CheckTrainingFunction",
     "StartAnalysisFunction",
@@ -247,11 +250,13 @@ def test_function_specific_environment(resources):
     assert variables("CleanupEndpointsFunction") == CLEANUP_ENVIRONMENT
     assert variables("StartTrainingFunction") == {"MAX_CONCURRENT_TRAINING_JOBS"}
     assert variables("FinishRunFunction") == {"LAMBDA_MEMORY_MB_BY_STATE"}
+    assert variables("StartTuningFunction") == {"MAX_CONCURRENT_TRAINING_JOBS"}
     for logical_id in set(FUNCTIONS.values()) - {
         "StartPipelineFunction",
         "CleanupEndpointsFunction",
         "StartTrainingFunction",
         "FinishRunFunction",
+        "StartTuningFunction",
     }:
         assert variables(logical_id) == set(), logical_id
 
@@ -361,6 +366,7 @@ def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
         "StartAnalysisFunctionRole",
         "StartTrainingFunctionRole",
         "StartTransformFunctionRole",
+        "StartTuningFunctionRole",
     ]
 
 

@@ -88,6 +88,14 @@ class TrainingTimedOut(SagedropError):
     """The training job was still running after the wait loop's maximum number of polls."""
 
 
+class TuningFailed(SagedropError):
+    """The tuning job ended Failed or Stopped; the cause is SageMaker's FailureReason."""
+
+
+class TuningTimedOut(SagedropError):
+    """The tuning job was still running after the wait loop's maximum number of polls."""
+
+
 class AnalysisFailed(SagedropError):
     """The model analysis (a Processing job) ended Failed or Stopped; the cause is SageMaker's FailureReason."""
 

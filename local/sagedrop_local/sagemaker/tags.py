@@ -18,6 +18,7 @@ _ARN_KEYS = (
     ("endpoints", "EndpointArn"),
     ("transform_jobs", "TransformJobArn"),
     ("processing_jobs", "ProcessingJobArn"),
+    ("tuning_jobs", "HyperParameterTuningJobArn"),
 )
 
 

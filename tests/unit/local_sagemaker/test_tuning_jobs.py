@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.pipeline.state import DatasetSummary
-from sagedrop.pipeline.tuning import best_training, check_tuning, start_tuning, tuning_trials
+from sagedrop.pipeline.tuning import best_training, create_tuning, poll_tuning, tuning_trials
 from sagedrop.run_config import resolve_run_config
 from sagedrop.settings import PipelineSettings
 from sagedrop_local.sagemaker import LocalSageMaker
@@ -334,11 +334,11 @@ def test_the_pipelines_tuning_request_runs_and_its_best_trial_reads_as_a_trainin
     gateway = SageMakerGateway(sagemaker)
 
     # When the tuning job is started and polled like the state machine's wait loop
-    tuning = start_tuning(
+    tuning = create_tuning(
         run_id="r-0123456789abcdef", config=config, dataset=dataset, sagemaker=gateway, settings=settings
     )
     tuning = wait_until(
-        lambda: {"tuning": check_tuning(tuning, gateway)}, lambda r: r["tuning"].status in ENDED, timeout=120
+        lambda: {"tuning": poll_tuning(tuning, gateway)}, lambda r: r["tuning"].status in ENDED, timeout=120
     )["tuning"]
 
     # Then it completed, its best trial reads as a trained model, and the report sees every trial

@@ -71,3 +71,11 @@ def test_the_memory_map_comes_from_the_environment_and_a_bad_one_is_named():
     for bad in ("[1]", '{"a": -1}', "{not json"):
         with pytest.raises(InvalidConfigError, match="LAMBDA_MEMORY_MB_BY_STATE"):
             lambda_memory_from_environ({"LAMBDA_MEMORY_MB_BY_STATE": bad})
+
+
+def test_a_tuned_run_pays_for_every_trial():
+    config = RunConfig()
+    single = items_by_what(run_cost(RECORD, config, finished_at=T0, lambda_memory_mb={}))["Training"]
+    tuned = items_by_what(run_cost(RECORD, config, finished_at=T0, lambda_memory_mb={}, trial_seconds=480))["Training"]
+    assert tuned["quantity"] == pytest.approx(480 / 3600, abs=1e-6)
+    assert single["quantity"] == pytest.approx(120 / 3600, abs=1e-6)

@@ -167,6 +167,7 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
         "analysis_key": "runs/x/analysis/output/analysis.json",
         "threshold": 0.31,
         "rounds": 120,
+        "billable_seconds": None,
     }
     assert record["evaluation"]["headline"] == {"auc": 0.9}
     assert len(record["steps"]) == 5 and record["history_events"] == len(HISTORY)

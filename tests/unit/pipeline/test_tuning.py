@@ -20,8 +20,8 @@ from sagedrop.pipeline.tuning import (
     PARAMETER_RANGES,
     Tuning,
     best_training,
-    check_tuning,
-    start_tuning,
+    create_tuning,
+    poll_tuning,
     tuning_job_name,
     tuning_job_request,
     tuning_objective,
@@ -72,7 +72,7 @@ def created_request(stubbed, config: dict, dataset: dict, expected: dict | None 
         "create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": TUNING_ARN}, expected
     )
     run_config, summary = inputs(config, dataset)
-    tuning = start_tuning(
+    tuning = create_tuning(
         run_id=RUN_ID,
         config=run_config,
         dataset=summary,
@@ -238,7 +238,7 @@ def test_at_the_stacks_limit_no_tuning_job_is_started(stubbed):
     stubbed.stubber.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": TUNING_ARN})
 
     # below the limit (nothing running): created
-    start_tuning(
+    create_tuning(
         run_id=RUN_ID,
         config=config,
         dataset=dataset,
@@ -263,7 +263,7 @@ def test_at_the_stacks_limit_no_tuning_job_is_started(stubbed):
     )
     stubbed.stubber.add_response("list_tags", {"Tags": TAGS})
     with pytest.raises(SageMakerLimitExceeded):
-        start_tuning(
+        create_tuning(
             run_id=RUN_ID,
             config=config,
             dataset=dataset,
@@ -397,7 +397,7 @@ def test_a_poll_reads_status_counters_and_the_best_trial(stubbed):
     )
     before = Tuning(job_name="tune", status="InProgress", polls=4, objective_metric="validation:auc")
 
-    tuning = check_tuning(before, SageMakerGateway(stubbed.client))
+    tuning = poll_tuning(before, SageMakerGateway(stubbed.client))
 
     assert tuning.as_dict() == {
         "job_name": "tune",
@@ -425,7 +425,7 @@ def test_a_failed_tuning_job_carries_its_reason_and_has_no_best_training(stubbed
     stubbed.stubber.add_response("describe_hyper_parameter_tuning_job", description("Failed", FailureReason=reason))
     gateway = SageMakerGateway(stubbed.client)
 
-    tuning = check_tuning(Tuning(job_name="tune", status="InProgress", polls=0, objective_metric="m"), gateway)
+    tuning = poll_tuning(Tuning(job_name="tune", status="InProgress", polls=0, objective_metric="m"), gateway)
 
     assert (tuning.status, tuning.failure_reason, tuning.best_training_job) == ("Failed", reason, None)
     with pytest.raises(TrainingFailed, match="No training job succeeded"):

@@ -1,10 +1,10 @@
 """What a finished run cost, estimated from its record: billable seconds x the dated price tables.
 
-Training: DescribeTrainingJob's BillableTimeInSeconds. The model analysis: its Processing job's run
-time. The endpoint: from the moment "Deploy the model" started until the run finished (it is
-deleted then; a kept endpoint goes on costing, which the estimate cannot know); a serverless one
-for the evaluation's seconds, an upper bound of the time it served. Step Functions: one
-transition per state visit. Lambda: each task state's visits at its function's memory.
+Training: DescribeTrainingJob's BillableTimeInSeconds (a tuned run: every trial's training time).
+The model analysis: its Processing job's run time. The endpoint: from the moment "Deploy the model"
+started until the run finished (it is deleted then; a kept endpoint goes on costing, which the
+estimate cannot know); a serverless one for the evaluation's seconds, an upper bound of the time it
+served. Step Functions: one transition per state visit. Lambda: each task state's visits at its function's memory.
 """
 
 from __future__ import annotations
@@ -53,9 +53,14 @@ def run_cost(
     *,
     finished_at: datetime,
     lambda_memory_mb: Mapping[str, int],
+    trial_seconds: float | None = None,
     prices: Prices | None = None,
 ) -> dict:
-    """``estimate_run_cost`` for the run that ``record`` (run.json) describes."""
+    """``estimate_run_cost`` for the run that ``record`` (run.json) describes.
+
+    ``trial_seconds``: a tuned run's training time over all its trials (each is billed), instead of
+    the deployed training job's billable seconds.
+    """
     steps = list(record.get("steps") or [])
     if config.serverless:  # billed for the time it serves: at most the evaluation's
         serving = sum(float(s.get("seconds") or 0) for s in steps if s.get("state") == EVALUATE_STATE) or None
@@ -65,7 +70,7 @@ def run_cost(
     analysis = record.get("analysis") or {}
     return estimate_run_cost(
         training_instance_type=config.training_instance_type,
-        training_billable_seconds=training.get("billable_seconds"),
+        training_billable_seconds=trial_seconds if trial_seconds is not None else training.get("billable_seconds"),
         processing_instance_type=config.training_instance_type,
         processing_seconds=analysis.get("billable_seconds"),
         endpoint_instance_type=config.endpoint_instance_type,

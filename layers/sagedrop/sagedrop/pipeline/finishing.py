@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sagedrop.pipeline.reporting import render_final_report
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
 from sagedrop.pipeline.state import Failure, FailureHandled, FailureInput, Finished, FinishInput, RunState
 from sagedrop.pipeline.training import RUN_ID_TAG
+from sagedrop.pipeline.tuning import trials_key
 
 LOG = logging.getLogger(__name__)
 #: run.json's ``recorded_by``: the state machine's own failure path ("Record the failure").
@@ -91,7 +93,11 @@ def finish_run(
         state, status="SUCCEEDED", finished_at=finished_at, history=_history(executions, state), deleted=deleted
     )
     record["estimated_cost_usd"] = run_cost(
-        record, state.prepared.config, finished_at=finished_at, lambda_memory_mb=lambda_memory_mb or {}
+        record,
+        state.prepared.config,
+        finished_at=finished_at,
+        lambda_memory_mb=lambda_memory_mb or {},
+        trial_seconds=_trial_seconds(bucket, state),
     )
     try:
         render_final_report(bucket, record, record["estimated_cost_usd"])
@@ -106,6 +112,15 @@ def finish_run(
         {"status": "SUCCEEDED", **{k: str(v) for k, v in list(headline.items())[:5]}},
     )
     return Finished(run_key=run_key(run_id), deleted=deleted, status="SUCCEEDED")
+
+
+def _trial_seconds(bucket: DataBucket, state: RunState) -> float | None:
+    """A tuned run's training seconds over all its trials (tuning/trials.json); None for a single job."""
+    if state.tuning is None:
+        return None
+    data = bucket.read_bytes_if_exists(trials_key(state.run_id))
+    trials = json.loads(data).get("trials", []) if data is not None else []
+    return sum(float(trial.get("seconds") or 0) for trial in trials) or None
 
 
 def _hosting_args(run_id: str) -> dict:
@@ -184,6 +199,9 @@ def record_failure(
         attempt(
             f"stop training job {job_name}", lambda job_name=job_name: sagemaker.stop_training_job_if_running(job_name)
         )
+    if state.tuning is not None:
+        tuning_job = state.tuning.job_name
+        attempt(f"stop tuning job {tuning_job}", lambda: sagemaker.stop_tuning_job_if_running(tuning_job))
     if state.analysis is not None:
         name = state.analysis.job_name
         attempt(f"stop analysis job {name}", lambda: sagemaker.stop_processing_job_if_running(name))

@@ -94,6 +94,7 @@ class DatasetSummary(Section):
     class_count: int | None = None
     rows: dict[str, int]
     config_source: str | None = None
+    data_report_key: str | None = None  #: data_report.json (what the data gate found); absent in older runs
 
 
 class Prepared(Section):
@@ -114,6 +115,43 @@ class Training(Section):
     metrics: dict[str, float] | None = None
     model_artifact: str | None = None
     billable_seconds: int | None = None
+
+
+TuningJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting", "DeleteFailed"]
+
+
+class TrainingJobCounts(Section):
+    """TrainingJobStatusCounters: the trials by status."""
+
+    completed: int = 0
+    in_progress: int = 0
+    retryable_error: int = 0
+    non_retryable_error: int = 0
+    stopped: int = 0
+
+
+class ObjectiveCounts(Section):
+    """ObjectiveStatusCounters: trials whose objective was read, is awaited, or could not be read."""
+
+    succeeded: int = 0
+    pending: int = 0
+    failed: int = 0
+
+
+class Tuning(Section):
+    """One poll of the tuning job: what the wait loop decides on (``status``, ``polls``) and the best trial."""
+
+    job_name: str
+    status: TuningJobStatus
+    polls: int = Field(ge=0)
+    objective_metric: str
+    failure_reason: str | None = None
+    best_training_job: str | None = None
+    best_objective: float | None = None
+    training_jobs: TrainingJobCounts = TrainingJobCounts()
+    objectives: ObjectiveCounts = ObjectiveCounts()
+    #: The wait loop's bound: the run's poll.max_polls once per wave of parallel trials.
+    max_polls: int | None = Field(default=None, ge=1)
 
 
 class TrainedModel(Training):
@@ -192,6 +230,7 @@ class RunState(Section):
     poll: Polling
     execution_arn: str | None = None
     prepared: Prepared | None = None
+    tuning: Tuning | None = None
     training: Training | None = None
     analysis: Analysis | None = None
     endpoint: Endpoint | None = None
@@ -208,6 +247,18 @@ class PrepareInput(RunState):
 
 class StartTrainingInput(RunState):
     prepared: Prepared
+
+
+class StartTuningInput(RunState):
+    prepared: Prepared
+
+
+class CheckTuningInput(RunState):
+    tuning: Tuning
+
+
+class TakeBestTrialInput(RunState):
+    tuning: Tuning
 
 
 class CheckTrainingInput(RunState):

@@ -26,6 +26,12 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("preprocess", "sagedrop.pipeline.preparing:prepare_run", state.PrepareInput, state.Prepared,
          "$.prepared", ("DataBucket",)),
+    Step("start_tuning", "sagedrop.pipeline.tuning:start_tuning", state.StartTuningInput, state.Tuning,
+         "$.tuning", ("SageMakerGateway",)),
+    Step("check_tuning", "sagedrop.pipeline.tuning:check_tuning", state.CheckTuningInput, state.Tuning,
+         "$.tuning", ("SageMakerGateway",)),
+    Step("take_best_trial", "sagedrop.pipeline.tuning:take_best_trial", state.TakeBestTrialInput, state.Training,
+         "$.training", ("SageMakerGateway", "DataBucket")),
     Step("start_training", "sagedrop.pipeline.training:start_training", state.StartTrainingInput, state.Training,
          "$.training", ("SageMakerGateway",)),
     Step("check_training", "sagedrop.pipeline.training:check_training", state.CheckTrainingInput, state.Training,

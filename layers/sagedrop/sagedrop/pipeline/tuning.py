@@ -14,20 +14,31 @@ stack and run tags the failure path and the stack's concurrency limit look for.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from pydantic import Field
-
 from sagedrop.algorithms import Algorithm
+from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.errors import TrainingFailed
-from sagedrop.names import _stem
-from sagedrop.pipeline.state import DatasetSummary, Section, Training
+from sagedrop.names import _stem, run_prefix
+from sagedrop.pipeline.state import (
+    CheckTuningInput,
+    DatasetSummary,
+    ObjectiveCounts,
+    Section,
+    StartTuningInput,
+    TakeBestTrialInput,
+    Training,
+    TrainingJobCounts,
+    Tuning,
+)
 from sagedrop.pipeline.training import (
     describe_training,
     require_a_free_slot,
@@ -110,40 +121,6 @@ PARAMETER_RANGES: Mapping[Algorithm, tuple[ParameterRange, ...]] = MappingProxyT
     }
 )
 
-TuningJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting", "DeleteFailed"]
-
-
-class TrainingJobCounts(Section):
-    """TrainingJobStatusCounters: the trials by status."""
-
-    completed: int = 0
-    in_progress: int = 0
-    retryable_error: int = 0
-    non_retryable_error: int = 0
-    stopped: int = 0
-
-
-class ObjectiveCounts(Section):
-    """ObjectiveStatusCounters: trials whose objective was read, is awaited, or could not be read."""
-
-    succeeded: int = 0
-    pending: int = 0
-    failed: int = 0
-
-
-class Tuning(Section):
-    """One poll of the tuning job: what the wait loop decides on (``status``, ``polls``) and the best trial."""
-
-    job_name: str
-    status: TuningJobStatus
-    polls: int = Field(ge=0)
-    objective_metric: str
-    failure_reason: str | None = None
-    best_training_job: str | None = None
-    best_objective: float | None = None
-    training_jobs: TrainingJobCounts = TrainingJobCounts()
-    objectives: ObjectiveCounts = ObjectiveCounts()
-
 
 class Trial(Section):
     """One training job of the tuning job, for the report."""
@@ -154,6 +131,7 @@ class Trial(Section):
     objective: float | None = None
     objective_status: str | None = None
     failure_reason: str | None = None
+    seconds: float | None = None  #: TrainingStartTime to TrainingEndTime: what the trial was billed for
 
 
 def tuning_job_name(run_id: str, attempt: str | None = None) -> str:
@@ -214,7 +192,7 @@ def tuning_job_request(
     }
 
 
-def start_tuning(
+def create_tuning(
     *,
     run_id: str,
     config: RunConfig,
@@ -270,7 +248,7 @@ def read_tuning(description: Mapping, polls: int) -> Tuning:
     )
 
 
-def check_tuning(tuning: Tuning, sagemaker: SageMakerGateway) -> Tuning:
+def poll_tuning(tuning: Tuning, sagemaker: SageMakerGateway) -> Tuning:
     """One poll of the tuning job; ``polls`` is incremented, so the state machine can bound the loop."""
     return read_tuning(sagemaker.describe_tuning_job(tuning.job_name), tuning.polls + 1)
 
@@ -281,6 +259,12 @@ def best_training(tuning: Tuning, sagemaker: SageMakerGateway) -> Training:
         reason = tuning.failure_reason or f"tuning job {tuning.job_name} ended {tuning.status} without a best trial"
         raise TrainingFailed(reason)
     return describe_training(tuning.best_training_job, 0, sagemaker)
+
+
+def _seconds(started: object, ended: object) -> float | None:
+    if isinstance(started, datetime) and isinstance(ended, datetime):
+        return max(0.0, round((ended - started).total_seconds(), 3))
+    return None
 
 
 def tuning_trials(job_name: str, sagemaker: SageMakerGateway) -> list[Trial]:
@@ -296,6 +280,50 @@ def tuning_trials(job_name: str, sagemaker: SageMakerGateway) -> list[Trial]:
                 objective=final.get("Value"),
                 objective_status=summary.get("ObjectiveStatus"),
                 failure_reason=summary.get("FailureReason"),
+                seconds=_seconds(summary.get("TrainingStartTime"), summary.get("TrainingEndTime")),
             )
         )
     return trials
+
+
+# --- the state machine's steps ----------------------------------------------------------------
+
+
+def trials_key(run_id: str) -> str:
+    """Every trial of the run's tuning job, for the report (written by "Take the best trial")."""
+    return f"{run_prefix(run_id)}tuning/trials.json"
+
+
+def start_tuning(state: StartTuningInput, sagemaker: SageMakerGateway, settings: PipelineSettings) -> Tuning:
+    """Step "Start tuning": the tuning job of the run; its wait loop may poll once per wave of trials
+    as often as a single training job's (``max_polls``)."""
+    config = state.prepared.config
+    tuning = create_tuning(
+        run_id=state.run_id, config=config, dataset=state.prepared.dataset, sagemaker=sagemaker, settings=settings
+    )
+    waves = math.ceil(config.tuning.max_jobs / config.tuning.max_parallel_jobs)
+    return tuning.model_copy(update={"max_polls": state.poll.max_polls * waves})
+
+
+def check_tuning(state: CheckTuningInput, sagemaker: SageMakerGateway) -> Tuning:
+    """Step "Check tuning": one poll, ``polls`` incremented and the loop's bound kept."""
+    polled = poll_tuning(state.tuning, sagemaker)
+    return polled.model_copy(update={"max_polls": state.tuning.max_polls})
+
+
+def take_best_trial(state: TakeBestTrialInput, sagemaker: SageMakerGateway, bucket: DataBucket) -> Training:
+    """Step "Take the best trial": the best trial becomes the run's training (what the next steps read);
+    every trial goes to ``tuning/trials.json`` for the report. TrainingFailed when there is no best trial."""
+    training = best_training(state.tuning, sagemaker)
+    trials = [trial.as_dict() for trial in tuning_trials(state.tuning.job_name, sagemaker)]
+    bucket.write_json(
+        trials_key(state.run_id),
+        {
+            "tuning_job": state.tuning.job_name,
+            "objective_metric": state.tuning.objective_metric,
+            "best_training_job": state.tuning.best_training_job,
+            "best_objective": state.tuning.best_objective,
+            "trials": trials,
+        },
+    )
+    return training
