@@ -158,7 +158,7 @@ RECOMMENDED = MappingProxyType(
         "num_round": "2000",
         "early_stopping_rounds": "50",
         "eta": "0.05",
-        "max_depth": "6",
+        "max_depth": "5",
         "subsample": "0.8",
         "colsample_bytree": "0.8",
     }
@@ -200,7 +200,7 @@ def candidates(problem_type: ProblemType, defaults: Mapping[str, str]) -> list[C
         Candidate("RECOMMENDED", dict(RECOMMENDED)),
         Candidate("RECOMMENDED, es 20", tuned(RECOMMENDED, early_stopping_rounds=20)),
         Candidate("RECOMMENDED, num_round 1000", tuned(RECOMMENDED, num_round=1000)),
-        Candidate("RECOMMENDED, depth 5", tuned(RECOMMENDED, max_depth=5)),
+        Candidate("RECOMMENDED, depth 6", tuned(RECOMMENDED, max_depth=6)),
         Candidate("RECOMMENDED, eta 0.1", tuned(RECOMMENDED, eta=0.1)),
         Candidate("RECOMMENDED, min_child_weight 6", tuned(RECOMMENDED, min_child_weight=6)),
     ]

@@ -1,6 +1,6 @@
 """Model quality: the real local pipeline beside scikit-learn's HistGradientBoosting, on the same split.
 
-    python benchmarks/model_quality.py [--datasets bank,digits,diabetes] [--out out/model-quality]
+    python benchmarks/model_quality.py [--datasets bank,digits,diabetes] [--out DIR] [--config FILE.json]
 
 For each data set it runs the whole pipeline in this process, as ``sagedrop local run`` does
 (bank-full from ``data/``; scikit-learn's bundled digits and diabetes written to a CSV with a
@@ -10,6 +10,8 @@ HistGradientBoosting with its defaults on exactly that train split and scores it
 (a binary threshold chosen on that validation split to maximise F1, as the pipeline's default
 does). It prints one table: data set, metric, sagedrop, HistGB, the target from the issue and
 whether both hold (the target, and at least HistGB's figure); then the runs' estimated cost.
+``--config`` gives every run a folder configuration (``sagedrop.json``; the label is set per data
+set), e.g. ``{"hyperparameters": {...}}`` to measure candidate defaults through the real pipeline.
 
 A benchmark, not a test (``make bench``): it asserts nothing and always exits 0 unless a run fails.
 """
@@ -186,11 +188,15 @@ def dataset_csv(name: str, folder: Path) -> Path:
     return path
 
 
-def run_pipeline(csv: Path, label: str, out: Path, state_dir: Path, log: Path) -> tuple[dict, dict, Path]:
+def run_pipeline(
+    csv: Path, label: str, out: Path, state_dir: Path, log: Path, config: str | None = None
+) -> tuple[dict, dict, Path]:
     """One in-process local run (``sagedrop local run``): its run.json, evaluation.json and bucket copy."""
     from sagedrop_local.cli import build_parser
 
     argv = ["local", "run", str(csv), "--label", label, "--out", str(out), "--state-dir", str(state_dir)]
+    if config:
+        argv += ["--config", config]
     args = build_parser().parse_args(argv)
     with log.open("w") as stream:
         status = args.handler(args, stream)
@@ -251,14 +257,14 @@ def histgb_figures(problem_type: str, run_dir: Path) -> dict[str, float]:
     return figures
 
 
-def measure(name: str, work: Path, state_dir: Path) -> tuple[list[dict], str, dict]:
+def measure(name: str, work: Path, state_dir: Path, config: str | None) -> tuple[list[dict], str, dict]:
     dataset = DATASETS[name]
     out = work / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     started = time.perf_counter()
     record, evaluation, run_dir = run_pipeline(
-        dataset_csv(name, out), dataset.label, out / "run", state_dir, out / "run.log"
+        dataset_csv(name, out), dataset.label, out / "run", state_dir, out / "run.log", config
     )
     seconds = time.perf_counter() - started
     ours = sagedrop_figures(evaluation)
@@ -287,6 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, of {', '.join(DATASETS)}")
     parser.add_argument("--out", help="keep each run's outputs here (default: a temporary folder)")
+    parser.add_argument("--config", metavar="FILE.json", help="a sagedrop.json for every run (its label is ignored)")
     args = parser.parse_args()
     names = args.datasets.split(",")
     unknown = [name for name in names if name not in DATASETS]
@@ -301,7 +308,7 @@ def main() -> None:
         rows, costs, notes = [], [], []
         for name in names:
             print(f"running the pipeline on {name} …", file=sys.stderr, flush=True)
-            dataset_rows, cost, facts = measure(name, work, work / "local-state")
+            dataset_rows, cost, facts = measure(name, work, work / "local-state", args.config)
             rows += dataset_rows
             costs.append(cost)
             notes.append(_facts_line(name, facts))
