@@ -12,7 +12,6 @@ sagedrop local score RUN_ID INPUT.csv --out FILE [--state-dir DIR]
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -25,6 +24,11 @@ from typing import IO
 from sagedrop.pipeline.run_record import state_timings
 from sagedrop_local import predict_cli, score_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
+from sagedrop_local.files import read_input, writable_folder
+from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
+
+#: The exit status of a command ended by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_STATUS = 130
 
 
 class ProgressPrinter:
@@ -64,13 +68,7 @@ class ProgressPrinter:
 
 def _read_csv_argument(path: Path) -> tuple[bytes, str]:
     """The CSV's bytes and its upload name; ``.csv.gz`` is decompressed, as the bucket wants ``.csv``."""
-    if not path.exists():
-        raise SystemExit(f"sagedrop: {path}: no such file")
-    data = path.read_bytes()
-    name = path.name
-    if name.endswith(".gz"):
-        data = gzip.decompress(data)
-        name = name[: -len(".gz")]
+    data, name = read_input(path)
     if not name.lower().endswith(".csv"):
         name += ".csv"
     return data, name
@@ -111,13 +109,16 @@ def _run_config(args: argparse.Namespace) -> dict | None:
 
 def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     data, name = _read_csv_argument(Path(args.csv))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(Path(args.out), "--out", "run.json, evaluation.json and report.html")
+    writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     config = _run_config(args)
     folder = f"incoming/{Path(name).stem}"
     started = time.perf_counter()
     stream.write(f"sagedrop local run: {args.csv} ({len(data):,} bytes)\n")
-    with _cloud(Path(args.state_dir), out, stream) as cloud:
+    with (
+        _cloud(Path(args.state_dir), out, stream) as cloud,
+        wakeable_retry_waits(enabled=isinstance(cloud, LocalCloud)) as wake,
+    ):
         if config is not None:
             cloud.put_object(f"{folder}/sagedrop.json", json.dumps(config).encode(), "application/json")
         outcome = cloud.start_run(data, f"{folder}/{name}")
@@ -127,15 +128,36 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
             return 2
         run_id = outcome["run_id"]
         stream.write(f"  run {run_id}\n")
-        final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
+        stopped, backstop = False, None
+        try:
+            final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
+        except KeyboardInterrupt:
+            stream.write(f"\n  interrupted: stopping run {run_id}\n")
+            stopped = True
+            final, backstop = stop_run(cloud, outcome["execution_arn"], wake)
         history = cloud.history(outcome["execution_arn"])
         cloud.download(f"runs/{run_id}/", out / "bucket")
         score_cli.keep_run(cloud, run_id, Path(args.state_dir))  # so `local score` finds it later
         notifications = cloud.notifications(mentioning=run_id)
         record = _write_outputs(out, cloud, run_id, final, history, notifications)
         endpoints_left = [e["EndpointName"] for e in cloud.client("sagemaker").list_endpoints()["Endpoints"]]
+    if stopped:
+        what = _interrupted_outcome(final["status"], backstop)
+        stream.write(f"sagedrop: interrupted: run {run_id} {what}; details: {out / 'run.json'}\n")
+        return INTERRUPTED_STATUS
     wall = time.perf_counter() - started
     return _summarise(stream, out, record, wall, endpoints_left)
+
+
+def _interrupted_outcome(status: str, backstop: dict | None) -> str:
+    """What stopping the run did, from the execution's status and the backstop's answer, in a few words."""
+    if backstop is None:
+        if status == "RUNNING":  # a running local up's state machine, in a Retry's interval
+            return "asked to stop; still RUNNING when this command ended (its failure is recorded once it stops)"
+        return f"had already ended {status}"
+    done = ["aborted", "recorded in run.json" if backstop.get("recorded") else "not recorded"]
+    done += [f"deleted {name}" for name in backstop.get("deleted") or []]
+    return ", ".join(done)
 
 
 def _cloud(state_dir: Path, out: Path, stream: IO[str]) -> CloudClient:
@@ -336,11 +358,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; an operator's mistake ends it with one line (exit status 1), Ctrl-C with 130."""
+    from sagedrop_local.sagemaker.state import StateFileCorrupt
+
     # xgboost's OpenMP threads spin while they wait; beside other busy threads or processes (the
     # state machine, the server, a shared machine) that makes local training many times slower.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
-    return args.handler(args, sys.stdout)
+    try:
+        return args.handler(args, sys.stdout)
+    except StateFileCorrupt as error:
+        raise SystemExit(f"sagedrop: {error}") from None
+    except KeyboardInterrupt:
+        sys.stderr.write("\nsagedrop: interrupted\n")
+        return INTERRUPTED_STATUS
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from sagedrop.limits import DEFAULT_ROWS_PER_REQUEST, SERVERLESS_EVALUATION_BATC
 from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
 from sagedrop.scoring.csvstream import PREDICTION_COLUMNS
+from sagedrop_local.files import writable_file
 
 
 class _Progress:
@@ -111,13 +112,7 @@ def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     source, destination = Path(args.input), Path(args.out)
     if not source.is_file():
         raise SystemExit(f"sagedrop: {source}: {'is a directory' if source.is_dir() else 'no such file'}")
-    if destination.is_dir():
-        raise SystemExit(f"sagedrop: --out {destination}: is a directory; name the CSV to write")
-    if not destination.parent.is_dir():
-        raise SystemExit(f"sagedrop: --out {destination}: folder {destination.parent} does not exist")
-    if not os.access(destination.parent, os.W_OK):
-        raise SystemExit(f"sagedrop: --out {destination}: folder {destination.parent} is not writable")
-    return source, destination
+    return source, writable_file(destination)
 
 
 def _run(args: argparse.Namespace, stream: IO[str], runtime_client) -> int:

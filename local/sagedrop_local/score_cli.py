@@ -15,7 +15,6 @@ otherwise (an unknown run id: RunNotFoundError; a wrong column: ColumnMismatchEr
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sagedrop.scoring.keys import SCORE_PREFIX, ScoringTarget, scores_key, status_key
+from sagedrop_local.files import read_input, writable_file
 
 KEPT_RUNS = "runs"
 #: What of a run scoring reads: the record, the schema (everything else it needs is named in run.json).
@@ -76,22 +76,12 @@ def restore_run(cloud: Any, run_id: str, state_dir: Path) -> bool:
 
 
 def _read_input(path: Path) -> tuple[bytes, str]:
-    data = path.read_bytes()
-    name = path.name
-    if name.endswith(".gz"):
-        data, name = gzip.decompress(data), name[: -len(".gz")]
+    data, name = read_input(path)
     return data, name.removesuffix(".csv").removesuffix(".CSV")
 
 
 def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    source, destination = Path(args.input), Path(args.out)
-    if not source.is_file():
-        raise SystemExit(f"sagedrop: {source}: {'is a directory' if source.is_dir() else 'no such file'}")
-    if destination.is_dir():
-        raise SystemExit(f"sagedrop: --out {destination}: is a directory; name the CSV to write")
-    if not destination.parent.is_dir():
-        raise SystemExit(f"sagedrop: --out {destination}: folder {destination.parent} does not exist")
-    return source, destination
+    return Path(args.input), writable_file(Path(args.out))
 
 
 def _download(cloud: Any, key: str, destination: Path) -> None:
