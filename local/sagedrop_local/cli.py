@@ -26,6 +26,7 @@ from sagedrop_local import predict_cli, score_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
 from sagedrop_local.files import read_input, writable_folder
 from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
+from sagedrop_local.terminal import EscapingStream, one_line
 
 #: The exit status of a command ended by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED_STATUS = 130
@@ -206,7 +207,7 @@ def _one_line_reason(record: dict) -> str:
     error = (record.get("pipeline_record") or {}).get("error") or describe_failure(
         {"Error": record.get("error"), "Cause": record.get("cause")}
     )
-    return f"{error['error']}: {error['message']}"
+    return one_line(f"{error['error']}: {error['message']}")
 
 
 def _summarise(stream: IO[str], out: Path, record: dict, wall: float, endpoints_left: list[str]) -> int:
@@ -358,7 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; an operator's mistake ends it with one line (exit status 1), Ctrl-C with 130."""
+    """Run one command; an operator's mistake ends it with one line (exit status 1), Ctrl-C with 130.
+
+    What the command prints goes through :class:`EscapingStream`: the data's control characters
+    never reach the terminal.
+    """
     from sagedrop_local.sagemaker.state import StateFileCorrupt
 
     # xgboost's OpenMP threads spin while they wait; beside other busy threads or processes (the
@@ -366,9 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, sys.stdout)
+        return args.handler(args, EscapingStream(sys.stdout))
+    except SystemExit as stop:
+        if isinstance(stop.code, str):
+            raise SystemExit(one_line(stop.code)) from None
+        raise
     except StateFileCorrupt as error:
-        raise SystemExit(f"sagedrop: {error}") from None
+        raise SystemExit(one_line(f"sagedrop: {error}")) from None
     except KeyboardInterrupt:
         sys.stderr.write("\nsagedrop: interrupted\n")
         return INTERRUPTED_STATUS

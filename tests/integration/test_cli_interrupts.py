@@ -1,4 +1,4 @@
-"""`sagedrop local run` as an operator meets it: a corrupt state file, Ctrl-C.
+"""`sagedrop local run` as an operator meets it: a corrupt state file, Ctrl-C, data that tries to steer the terminal.
 
 Ctrl-C stops the execution, and the stack's backstop (RecordAbandonedRunFunction) records the run
 ABORTED, stops its training job and removes what the job had unpacked; the command says so in one
@@ -122,3 +122,17 @@ def test_sigint_to_the_process_ends_it_with_one_line_and_no_traceback(tmp_path, 
     assert "Traceback" not in stderr and "Traceback" not in stdout
     assert "sagedrop: interrupted: run bank-" in stdout
     assert json.loads((out / "run.json").read_text())["status"] == "ABORTED"
+
+
+def test_class_labels_that_try_to_steer_the_terminal_are_printed_escaped(tmp_path, capsys):
+    # Given a label whose classes hold an ANSI escape and a bidirectional override (rare enough,
+    # among long text, for the file to be text)
+    red, blue = "\x1b[31mred", "blue\u202e"
+    rows = ["x,note,y"] + [f"{i % 7},{'word ' * 60},{red if i % 2 else blue}" for i in range(300)]
+    path = tmp_path / "colours.csv"
+    path.write_text("\n".join(rows) + "\n")
+    status = main(["local", "run", str(path), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "s")])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "\x1b" not in printed and "\u202e" not in printed
+    assert "\\x1b[31mred" in printed and "blue\\u202e" in printed
