@@ -133,6 +133,9 @@ def _run(args: argparse.Namespace, stream: IO[str], runtime_client) -> int:
     except UnicodeDecodeError as error:
         stream.write(f"sagedrop: {source}: not UTF-8 text (byte {error.start:,})\n")
         return 1
+    except csv.Error as error:  # a field over the csv module's limit: an unclosed quote
+        stream.write(f"sagedrop: {source}: not readable as CSV ({error}; a quote opened and never closed?)\n")
+        return 1
     stream.write(f"predicted {rows:,} rows: {destination}\n")
     return 0
 

@@ -110,3 +110,14 @@ def test_ctrl_c_before_a_run_starts_is_one_line_and_130(tmp_path, upload, monkey
     monkeypatch.setattr("sagedrop_local.cli._cloud", interrupted)
     assert main(run(upload, tmp_path, "--out", str(tmp_path / "out"))) == INTERRUPTED_STATUS
     assert capsys.readouterr().err == "\nsagedrop: interrupted\n"
+
+
+def test_predict_names_an_unreadable_input_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sagedrop.aws.clients.client", lambda *args, **kwargs: object())
+    source = tmp_path / "in.csv"
+    source.write_text('age,note\n1,"never closed\n' + "x" * 200_000 + "\n")
+    status = main(["predict", "endpoint-x", str(source), "--out", str(tmp_path / "o.csv")])
+    printed = capsys.readouterr().out
+    assert status == 1 and printed.count("\n") == 1
+    assert printed.startswith(f"sagedrop: {source}: not readable as CSV (field larger than field limit")
+    assert not (tmp_path / "o.csv").exists()
