@@ -262,3 +262,15 @@ def test_bank_full_passes_with_the_defaults_and_duration_is_its_strongest_column
     assert strongest == "duration" and 0.75 < scores["duration"]["score"] < 0.9
     assert report["checks"]["sampled"] == {"rows": 20_000, "of_training_rows": prepared.schema["rows"]["train"]}
     json.dumps(report, allow_nan=False)
+
+
+def test_the_message_stays_short_with_many_findings_and_quotes_names_as_json():
+    frame = customers()
+    for i in range(14):
+        frame[f'copy "{i}"'] = frame["churned"]
+    error = stopped(frame, label="churned")
+    message = str(error)
+    assert message.count("alone predicts the label") == 10 and "and 4 more findings (all in the data report)" in message
+    acknowledge = json.loads(message.split("sagedrop.json: ", 1)[1])
+    assert acknowledge == {"data_checks": {"acknowledge": [f'copy "{i}"' for i in range(10)]}}
+    assert len(error.report["checks"]["findings"]) == 14

@@ -33,6 +33,7 @@ finding stops the run unless the configuration acknowledges its column or turns 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -50,6 +51,9 @@ IDENTIFIER_MIN_ROWS = 100
 IDENTIFIER_DISTINCT_SHARE = 0.95
 # Whole numbers spanning at most this many times their count of distinct values count as a sequence.
 IDENTIFIER_SPAN = 1.5
+
+# The failure message names this many findings at most (the data report has every one).
+MESSAGE_FINDINGS = 10
 
 SINGLE_COLUMN = "single_column"
 IDENTIFIER = "identifier"
@@ -268,12 +272,16 @@ def judge(findings: Sequence[Mapping[str, Any]], acknowledged: Iterable[str], en
 
 
 def gate_message(findings: Sequence[Mapping[str, Any]], label: str) -> str | None:
-    """The DataLeakageError message for the findings that stop the run, or None when none does."""
+    """The DataLeakageError message for the findings that stop the run, or None when none does.
+
+    It names at most ``MESSAGE_FINDINGS`` findings (a run's failure message must stay short; the
+    data report has them all) and the ``data_checks`` line that would acknowledge their columns.
+    """
     stopping = [finding for finding in findings if finding["status"] == STOPS]
     if not stopping:
         return None
     parts = []
-    for finding in stopping:
+    for finding in stopping[:MESSAGE_FINDINGS]:
         if finding["check"] == SINGLE_COLUMN:
             parts.append(
                 f"column {finding['column']!r} alone predicts the label {label!r} almost perfectly "
@@ -283,11 +291,13 @@ def gate_message(findings: Sequence[Mapping[str, Any]], label: str) -> str | Non
             parts.append(
                 f"column {finding['column']!r} looks like an identifier ({finding['detail']}) and would be a feature"
             )
-    columns = list(dict.fromkeys(finding["column"] for finding in stopping))
-    example = ", ".join(f'"{column}"' for column in columns)
+    if len(stopping) > MESSAGE_FINDINGS:
+        parts.append(f"and {len(stopping) - MESSAGE_FINDINGS:,} more findings (all in the data report)")
+    columns = list(dict.fromkeys(finding["column"] for finding in stopping[:MESSAGE_FINDINGS]))
+    acknowledge = json.dumps({"data_checks": {"acknowledge": columns}}, ensure_ascii=False)
     return (
         "data gate: "
         + "; ".join(parts)
         + ". Remove such a column from the CSV or, if it is legitimate, acknowledge it in the folder's "
-        + f'sagedrop.json: {{"data_checks": {{"acknowledge": [{example}]}}}}'
+        + f"sagedrop.json: {acknowledge}"
     )

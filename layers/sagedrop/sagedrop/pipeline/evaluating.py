@@ -76,7 +76,8 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     }
     charts = chart_data(dataset.problem_type, labels, predictions)
     bucket.write_json(report_data_key(run_id), {"run": run_facts, "chart_data": charts})
-    html = render_report_html(evaluation, schema, run_facts, chart_data=charts)
+    data_report = bucket.read_json(dataset.data_report_key) if dataset.data_report_key else None
+    html = render_report_html(evaluation, schema, run_facts, chart_data=charts, data_report=data_report)
     bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
     return Evaluation(
         evaluation_key=evaluation_key(run_id), report_key=report_key(run_id), headline=headline_metrics(evaluation)

@@ -3,7 +3,8 @@
 Besides the label-first splits the algorithm trains on, it writes what the deployed model needs to
 answer raw rows — the inference tarball (featurizer + label decoder code and their frozen artifact,
 ``runs/<run-id>/inference/model.tar.gz``) — and the test split as the upload had it, which the
-evaluation sends to the endpoint as a caller would.
+evaluation sends to the endpoint as a caller would. ``data_report.json`` comes first, and also when
+the data gate stops the run (DataLeakageError), so that the reason can be read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import posixpath
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.dataset import prepare_dataset, to_headerless_csv
 from sagedrop.dataset.writer import to_source_csv
+from sagedrop.errors import DataLeakageError
 from sagedrop.inference.artifact import FeaturizerArtifact
 from sagedrop.inference.packaging import build_model_tarball
 from sagedrop.names import run_prefix
@@ -36,6 +38,11 @@ def raw_test_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}data/raw/test.csv"
 
 
+def data_report_key(run_id: str) -> str:
+    """What the upload holds, what preprocessing did with it and what the data gate found."""
+    return f"{run_prefix(run_id)}data_report.json"
+
+
 def inference_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}inference/model.tar.gz"
 
@@ -54,7 +61,14 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
     config = resolve_run_config(settings.run_config_defaults, override, source=config_key)
 
     data = bucket.read_bytes(source_key, state.source.version_id)
-    prepared = prepare_dataset(data, config, source=source_key)
+    try:
+        prepared = prepare_dataset(data, config, source=source_key)
+    except DataLeakageError as error:
+        if error.report is None:
+            raise
+        where = bucket.write_json(data_report_key(run_id), error.report)
+        raise DataLeakageError(f"{error} The data report: {where}", report=error.report) from None
+    bucket.write_json(data_report_key(run_id), prepared.data_report)
 
     channels = {}
     for split in SPLITS:
@@ -83,5 +97,6 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
             class_count=schema.get("class_count"),
             rows=schema["rows"],
             config_source=config_key if override is not None else None,
+            data_report_key=data_report_key(run_id),
         ),
     )
