@@ -235,7 +235,8 @@ def _summarise(stream: IO[str], out: Path, record: dict, wall: float, endpoints_
 
 
 def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
-    out = Path(args.out)
+    out = writable_folder(Path(args.out), "--out", "cleanup-report.json")
+    writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     event: dict = {"dry_run": bool(args.dry_run)}
     if args.now:
         try:

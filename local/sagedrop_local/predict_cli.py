@@ -27,7 +27,7 @@ from sagedrop.limits import DEFAULT_ROWS_PER_REQUEST, SERVERLESS_EVALUATION_BATC
 from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
 from sagedrop.scoring.csvstream import PREDICTION_COLUMNS
-from sagedrop_local.files import writable_file
+from sagedrop_local.files import writable_file, writable_folder
 
 
 class _Progress:
@@ -159,6 +159,8 @@ def local_predict_command(args: argparse.Namespace, stream: IO[str]) -> int:
 
     from sagedrop_local.cli import _cloud
 
+    _check_paths(args)
+    writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     with (
         tempfile.TemporaryDirectory(prefix="sagedrop-predict-") as work,
         _cloud(Path(args.state_dir), Path(work), sys.stderr) as cloud,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sagedrop.scoring.keys import SCORE_PREFIX, ScoringTarget, scores_key, status_key
-from sagedrop_local.files import read_input, writable_file
+from sagedrop_local.files import read_input, writable_file, writable_folder
 
 KEPT_RUNS = "runs"
 #: What of a run scoring reads: the record, the schema (everything else it needs is named in run.json).
@@ -113,7 +113,7 @@ def score_command(args: argparse.Namespace, stream: IO[str]) -> int:
 
     source, destination = _check_paths(args)
     data, name = _read_input(source)
-    state_dir = Path(args.state_dir)
+    state_dir = writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state and the kept runs")
     key = f"{SCORE_PREFIX}{args.run_id}/{name}.csv"
     started = time.perf_counter()
     stream.write(f"sagedrop local score: {source} ({len(data):,} bytes) with run {args.run_id}\n")

@@ -121,3 +121,25 @@ def test_predict_names_an_unreadable_input_in_one_line(tmp_path, monkeypatch, ca
     assert status == 1 and printed.count("\n") == 1
     assert printed.startswith(f"sagedrop: {source}: not readable as CSV (field larger than field limit")
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["local", "cleanup", "--dry-run"],
+        ["local", "score", "run-1", "{upload}", "--out", "{tmp}/scored.csv"],
+        ["local", "predict", "endpoint-x", "{upload}", "--out", "{tmp}/predicted.csv"],
+    ],
+    ids=["cleanup", "score", "predict"],
+)
+def test_every_local_command_names_a_state_dir_that_is_a_file(tmp_path, upload, command):
+    (tmp_path / "state").write_text("")
+    argv = [part.format(upload=upload, tmp=tmp_path) for part in command]
+    message = stopped([*argv, "--state-dir", str(tmp_path / "state")])
+    assert message.startswith(f"sagedrop: --state-dir {tmp_path / 'state'}: is a file; --state-dir names a folder")
+
+
+def test_cleanup_names_an_out_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("")
+    message = stopped(["local", "cleanup", "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "s")])
+    assert message == f"sagedrop: --out {tmp_path / 'out'}: is a file; --out names a folder (for cleanup-report.json)"
