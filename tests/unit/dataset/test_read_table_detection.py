@@ -193,3 +193,9 @@ def test_a_configured_delimiter_reads_past_a_long_first_record():
     rows = [first + ["y"]] + [[str(i + j) for j in range(3_000)] + [str(i % 2)] for i in range(22)]
     table = read_table(written(rows, "|"), delimiter="|")
     assert table.header is True and table.columns[-1] == "y" and len(table.frame) == 22
+
+
+def test_an_unreadable_first_record_is_named_whatever_the_delimiter_setting():
+    body = b'a;"' + b"x" * (csv.field_size_limit() + 1) + b"\n" + b"1;2\n" * 30
+    assert refused(body, delimiter=";").startswith("line 1: a field longer than")
+    assert refused(body).startswith("line 1: a field longer than")

@@ -33,6 +33,8 @@ CHUNK_BYTES = 1 << 20
 # chunk with more than 1% of them (and at least 3) is binary data.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_SPACE = re.compile(rb"\S")
+#: A sample of records cut short by its number of fields still holds this many records.
+MIN_SAMPLE_RECORDS = 25
 
 
 @dataclass(frozen=True)
@@ -152,14 +154,20 @@ def records(encoding: Encoding, data: bytes, delimiter: str, fail: Fail) -> Iter
 
 
 def first_records(
-    encoding: Encoding, data: bytes, delimiter: str, count: int, fail: Fail
+    encoding: Encoding, data: bytes, delimiter: str, count: int, fail: Fail, max_cells: int | None = None
 ) -> tuple[list[list[str]], InvalidCsvError | None]:
-    """The first ``count`` records split with ``delimiter``, and the error that ended them early, if one did."""
+    """The first ``count`` records split with ``delimiter``, and the error that ended them early, if one did.
+
+    With ``max_cells``, reading also stops once the records hold that many fields (a very wide
+    file): always whole records, and at least ``MIN_SAMPLE_RECORDS`` of them.
+    """
     rows: list[list[str]] = []
+    cells = 0
     try:
         for _, fields in records(encoding, data, delimiter, fail):
             rows.append(fields)
-            if len(rows) >= count:
+            cells += len(fields)
+            if len(rows) >= count or (max_cells is not None and cells >= max_cells and len(rows) >= MIN_SAMPLE_RECORDS):
                 break
     except InvalidCsvError as error:
         return rows, error

@@ -30,8 +30,11 @@ from sagedrop.limits import COLUMN_NAME_MAX_CHARS
 
 DELIMITERS = (",", ";", "\t", "|")
 MIN_DATA_ROWS = 20
-# Delimiter and header detection read this many records (whole records, whatever their length).
+# Delimiter and header detection read this many records (whole records, whatever their length),
+# fewer (but at least detect.MIN_SAMPLE_RECORDS) once they hold SAMPLE_CELLS fields: a file of
+# 10,000 columns is judged on 25 records, not 200.
 SAMPLE_ROWS = 200
+SAMPLE_CELLS = 250_000
 # Case-insensitive, after stripping surrounding whitespace ("?" is the UCI repository's convention).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a"})
 # A column whose non-missing values are numbers except for at most this share (and at least
@@ -71,11 +74,11 @@ def read_table(data: bytes, delimiter: str | None = None, source: str = "") -> T
     check_is_table(encoding, data, fail)
     if delimiter is not None and delimiter not in DELIMITERS:
         raise fail(f"delimiter {delimiter!r} is not one of {', '.join(map(repr, DELIMITERS))}")
-    candidates = DELIMITERS if delimiter is None else (delimiter,)
-    samples = {candidate: first_records(encoding, data, candidate, SAMPLE_ROWS, fail) for candidate in candidates}
     if delimiter is None:
-        delimiter = _detect_delimiter({candidate: rows for candidate, (rows, _) in samples.items()}, samples, fail)
-    rows, _ = samples[delimiter]
+        delimiter = _detect_delimiter(encoding, data, fail)
+    rows, error = first_records(encoding, data, delimiter, SAMPLE_ROWS, fail, SAMPLE_CELLS)
+    if error is not None and len(rows) < 2:
+        raise error
     if max((len(row) for row in rows), default=0) < 2:
         raise fail(
             "only one column found; sagedrop needs a label column and at least one feature column "
@@ -140,9 +143,7 @@ def _show(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else repr(delimiter)
 
 
-def _detect_delimiter(
-    sample_rows: dict[str, list[list[str]]], samples: dict[str, tuple[list, InvalidCsvError | None]], fail
-) -> str:
+def _detect_delimiter(encoding: Encoding, data: bytes, fail) -> str:
     """The delimiter that splits the first records into the same number (≥ 2) of fields most often.
 
     A candidate whose records ran into an unreadable one is judged on the records before it; when
@@ -150,8 +151,13 @@ def _detect_delimiter(
     """
     best: tuple[float, int] = (0.0, 0)
     chosen = None
-    for candidate, rows in sample_rows.items():  # DELIMITERS order breaks ties
-        counts = [len(row) for row in rows if row]
+    errors = []
+    for candidate in DELIMITERS:  # DELIMITERS order breaks ties
+        rows, error = first_records(encoding, data, candidate, SAMPLE_ROWS, fail, SAMPLE_CELLS)
+        if error is not None:
+            errors.append(error)
+        counts = [len(row) for row in rows]
+        del rows  # one candidate's records at a time: a wide file's are large
         if not counts:
             continue
         width, frequency = Counter(counts).most_common(1)[0]
@@ -161,7 +167,6 @@ def _detect_delimiter(
         if score > best:
             best, chosen = score, candidate
     if chosen is None:
-        errors = [error for _, error in samples.values() if error is not None]
         if errors:
             raise errors[0]
         raise fail(
