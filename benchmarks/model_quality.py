@@ -2,7 +2,7 @@
 
     python benchmarks/model_quality.py [--datasets bank,digits,diabetes] [--out DIR] [--config FILE.json]
 
-For each data set it runs the whole pipeline in this process, as ``sagedrop local run`` does
+For each data set it runs the whole pipeline with ``sagedrop local run`` (its own process)
 (bank-full from ``data/``; scikit-learn's bundled digits and diabetes written to a CSV with a
 header first), reads the figures from the run's own ``evaluation.json``, then reads the run's
 train/validation/test splits back from the local bucket (``runs/<run-id>/data/…``), trains
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,7 +107,7 @@ def estimated_cost(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     for document in (record, record.get("pipeline_record") or {}):
         cost = document.get("estimated_cost_usd")
         if cost is not None:
-            return cost if isinstance(cost, Mapping) else {"total": cost}
+            return cost if isinstance(cost, Mapping) else {"total_usd": cost}
     return None
 
 
@@ -165,12 +166,21 @@ def _cell(value: float | None) -> str:
 
 
 def cost_line(dataset: str, cost: Mapping[str, Any] | None) -> str:
+    """``estimated_cost_usd`` ({"total_usd", "items": [{"what", "usd"}, …], "prices_as_of", …}) on one line."""
     if cost is None:
         return f"{dataset}: run.json has no estimated_cost_usd"
-    total = cost.get("total", cost.get("total_usd"))
-    parts = ", ".join(f"{name} ${value:.4f}" for name, value in cost.items() if isinstance(value, int | float))
-    head = f"${total:.4f}" if isinstance(total, int | float) else "?"
-    return f"{dataset}: estimated cost of the run {head} ({parts})"
+    total = _number(cost.get("total_usd"))
+    items = [item for item in cost.get("items") or [] if isinstance(item, Mapping) and _number(item.get("usd"))]
+    parts = "; ".join(f"{item.get('what', '?')} ${item['usd']:.4f}" for item in items)
+    notes = [f"prices as of {cost['prices_as_of']}"] if cost.get("prices_as_of") else []
+    if cost.get("complete") is False:
+        notes.append("incomplete")
+    head = "?" if total is None else f"${total:.4f}"
+    return (
+        f"{dataset}: estimated cost of the run {head}"
+        + (f" ({parts})" if parts else "")
+        + (f" [{', '.join(notes)}]" if notes else "")
+    )
 
 
 # --- the runs -----------------------------------------------------------------------------------
@@ -191,15 +201,15 @@ def dataset_csv(name: str, folder: Path) -> Path:
 def run_pipeline(
     csv: Path, label: str, out: Path, state_dir: Path, log: Path, config: str | None = None
 ) -> tuple[dict, dict, Path]:
-    """One in-process local run (``sagedrop local run``): its run.json, evaluation.json and bucket copy."""
-    from sagedrop_local.cli import build_parser
+    """One ``sagedrop local run`` (its own process): its run.json, evaluation.json and bucket copy.
 
-    argv = ["local", "run", str(csv), "--label", label, "--out", str(out), "--state-dir", str(state_dir)]
-    if config:
-        argv += ["--config", config]
-    args = build_parser().parse_args(argv)
+    A process per run: the handlers' loggers keep the stream of the first local cloud of a process,
+    so a second in-process run would log into a closed file.
+    """
+    command = [sys.executable, "-m", "sagedrop_local.cli", "local", "run", str(csv), "--label", label]
+    command += ["--out", str(out), "--state-dir", str(state_dir)] + (["--config", config] if config else [])
     with log.open("w") as stream:
-        status = args.handler(args, stream)
+        status = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
     if status != 0:
         sys.exit(f"the pipeline run on {csv.name} failed:\n{log.read_text()}")
     record = json.loads((out / "run.json").read_text())

@@ -60,7 +60,7 @@ def test_multiclass_and_regression_figures_come_from_metrics():
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        ({"pipeline_record": {"estimated_cost_usd": {"total": 0.03, "training": 0.01}}}, 0.03),
+        ({"pipeline_record": {"estimated_cost_usd": {"total_usd": 0.03, "items": []}}}, 0.03),
         ({"estimated_cost_usd": 0.02}, 0.02),
         ({"pipeline_record": {"status": "SUCCEEDED"}}, None),
         ({"pipeline_record": None}, None),
@@ -69,12 +69,22 @@ def test_multiclass_and_regression_figures_come_from_metrics():
 def test_the_estimated_cost_is_found_in_the_pipeline_record_or_the_record(record, expected):
     cost = model_quality.estimated_cost(record)
 
-    assert (cost or {}).get("total") == expected
+    assert (cost or {}).get("total_usd") == expected
 
 
 def test_the_cost_line_names_the_total_and_the_parts_or_says_it_is_missing():
-    assert "$0.0300" in model_quality.cost_line("bank", {"total": 0.03, "training": 0.01})
-    assert "training $0.0100" in model_quality.cost_line("bank", {"total": 0.03, "training": 0.01})
+    cost = {
+        "total_usd": 0.03,
+        "items": [{"what": "Training", "usd": 0.01}, {"what": "Endpoint", "usd": 0.02}],
+        "prices_as_of": "2026-11-22",
+        "complete": False,
+    }
+
+    line = model_quality.cost_line("bank", cost)
+
+    assert line.startswith("bank: estimated cost of the run $0.0300")
+    assert "Training $0.0100; Endpoint $0.0200" in line
+    assert "prices as of 2026-11-22" in line and "incomplete" in line
     assert "no estimated_cost_usd" in model_quality.cost_line("bank", None)
 
 
