@@ -111,8 +111,8 @@ def _run_config(args: argparse.Namespace) -> dict | None:
 def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     data, name = _read_csv_argument(Path(args.csv))
     out = writable_folder(Path(args.out), "--out", "run.json, evaluation.json and report.html")
-    writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     config = _run_config(args)
+    writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     folder = f"incoming/{Path(name).stem}"
     started = time.perf_counter()
     stream.write(f"sagedrop local run: {args.csv} ({len(data):,} bytes)\n")
