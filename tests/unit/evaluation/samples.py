@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sagedrop.evaluation import BINARY, MULTICLASS, REGRESSION, build_evaluation, label_stats_from_training
 from sagedrop.evaluation import metrics as m
@@ -103,26 +104,42 @@ def schema(label: str, problem_type: str, label_mapping: list[str] | None, rows:
     }
 
 
-def data_report(label_balance: dict) -> dict:
-    return {
-        "rows": 45211,
-        "duplicate_rows": 17,
-        "label_balance": label_balance,
-        "columns": [
-            {"column": "age", "type": "numeric", "missing_share": 0.0, "distinct": 77, "action": "kept as a number"},
-            {"column": "job", "type": "text", "missing_share": 0.0064, "distinct": 12, "action": "one-hot encoded"},
-            {
-                "column": "customer_id",
-                "type": "text",
-                "missing_share": 0.0,
-                "distinct": 45211,
-                "action": "dropped: identifier-like",
-            },
-        ],
-        "findings": [
-            {"check": "identifier", "column": "customer_id", "detail": "every value is different"},
-        ],
-    }
+def data_report(label: str, problem_type: str, label_mapping: list[str] | None, y: np.ndarray) -> dict:
+    """data_report.json as the preparation writes it: the real builder on an upload made up around ``y``,
+    whose ``duration`` column is a leak the configuration acknowledges."""
+    from sagedrop.dataset.encoding import learn_encodings
+    from sagedrop.dataset.profile import build_data_report
+
+    rng = np.random.default_rng(3)
+    y = np.asarray(y)
+    n = len(y)
+    balance = rng.normal(1500, 900, n).round()
+    balance[rng.random(n) < 0.05] = np.nan
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 95, n),
+            "job": rng.choice(np.array(["admin.", "blue-collar", "technician", np.nan], dtype=object), n),
+            "balance": balance,
+            "duration": y.astype(float) * 100 + rng.random(n),  # follows the label: a leak
+            "customer_id": [f"C{i:06d}" for i in range(n)],
+            "country": ["PT"] * n,
+            label: [label_mapping[int(c)] for c in y] if label_mapping else y,
+        }
+    )
+    features = [column for column in frame.columns if column != label]
+    return build_data_report(
+        frame,
+        label,
+        learn_encodings(frame, features, reserved=[label]),
+        y,
+        problem_type,
+        label_mapping,
+        source="incoming/bank/bank.csv",
+        input_rows=n + 4,
+        train_rows=np.arange(int(n * 0.7)),
+        acknowledged=["duration"],
+        seed=1729,
+    )
 
 
 def run_facts(run_id: str) -> dict:
@@ -182,9 +199,7 @@ def binary_inputs(labels: tuple[str, str] = ("no", "yes"), threshold: float = 0.
     evaluation["confusion_matrix"]["matrix"] = at_threshold["confusion_matrix"].tolist()
     evaluation["threshold"] = {"value": threshold, "chosen_on": "validation", "metric": "f1"}
     evaluation["feature_importance"] = importance()
-    return _inputs(
-        evaluation, y, p, "y", BINARY, list(labels), {labels[0]: int((y == 0).sum()), labels[1]: int(y.sum())}
-    )
+    return _inputs(evaluation, y, p, "y", BINARY, list(labels))
 
 
 def multiclass_inputs(labels: tuple[str, ...] = ("setosa", "versicolor", "virginica", "hybrid", "unknown")) -> dict:
@@ -204,8 +219,7 @@ def multiclass_inputs(labels: tuple[str, ...] = ("setosa", "versicolor", "virgin
         label_stats_from_training(MULTICLASS, y, k),
     )
     evaluation["feature_importance"] = importance()[:6]
-    balance = {label: int((y == i).sum()) for i, label in enumerate(labels)}
-    return _inputs(evaluation, y, p, "species", MULTICLASS, list(labels), balance)
+    return _inputs(evaluation, y, p, "species", MULTICLASS, list(labels))
 
 
 def regression_inputs() -> dict:
@@ -214,17 +228,17 @@ def regression_inputs() -> dict:
     pred = y + rng.normal(0, 0.15 * y + 0.5)
     evaluation = build_evaluation("abalone-99aa88bb77cc66dd", REGRESSION, "rings", y, pred, None, {"mean": 10.2})
     evaluation["feature_importance"] = importance()[:8]
-    return _inputs(evaluation, y, pred, "rings", REGRESSION, None, {"mean": 10.1, "min": 1.0, "max": 29.0})
+    return _inputs(evaluation, y, pred, "rings", REGRESSION, None)
 
 
-def _inputs(evaluation, y, predictions, label, problem_type, mapping, balance) -> dict[str, Any]:
+def _inputs(evaluation, y, predictions, label, problem_type, mapping) -> dict[str, Any]:
     return {
         "evaluation": evaluation,
         "schema": schema(label, problem_type, mapping, evaluation["rows"]),
         "run": run_facts(evaluation["run_id"]),
         "y_true": y,
         "predictions": predictions,
-        "data_report": data_report(balance),
+        "data_report": data_report(label, problem_type, mapping, y),
         "timings": timings(),
         "cost": cost(),
     }

@@ -271,7 +271,8 @@ def test_every_injected_text_is_escaped_in_tables_and_charts():
     run["source"]["key"] = EVIL
     report = inputs["data_report"]
     report["columns"].append({"column": EVIL, "type": EVIL, "missing_share": 0.5, "distinct": 3, "action": EVIL})
-    report["findings"].append({"check": EVIL, "column": EVIL, "detail": EVIL})
+    report["checks"]["findings"].append({"check": EVIL, "column": EVIL, "detail": EVIL, "status": EVIL})
+    report["label_balance"] = {"kind": "classes", "classes": [{"label": EVIL, "count": 3, "share": 1.0}]}
     timings = [*inputs["timings"], {"state": EVIL, "seconds": 1.0}]
     cost = dict(
         inputs["cost"],
@@ -311,8 +312,8 @@ def test_cost_timings_and_data_report_sections():
         endpoint_seconds=60,
     )
     report = {
-        "duplicate_rows": 12345,
-        "columns": {"age": {"type": "numeric", "missing_share": 0.25, "distinct": 77, "action": "kept"}},
+        "duplicates": {"rows": 12345, "share": 0.02},
+        "columns": [{"column": "age", "type": "numeric", "missing_share": 0.25, "distinct": 77, "action": "kept"}],
     }
     timings = [{"state": "Check training", "seconds": 0.5}] * 3 + [{"state": "Evaluate the model", "seconds": 7.0}]
     page = render_report_html(inputs["evaluation"], None, None, data_report=report, timings=timings, cost=cost)

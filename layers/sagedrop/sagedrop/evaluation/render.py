@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from . import figures, sections
+from . import data_section, figures, sections
 from .constants import REGRESSION
 from .curves import chart_data as compute_chart_data
 from .sections import METRIC_NAMES, PROBLEM_NAMES, number, percent
@@ -117,7 +117,7 @@ def render_report_html(
         "figures": figures.figures(evaluation, chart_data),
         "importance": figures.importance_figure(evaluation),
         "schema": sections.schema_section(schema) if schema else None,
-        "data_report": sections.data_report_section(data_report),
+        "data_report": data_section.data_report_section(data_report),
         "run": sections.run_section(run),
         "timings": timings_rows,
         "timings_chart": figures.timings_chart(timings_rows["states"], timings_rows["seconds"])

@@ -1,5 +1,6 @@
 """The report's sections as plain values for the template: metrics beside their baseline, the
-headline figures, the confusion matrix heat map, the schema and data report, the run and its cost.
+headline figures, the confusion matrix heat map, the schema, the run and its cost (the data report's
+section is :mod:`.data_section`).
 
 No markup here (the template has it, and escapes every value); no JSON dumps either — nested
 values become ``Parent · child`` rows or ``key: value`` lists.
@@ -268,57 +269,6 @@ def schema_section(schema: Mapping[str, Any]) -> dict:
         "features": [str(f) if not isinstance(f, Mapping) else plain(f) for f in schema.get("features") or []],
         "facts": facts(schema, skip=skip),
     }
-
-
-_COLUMN_KEYS = {
-    "type": ("type", "kind", "dtype"),
-    "missing": ("missing_share", "missing"),
-    "distinct": ("distinct", "distinct_values", "unique"),
-    "action": ("action", "preprocessing", "what_preprocessing_did"),
-}
-
-
-def _share(value: Any) -> str:
-    return f"{value:.1%}" if isinstance(value, float) and 0 <= value <= 1 else plain(value)
-
-
-def data_report_section(report: Mapping[str, Any] | None) -> dict | None:
-    """The data report's per-column table and its other findings, whatever their nesting."""
-    if not report:
-        return None
-    columns = report.get("columns") or []
-    if isinstance(columns, Mapping):
-        columns = [{"column": name, **facts} for name, facts in columns.items()]
-    table = []
-    for column in columns:
-        found = {key: next((column[a] for a in aliases if a in column), None) for key, aliases in _COLUMN_KEYS.items()}
-        table.append(
-            {
-                "name": plain(column.get("column", column.get("name"))),
-                "type": plain(found["type"]),
-                "missing": _share(found["missing"]),
-                "distinct": f"{found['distinct']:,}"
-                if isinstance(found["distinct"], int)
-                else plain(found["distinct"]),
-                "action": plain(found["action"]),
-            }
-        )
-    lists = {
-        key: value
-        for key, value in report.items()
-        if key != "columns" and isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
-    }
-    tables = []
-    for key, records in lists.items():
-        heads = list(dict.fromkeys(k for record in records for k in record))
-        tables.append(
-            {
-                "title": humanize(key),
-                "heads": [humanize(h) for h in heads],
-                "rows": [[_share(record.get(h)) for h in heads] for record in records],
-            }
-        )
-    return {"columns": table, "facts": facts(report, skip=("columns", *lists), counts=True), "tables": tables}
 
 
 def run_section(run: Mapping[str, Any] | None) -> dict | None:
