@@ -36,7 +36,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sagedrop.dataset import prepare_dataset
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
 from sagedrop.run_config import resolve_run_config
-from sagedrop.run_config.hyperparameters import TUTORIAL_HYPERPARAMETERS
+from sagedrop.run_config.hyperparameters import DEFAULT_XGBOOST_HYPERPARAMETERS
 from sagedrop_local.sagemaker.hyperparameters import _MAXIMIZE_METRICS as MAXIMIZE_METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,15 +153,11 @@ def tuned(base: Mapping[str, str], **changes: object) -> dict[str, str]:
 
 # The set this sweep recommends: early stopping on the validation channel, a lower eta, no gamma or
 # min_child_weight (xgboost's 0 and 1: the tutorial's 4 and 6 cost digits 3 points of accuracy).
-RECOMMENDED = MappingProxyType(
-    {
-        "num_round": "2000",
-        "early_stopping_rounds": "50",
-        "eta": "0.05",
-        "max_depth": "5",
-        "subsample": "0.8",
-        "colsample_bytree": "0.8",
-    }
+# (adopted as sagedrop's defaults: the run configuration declares them)
+RECOMMENDED = DEFAULT_XGBOOST_HYPERPARAMETERS
+#: The AWS bank-marketing tutorial's set, sagedrop's defaults before this sweep.
+TUTORIAL_HYPERPARAMETERS = MappingProxyType(
+    {"max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.7", "num_round": "50"}
 )
 
 
@@ -169,7 +165,10 @@ def candidates(problem_type: ProblemType, defaults: Mapping[str, str]) -> list[C
     """The current defaults, the tutorial's set with early stopping, then variants of RECOMMENDED."""
     other_metric = {ProblemType.BINARY: "logloss", ProblemType.MULTICLASS: "merror"}.get(problem_type)
     tutorial, stopping = TUTORIAL_HYPERPARAMETERS, {"num_round": 2000, "early_stopping_rounds": 50}
-    found = [Candidate("current defaults", dict(defaults))]
+    current_is_recommended = dict(defaults) == dict(RECOMMENDED)
+    found = [
+        Candidate("current defaults = RECOMMENDED" if current_is_recommended else "current defaults", dict(defaults))
+    ]
     if dict(defaults) != dict(tutorial):
         found.append(Candidate("tutorial (50 rounds, eta 0.2)", dict(tutorial)))
     found += [
@@ -192,12 +191,15 @@ def candidates(problem_type: ProblemType, defaults: Mapping[str, str]) -> list[C
                 scale_pos_weight=True,
             )
         )
-    plain = tuned(RECOMMENDED, subsample=0.7, colsample_bytree=None)
+    plain = tuned(RECOMMENDED, max_depth=6, subsample=0.7, colsample_bytree=None)
     found += [
         Candidate("no gamma/mcw, eta 0.1, depth 6, subsample 0.7", tuned(plain, eta=0.1)),
         Candidate("no gamma/mcw, eta 0.05, depth 5, subsample 0.7", tuned(plain, max_depth=5)),
         Candidate("no gamma/mcw, eta 0.05, depth 6, subsample 0.7", plain),
-        Candidate("RECOMMENDED", dict(RECOMMENDED)),
+    ]
+    if not current_is_recommended:
+        found.append(Candidate("RECOMMENDED", dict(RECOMMENDED)))
+    found += [
         Candidate("RECOMMENDED, es 20", tuned(RECOMMENDED, early_stopping_rounds=20)),
         Candidate("RECOMMENDED, num_round 1000", tuned(RECOMMENDED, num_round=1000)),
         Candidate("RECOMMENDED, depth 6", tuned(RECOMMENDED, max_depth=6)),
