@@ -1,17 +1,18 @@
 """Which XGBoost defaults should a run train with? A sweep on the pipeline's own splits.
 
-    python benchmarks/defaults_sweep.py [--datasets bank,digits,wine,diabetes] [--seeds 3]
+    python benchmarks/defaults_sweep.py [--datasets bank,digits,wine,diabetes] [--seeds 3] [--runs DIR]
 
-Each data set goes through the pipeline's preprocessing (``prepare_dataset`` with the built-in run
-configuration, as "Prepare the data" writes it: label in column 0, the same seed and 70/15/15
-split). Each candidate is trained the way SageMaker's built-in XGBoost trains it: the train and
-validation channels in the watch list, and with ``early_stopping_rounds`` the container's
-``EarlyStopping(data_name="validation", metric_name=eval_metric[-1], maximize=…, save_best=True)``,
-so the saved model is truncated to its best round and predictions use that. The figures are on
-the test split, averaged over xgboost seeds (``subsample`` < 1 makes the seed matter).
-scikit-learn's HistGradientBoosting trains on the same train split, with its defaults, and with
-early stopping on the same validation split. A binary threshold is chosen on the validation split
-to maximise F1 and applied to the test split.
+Each data set goes through the whole-file preprocessing (``prepare_dataset`` with the built-in run
+configuration: label in column 0, the same seed and 70/15/15 split), or, with ``--runs DIR``, the
+splits are read back from real runs that ``benchmarks/model_quality.py --out DIR`` kept (exactly
+what "Prepare the data" wrote, whichever way it prepares). Each candidate is trained the way
+SageMaker's built-in XGBoost trains it: the train and validation channels in the watch list, and
+with ``early_stopping_rounds`` the container's ``EarlyStopping(data_name="validation",
+metric_name=eval_metric[-1], maximize=…, save_best=True)``, so the saved model is truncated to its
+best round and predictions use that. The figures are on the test split, averaged over xgboost
+seeds (``subsample`` < 1 makes the seed matter). scikit-learn's HistGradientBoosting trains on the
+same train split, with its defaults, and with early stopping on the same validation split. A
+binary threshold is chosen on the validation split to maximise F1 and applied to the test split.
 
 A benchmark, not a test: it asserts nothing. Uses at most 2 threads.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -87,6 +89,33 @@ def pipeline_splits(name: str) -> Splits:
         validation=xy(prepared.validation),
         test=xy(prepared.test),
         class_count=prepared.schema["class_count"],
+        default_hyperparameters=dict(config.hyperparameters),
+    )
+
+
+def run_splits(name: str, runs: Path) -> Splits:
+    """The splits a real run wrote: ``runs/<name>/run/bucket/runs/<run-id>/`` as model_quality.py --out keeps it.
+
+    Exactly the pipeline's splits, whatever its preparation does (label-first headerless part files).
+    """
+    run_dirs = sorted((runs / name / "run" / "bucket" / "runs").glob("*/schema.json"))
+    if not run_dirs:
+        raise SystemExit(f"{runs / name}: no run of {name} (make one with model_quality.py --out {runs})")
+    run_dir = run_dirs[-1].parent
+    schema = json.loads((run_dir / "schema.json").read_text())
+
+    def xy(split: str) -> tuple[np.ndarray, np.ndarray]:
+        files = sorted((run_dir / "data" / split).glob("*.csv"))
+        values = pd.concat([pd.read_csv(path, header=None) for path in files]).to_numpy(dtype=float)
+        return values[:, 1:], values[:, 0]
+
+    config = resolve_run_config(None, {"label": DATASETS[name][1]}, source=f"benchmark:{name}")
+    return Splits(
+        problem_type=ProblemType(schema["problem_type"]),
+        train=xy("train"),
+        validation=xy("validation"),
+        test=xy("test"),
+        class_count=schema["class_count"],
         default_hyperparameters=dict(config.hyperparameters),
     )
 
@@ -328,9 +357,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, of {', '.join(DATASETS)}")
     parser.add_argument("--seeds", type=int, default=3, help="xgboost / HistGB seeds averaged (default 3)")
+    parser.add_argument(
+        "--runs",
+        metavar="DIR",
+        help="take the splits from real runs (model_quality.py --out DIR) instead of prepare_dataset",
+    )
     args = parser.parse_args()
     for name in args.datasets.split(","):
-        splits = pipeline_splits(name)
+        splits = run_splits(name, Path(args.runs)) if args.runs else pipeline_splits(name)
         results = [
             evaluate_candidate(splits, candidate, args.seeds)
             for candidate in candidates(splits.problem_type, splits.default_hyperparameters)
