@@ -35,3 +35,24 @@ ANALYSIS_MAX_RUNTIME_SECONDS = 3_600
 #: A column name (the header's fields). The label's name travels in every state of a run (and one
 #: over this is almost always a data value read as a name); a survey question fits.
 COLUMN_NAME_MAX_CHARS = 1_024
+
+# --- streaming preprocessing (sagedrop.dataset.streaming) ----------------------------------------
+#: Text the streaming preparation parses at once (whole records): its memory is a few times this.
+STREAM_CHUNK_CHARS = 8 * 1024 * 1024
+#: Each split is written as part files of at most this many bytes (``part-00000.csv``, …), ready for
+#: ShardedByS3Key training on several instances; a single record longer than this is a part of its own.
+SPLIT_PART_MAX_BYTES = 128 * 1024 * 1024
+#: Per column, the first pass counts at most this many distinct values exactly; past it the rarest
+#: counts are pruned (the one-hot top MAX_CATEGORIES stay exact for all but pathological columns)
+#: and the distinct count is estimated (k-minimum-values sketch).
+STREAM_TRACKED_VALUES = 20_000
+#: The data report of a streamed upload is built from a uniform sample of at most this many labelled
+#: rows and at most STREAM_SAMPLE_CELLS fields (a wide file samples fewer rows); counts it can take
+#: from the stream (rows, missing, distinct, label balance, identifiers) are exact or estimated, and
+#: the report says when it sampled.
+STREAM_SAMPLE_ROWS = 50_000
+STREAM_SAMPLE_CELLS = 2_000_000
+#: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes): the streaming
+#: preparation reads each upload twice at >= 4 MB/s of CSV on one Lambda vCPU-share, so 1.5 GB takes
+#: about 12.5 minutes, a margin under the 15-minute limit; larger uploads need SageMaker Processing.
+LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024

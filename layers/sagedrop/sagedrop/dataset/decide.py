@@ -1,0 +1,321 @@
+"""From the first pass's figures to the decisions of the whole-file path: types, label, encodings, schema, report.
+
+Each function mirrors the whole-file function it names, on streamed counts instead of a frame; the
+tests compare the two on random tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sagedrop.algorithms import Algorithm
+from sagedrop.dataset import leakage
+from sagedrop.dataset.encoding import DROPPED, IDENTIFIER_SHARE, MAX_CATEGORIES, NUMERIC, ONE_HOT, _unique_name
+from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_problem_type, label_stats_from_training
+from sagedrop.dataset.passes import LABEL_TRACKED_VALUES, ColumnScan, LabelScan, split_at
+from sagedrop.dataset.profile import build_data_report
+from sagedrop.dataset.split import SPLITS
+from sagedrop.dataset.stream import Dialect, Opener, failer, line_of_data_row
+from sagedrop.errors import InvalidCsvError, UnusableLabelError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """The label's decisions: problem type, mapping, rows per split, and the training label statistics."""
+
+    problem_type: str
+    mapping: list[Any] | None
+    split_rows: list[int]
+    label_stats: dict[str, Any]
+    class_counts: list[int] | None  # every split
+
+
+def column_types(scans: Mapping[str, ColumnScan], opener: Opener, dialect: Dialect, source: str) -> dict[str, str]:
+    """``reader._typed`` per column, with its refusals (a refused number, two number styles) by line."""
+    fail = failer(source)
+    types = {}
+    for name, scan in scans.items():
+        if not scan.is_numeric():
+            types[name] = "text"
+            continue
+        if scan.first_refused is not None:
+            row, problem = scan.first_refused
+            raise fail(f"line {line_of_data_row(opener, dialect, row, source):,}, column {name!r}: {problem}")
+        conflict = scan.style_conflict()
+        if conflict is not None:
+            row, other, problem = conflict
+            other_line = line_of_data_row(opener, dialect, other, source)
+            line = line_of_data_row(opener, dialect, row, source)
+            raise fail(f"line {line:,}, column {name!r}: {problem.replace('{other}', f'{other_line:,}')}")
+        types[name] = "int" if scan.is_integer() else "float"
+    return types
+
+
+def label_decision(label: str, kind: str, scan: ColumnScan, labels: LabelScan, configured: str | None) -> Target:
+    """``infer_problem_type`` and ``encode_label`` on the label's distinct values, with its counts per split."""
+    numeric = kind != "text"
+    if numeric:
+        by_value: dict[float, np.ndarray] = {}
+        for key, counts in labels.values.items():
+            number = labels.numbers[key]
+            if np.isfinite(number):
+                by_value[number] = by_value.get(number, 0) + counts
+        values: list[Any] = list(by_value)
+        split_rows = [int(n) for n in labels.number_rows]
+    else:
+        by_value = dict(labels.values)
+        values = list(by_value)
+        split_rows = [int(n) for n in labels.number_rows + labels.text_rows]
+    if labels.overflowed:  # more distinct values than any classification allows: their count is estimated
+        values = (
+            [float(i) + 0.5 for i in range(LABEL_TRACKED_VALUES + 1)]
+            if numeric
+            else [str(i) for i in range(LABEL_TRACKED_VALUES + 1)]
+        )
+    distinct = pd.Series(values, name=label, dtype=(np.int64 if kind == "int" else np.float64) if numeric else object)
+    problem_type = infer_problem_type(distinct, configured)
+    if problem_type == REGRESSION:
+        mean = float(labels.number_sums[0] / labels.number_rows[0]) if labels.number_rows[0] else float("nan")
+        return Target(problem_type, None, split_rows, {"mean": mean}, None)
+    _, mapping = encode_label(distinct, problem_type)
+    per_split = np.zeros((3, len(mapping)), dtype=np.int64)
+    index = {_key(value, numeric): position for position, value in enumerate(mapping)}
+    for value, counts in by_value.items():
+        per_split[:, index[_key(value, numeric)]] += counts
+    train = per_split[0]
+    stats = label_stats_from_training(problem_type, np.repeat(np.arange(len(mapping)), train), len(mapping))
+    return Target(problem_type, mapping, split_rows, stats, [int(n) for n in per_split.sum(axis=0)])
+
+
+def _key(value: Any, numeric: bool) -> Any:
+    return float(value) if numeric else str(value)
+
+
+def check_label(target: Target, label: str, algorithm: Algorithm, source: str) -> None:
+    mapping = target.mapping
+    if algorithm is Algorithm.LINEAR_LEARNER and target.problem_type == MULTICLASS and len(mapping) < 3:
+        raise UnusableLabelError(
+            f"{source}: label {label!r} has {len(mapping)} classes; Linear Learner's multiclass classifier needs "
+            "at least 3 (num_classes ≥ 3): set problem_type 'binary_classification'"
+        )
+    if target.problem_type != REGRESSION and sum(1 for n in target.label_stats["class_counts"] if n) < 2:
+        raise UnusableLabelError(
+            f"{source}: the train split holds one class only; label {label!r} needs more rows of each class"
+        )
+
+
+def encodings(
+    scans: Mapping[str, ColumnScan],
+    columns: list[str],
+    types: Mapping[str, str],
+    label: str,
+    algorithm: Algorithm,
+    source: str,
+) -> dict[str, dict[str, Any]]:
+    """``learn_encodings`` (and ``with_fill_values`` for an algorithm that reads no missing value)."""
+    used = {label}
+    result: dict[str, dict[str, Any]] = {}
+    for column in columns:
+        scan = scans[column]
+        numeric = types[column] != "text"
+        missing = scan.missing + (scan.not_numbers_kept if numeric else 0)
+        present = scan.present - (scan.not_numbers_kept if numeric else 0)
+        if present == 0:
+            result[column] = {"kind": DROPPED, "reason": "all values are missing"}
+            continue
+        if numeric:
+            if missing == 0 and scan.low == scan.high:
+                constant = int(scan.low) if types[column] == "int" else scan.low
+                result[column] = {"kind": DROPPED, "reason": f"constant ({constant!r})"}
+                continue
+            encoding = {"kind": NUMERIC, "features": [_unique_name(column, used)], "missing": missing}
+            if scan.not_numbers:
+                encoding["non_numeric_as_missing"] = int(scan.not_numbers)
+            if not algorithm.reads_missing_values:
+                encoding["fill"] = scan.train_sum / scan.train_count if scan.train_count else 0.0
+            result[column] = encoding
+            continue
+        counts = scan.value_counts()
+        distinct = scan.distinct()
+        if distinct == 1 and missing == 0:
+            result[column] = {"kind": DROPPED, "reason": f"constant ({counts.index[0]!r})"}
+            continue
+        other = 0
+        if distinct > MAX_CATEGORIES:
+            if distinct >= IDENTIFIER_SHARE * present:
+                result[column] = {
+                    "kind": DROPPED,
+                    "reason": f"{distinct} distinct values in {present} rows: an identifier or free text",
+                }
+                continue
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+            kept = ranked[:MAX_CATEGORIES]
+            other = int(present - sum(count for _, count in kept))
+            categories = sorted(str(value) for value, _ in kept)
+        else:
+            categories = sorted(str(value) for value in counts.index)
+        encoding = {
+            "kind": ONE_HOT,
+            "categories": categories,
+            "features": [_unique_name(f"{column}_{category}", used) for category in categories],
+            "missing": missing,
+        }
+        if other:
+            encoding["other_values"] = other
+            encoding["note"] = (
+                f"{distinct} categories; kept the {MAX_CATEGORIES} most frequent, "
+                f"the other {other} values are encoded as all zeros"
+            )
+        result[column] = encoding
+    if not any(encoding.get("features") for encoding in result.values()):
+        reasons = "; ".join(f"{c}: {e['reason']}" for c, e in result.items())
+        raise InvalidCsvError(f"{source}: no usable feature columns besides the label {label!r} ({reasons})")
+    return result
+
+
+def schema(
+    source: str,
+    label: str,
+    target: Target,
+    encodings: dict[str, dict[str, Any]],
+    source_columns: list[str],
+    dialect: Dialect,
+    fractions: tuple[float, float, float],
+    seed: int,
+    rows: int,
+    labels: LabelScan,
+) -> dict[str, Any]:
+    """schema.json, as ``prepare_dataset`` writes it."""
+    features = [name for encoding in encodings.values() for name in encoding.get("features", [])]
+    kept = sum(target.split_rows)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": source,
+        "label": label,
+        "problem_type": target.problem_type,
+        "features": features,
+        "feature_count": len(features),
+        "source_columns": source_columns,
+        "encodings": encodings,
+        "label_mapping": target.mapping,
+        "class_count": len(target.mapping) if target.mapping is not None else None,
+        "rows": {
+            "input": rows,
+            "dropped_missing_label": rows - kept,
+            **dict(zip(SPLITS, target.split_rows, strict=True)),
+        },
+        "delimiter": dialect.delimiter,
+        "header": dialect.header,
+        "text_encoding": dialect.encoding.name,
+        "label_stats": target.label_stats,
+        "dropped_columns": [
+            {"column": column, "reason": encoding["reason"]}
+            for column, encoding in encodings.items()
+            if encoding["kind"] == DROPPED
+        ],
+        "split": {
+            "fractions": dict(zip(SPLITS, fractions, strict=True)),
+            "seed": seed,
+            "stratified": False,
+            "method": "position",
+        },
+    }
+
+
+def encode_labels(labels: pd.Series, mapping: list[Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(encoded labels of the rows that have one, which rows have one) with the whole file's mapping."""
+    keep = labels.notna().to_numpy()
+    present = labels[keep]
+    if mapping is None:
+        return present.to_numpy(dtype=float), keep
+    numeric = pd.api.types.is_numeric_dtype(labels.dtype)
+    categories = [float(value) for value in mapping] if numeric else [str(value) for value in mapping]
+    values = present.to_numpy(dtype=float) if numeric else present.astype(str).to_numpy(dtype=object)
+    return pd.Categorical(values, categories=categories).codes.astype(np.int64), keep
+
+
+def data_report(
+    frame: pd.DataFrame,
+    label: str,
+    target: Target,
+    encodings: Mapping[str, Mapping[str, Any]],
+    types: Mapping[str, str],
+    scans: Mapping[str, ColumnScan],
+    rows: int,
+    config: Any,
+    source: str,
+    fractions: tuple[float, float, float],
+) -> dict[str, Any]:
+    """``build_data_report`` on the sampled rows; the figures the stream knows exactly replace the sample's."""
+    y, keep = encode_labels(frame[label], target.mapping)
+    positions = np.asarray(frame.attrs.get("rows", np.arange(len(frame))))[keep]
+    frame = frame.loc[keep].reset_index(drop=True)
+    splits = split_at(config.seed, positions, fractions)
+    kept_rows = sum(target.split_rows)
+    report = build_data_report(
+        frame,
+        label,
+        encodings,
+        y,
+        target.problem_type,
+        target.mapping,
+        source=source,
+        input_rows=rows,
+        train_rows=np.flatnonzero(splits == 0),
+        acknowledged=config.data_checks.acknowledge,
+        enabled=config.data_checks.enabled,
+        seed=config.seed,
+    )
+    del splits
+    if len(frame) >= kept_rows:
+        report["sampled"] = None
+        return report
+    report["sampled"] = {"rows": len(frame), "of_rows": kept_rows}
+    report["rows"] = {"input": rows, "kept": kept_rows, "dropped_missing_label": rows - kept_rows}
+    report["duplicates"]["counted_in_sample"] = True
+    identifiers = {}
+    for entry in report["columns"]:
+        column = entry["column"]
+        scan = scans[column]
+        if column == label:
+            entry["missing"] = rows - kept_rows
+            entry["missing_share"] = round((rows - kept_rows) / rows, 4) if rows else 0.0
+            continue
+        numeric = types[column] != "text"
+        missing = scan.missing + (scan.not_numbers_kept if numeric else 0)
+        present = kept_rows - missing
+        entry["missing"] = missing
+        entry["missing_share"] = round(missing / kept_rows, 4) if kept_rows else 0.0
+        entry["distinct"] = scan.distinct()
+        evidence = None
+        if encodings[column]["kind"] != DROPPED:
+            span = None
+            if numeric and np.isfinite(scan.low):
+                span = np.array([scan.low, scan.high] if scan.whole else [scan.low, scan.high, scan.low + 0.5])
+            evidence = leakage.identifier_evidence(column, present, entry["distinct"], span)
+        if evidence is not None:
+            identifiers[column] = evidence
+            entry["type"] = "identifier"
+        elif entry["type"] == "identifier":
+            entry["type"] = "numeric" if numeric else "categorical"
+    if target.class_counts is not None:
+        for item, count in zip(report["label_balance"]["classes"], target.class_counts, strict=False):
+            item["count"] = count
+            item["share"] = round(count / kept_rows, 4) if kept_rows else 0.0
+    raw = [
+        {key: value for key, value in finding.items() if key not in ("acknowledged", "status")}
+        for finding in report["checks"]["findings"]
+        if finding["check"] != leakage.IDENTIFIER
+    ]
+    raw = [{"check": leakage.IDENTIFIER, "column": c, "detail": d} for c, d in identifiers.items()] + raw
+    judged = leakage.judge(raw, report["checks"]["acknowledged"], report["checks"]["enabled"])
+    report["checks"]["findings"] = judged
+    report["checks"]["passed"] = all(finding["status"] != leakage.STOPS for finding in judged)
+    return report

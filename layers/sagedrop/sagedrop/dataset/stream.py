@@ -1,0 +1,258 @@
+"""An upload read as a stream of whole-record chunks: memory bounded by the chunk, not the file.
+
+Detection (text encoding, delimiter, header) runs the reader's own functions on the first records
+(``reader.SAMPLE_ROWS`` of them, whole records whatever their length, at most ``HEAD_MAX_BYTES``).
+The rest of the file is decoded incrementally and cut into chunks at record boundaries (a newline
+outside quotes: an even number of quote characters before it); each chunk is parsed by pandas on
+its own, all fields as text, and comes with its first data row's index and its first line, so that
+errors name the line of the file as the whole-file reader does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pandas as pd
+
+from sagedrop.dataset import detect
+from sagedrop.dataset.detect import UTF8, Encoding, check_is_table, detect_encoding, first_records
+from sagedrop.dataset.reader import (
+    DELIMITERS,
+    MIN_DATA_ROWS,
+    SAMPLE_CELLS,
+    SAMPLE_ROWS,
+    _check_names,
+    _detect_delimiter,
+    _looks_like_header,
+    _ragged,
+    _show,
+)
+from sagedrop.errors import InvalidCsvError
+from sagedrop.limits import STREAM_CHUNK_CHARS
+
+#: Bytes read at once from the source stream.
+READ_BYTES = 1 << 20
+#: Detection reads at most this much of the file looking for its first records.
+HEAD_MAX_BYTES = 64 * 1024 * 1024
+
+Opener = Callable[[], BinaryIO]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What detection decided: the reader's answers for the whole file."""
+
+    encoding: Encoding
+    delimiter: str
+    header: bool
+    names: list[str]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Data rows ``start`` .. ``start + len(frame) - 1`` (0-based, header excluded); all fields text."""
+
+    start: int
+    frame: pd.DataFrame
+
+
+class RetryAsCp1252(Exception):
+    """A byte deep in a file detected as UTF-8 does not decode: the whole-file reader would read it as cp1252."""
+
+
+def failer(source: str) -> Callable[[str], InvalidCsvError]:
+    prefix = f"{source}: " if source else ""
+    return lambda problem: InvalidCsvError(prefix + problem)
+
+
+def read_head(stream: BinaryIO) -> bytes:
+    """The first bytes of ``stream`` up to a record boundary after ``SAMPLE_ROWS`` + 1 lines (or all of it)."""
+    head = bytearray()
+    while len(head) < HEAD_MAX_BYTES:
+        block = stream.read(READ_BYTES)
+        if not block:
+            return bytes(head)
+        head += block
+        if head.count(b"\n") > SAMPLE_ROWS + 1:
+            break
+    cut = head.rfind(b"\n") + 1
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and cut % 2:
+        cut += 1  # UTF-16: the newline's second byte
+    return bytes(head[:cut] or head)
+
+
+def detect_dialect(head: bytes, delimiter: str | None, source: str, encoding: Encoding | None = None) -> Dialect:
+    """The reader's detection on the first records; the same refusals and messages."""
+    fail = failer(source)
+    detected = detect_encoding(head, fail)
+    encoding = encoding or detected
+    check_is_table(encoding, head, fail)
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise fail(f"delimiter {delimiter!r} is not one of {', '.join(map(repr, DELIMITERS))}")
+    if delimiter is None:
+        delimiter = _detect_delimiter(encoding, head, fail)
+    rows, error = first_records(encoding, head, delimiter, SAMPLE_ROWS, fail, SAMPLE_CELLS)
+    if error is not None and len(rows) < 2:
+        raise error
+    if max((len(row) for row in rows), default=0) < 2:
+        raise fail(
+            "only one column found; sagedrop needs a label column and at least one feature column "
+            f"(delimiter {_show(delimiter)})"
+        )
+    if len(rows) < 2:
+        raise fail(
+            "no data rows: the file holds a single line (a header?); at least "
+            f"{MIN_DATA_ROWS} data rows are needed to train and evaluate"
+        )
+    header = _looks_like_header(rows, delimiter)
+    width = len(rows[0])
+    if header:
+        _check_names(rows[0], fail)
+        names = [str(name).strip() or f"col_{i}" for i, name in enumerate(rows[0])]
+    else:
+        names = [f"col_{i}" for i in range(width)]
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise fail(f"duplicate column name(s) {', '.join(map(repr, duplicates))} in the header")
+    return Dialect(encoding, delimiter, header, names)
+
+
+def text_blocks(stream: BinaryIO, encoding: Encoding, fail, block_bytes: int = READ_BYTES) -> Iterator[str]:
+    """The stream decoded block by block; binary data and undecodable bytes fail as the reader fails."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    offset = 0
+    lines = 0
+    while True:
+        block = stream.read(block_bytes)
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as error:
+            if encoding == UTF8:
+                raise RetryAsCp1252 from None
+            raise fail(
+                f"not UTF-8 or Windows-1252 text (undecodable byte at offset {offset + error.start:,})"
+            ) from None
+        offset += len(block)
+        if "\x00" in text:
+            line = lines + text.count("\n", 0, text.index("\x00")) + 1
+            raise fail(f"binary data: a NUL byte on line {line:,}; a CSV is text and never holds one")
+        first = detect._CONTROL.search(text)
+        if first is not None and len(detect._CONTROL.findall(text)) > max(2, len(text) // 100):
+            line = lines + text.count("\n", 0, first.start()) + 1
+            raise fail(f"binary data (control characters from line {line:,} on), not a CSV text file")
+        lines += text.count("\n")
+        if text:
+            yield text
+        if not block:
+            return
+
+
+def record_texts(blocks: Iterator[str], chunk_chars: int) -> Iterator[tuple[int, str]]:
+    """(first line, text) of chunks of about ``chunk_chars`` characters, each ending at a record boundary."""
+    pending: list[str] = []
+    size = 0
+    quotes = 0  # quote characters in ``pending``: odd means the text ends inside a quoted field
+    line = 1
+    for block in blocks:
+        pending.append(block)
+        size += len(block)
+        quotes += block.count('"')
+        if size < chunk_chars:
+            continue
+        text = "".join(pending)
+        cut = _boundary(text, quotes)
+        if cut <= 0:
+            pending, size = [text], len(text)
+            continue
+        yield line, text[:cut]
+        line += text.count("\n", 0, cut)
+        rest = text[cut:]
+        pending, size, quotes = [rest], len(rest), rest.count('"')
+    text = "".join(pending)
+    if text.strip():
+        yield line, text
+
+
+def _boundary(text: str, quotes: int) -> int:
+    """The end of the last whole record in ``text`` (after its newline), 0 when there is none."""
+    cut = text.rfind("\n")
+    while cut >= 0:
+        # quotes after the newline; the text before it must hold an even number
+        if (quotes - text.count('"', cut)) % 2 == 0:
+            return cut + 1
+        cut = text.rfind("\n", 0, cut)
+    return 0
+
+
+def chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Iterator[Chunk]:
+    """Every data row of the upload, chunk by chunk, all fields text (stripped later), blank lines skipped."""
+    fail = failer(source)
+    width = len(dialect.names)
+    start = 0
+    first = True
+    with opener() as stream:
+        for line, text in record_texts(
+            text_blocks(stream, dialect.encoding, fail, min(READ_BYTES, chunk_chars)), chunk_chars
+        ):
+            frame = _parse(text, dialect.delimiter, width, line, fail)
+            if first and dialect.header:
+                frame = frame.iloc[1:].reset_index(drop=True)
+            first = False
+            frame.columns = dialect.names
+            if len(frame):
+                yield Chunk(start, frame)
+                start += len(frame)
+
+
+def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        frame = None
+    # a short record leaves NaN in the last column (every field is text otherwise: na_filter is off)
+    if frame is not None and frame.shape[1] == width and not pd.isna(frame.iloc[:, -1].to_numpy()).any():
+        return frame
+    error = _first_ragged(text, delimiter, width, line, fail)
+    if error is not None or frame is None or frame.shape[1] != width:
+        raise error or fail(f"line {line:,}: not readable as CSV")
+    return frame.fillna("")  # short records of blank fields: rows without a label, as the reader has them
+
+
+def _first_ragged(text: str, delimiter: str, width: int, line: int, fail) -> InvalidCsvError | None:
+    """The reader's message for the first record of ``text`` whose field count is not ``width``."""
+    data = text.encode("utf-8")
+    for record_line, row in detect.records(UTF8, data, delimiter, fail):
+        if len(row) != width and any(field.strip() for field in row):
+            return fail(_ragged(line + record_line - 1, len(row), width))
+    return None
+
+
+def line_of_data_row(opener: Opener, dialect: Dialect, row: int, source: str) -> int:
+    """The line on which data row ``row`` (0-based) starts; reads the upload again (error paths only)."""
+    import csv
+
+    index = row + int(dialect.header)
+    with opener() as raw, io.TextIOWrapper(raw, encoding=dialect.encoding.codec, newline="") as stream:
+        reader = csv.reader(stream, delimiter=dialect.delimiter)
+        line, position = 1, 0
+        for fields in reader:
+            if fields and not (len(fields) == 1 and not fields[0].strip()):
+                if position == index:
+                    return line
+                position += 1
+            line = reader.line_num + 1
+    return 0

@@ -1,0 +1,222 @@
+"""The pipeline's preparation in bounded memory: the upload is read twice as a stream, never held whole.
+
+Pass 1 (:func:`scan`) reads every chunk and learns what the whole-file path (``prepare_dataset``)
+learns — column types, encodings, the label, its classes and problem type, the rows of each split
+and the training statistics — plus a uniform sample of rows for the data report; the data gate
+runs before anything is written. Pass 2 (:func:`write`) reads the chunks again, encodes them and
+writes the splits as capped part files and the raw test split, chunk by chunk.
+
+What differs from the whole-file path, by necessity:
+
+* the split of a row is a function of the seed and its position (``passes.split_of_rows``), not a
+  shuffle with exact, stratified sizes: each split is within a few rows of its fraction, classes
+  are not stratified (a low-discrepancy sequence spreads every stretch of the file in proportion),
+  and the rows of a split keep their file order;
+* the data report is built from a sample of at most ``STREAM_SAMPLE_ROWS`` labelled rows; rows,
+  missing and distinct counts, the label balance and the identifier check come from the whole
+  stream (``sampled`` says when it sampled). A file that fits in the sample gets the exact report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sagedrop.algorithms import Algorithm
+from sagedrop.dataset import decide
+from sagedrop.dataset.detect import CP1252, Encoding
+from sagedrop.dataset.encoding import apply_encodings
+from sagedrop.dataset.label import resolve_label
+from sagedrop.dataset.leakage import gate_message
+from sagedrop.dataset.parts import PartWriter, Sink
+from sagedrop.dataset.passes import ColumnScan, LabelScan, row_keys, split_of_rows
+from sagedrop.dataset.reader import MIN_DATA_ROWS, _Distinct
+from sagedrop.dataset.split import SPLITS
+from sagedrop.dataset.stream import (
+    Dialect,
+    Opener,
+    RetryAsCp1252,
+    chunks,
+    detect_dialect,
+    failer,
+    read_head,
+)
+from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
+from sagedrop.errors import DataLeakageError, LabelNotFoundError, UnusableLabelError
+from sagedrop.limits import STREAM_CHUNK_CHARS, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
+from sagedrop.run_config import RunConfig
+
+RAW_TEST = "data/raw/test.csv"
+
+
+@dataclass
+class Plan:
+    """What pass 1 decided: everything pass 2 needs, schema.json and the data report."""
+
+    dialect: Dialect
+    label: str
+    types: dict[str, str]  # column -> "int" | "float" | "text"
+    encodings: dict[str, dict[str, Any]]
+    mapping: list[Any] | None
+    fractions: tuple[float, float, float]
+    seed: int
+    schema: dict[str, Any]
+    data_report: dict[str, Any]
+    source: str = ""
+
+
+@dataclass
+class Written:
+    """The parts of each split (relative names, in order) and the rows written."""
+
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    raw_test: str = RAW_TEST
+
+
+def scan(opener: Opener, config: RunConfig, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Plan:
+    """Pass 1; every problem is the named error the whole-file path raises (DataLeakageError last)."""
+    try:
+        return _scan(opener, config, source, chunk_chars, None)
+    except RetryAsCp1252:
+        return _scan(opener, config, source, chunk_chars, CP1252)
+
+
+def _scan(opener: Opener, config: RunConfig, source: str, chunk_chars: int, encoding: Encoding | None) -> Plan:
+    with opener() as stream:
+        head = read_head(stream)
+    dialect = detect_dialect(head, config.delimiter, source, encoding)
+    del head
+    try:
+        label = resolve_label(dialect.names, config.label)
+    except LabelNotFoundError as exc:
+        raise LabelNotFoundError(f"{source}: {exc}") from None
+    fractions = (config.split.train, config.split.validation, config.split.test)
+    scans = {name: ColumnScan() for name in dialect.names}
+    label_scan = LabelScan()
+    sample = _Sample(min(STREAM_SAMPLE_ROWS, max(1, STREAM_SAMPLE_CELLS // len(dialect.names))))
+    rows = 0
+    for chunk in chunks(opener, dialect, source, chunk_chars):
+        frame = chunk.frame
+        rows = chunk.start + len(frame)
+        splits = split_of_rows(config.seed, chunk.start, len(frame), fractions)
+        label_values = _Distinct(frame[label].to_numpy(), dialect.delimiter)
+        keep = ~label_values.missing[label_values.codes]
+        train = keep & (splits == 0)
+        label_scan.update(label_values, splits)
+        for name in dialect.names:
+            distinct = label_values if name == label else _Distinct(frame[name].to_numpy(), dialect.delimiter)
+            scans[name].update(distinct, chunk.start, keep, train)
+        sample.offer(frame, chunk.start, keep, config.seed)
+    if rows < MIN_DATA_ROWS:
+        raise failer(source)(f"only {rows} data row(s); at least {MIN_DATA_ROWS} are needed to train and evaluate")
+    types = decide.column_types(scans, opener, dialect, source)
+    try:
+        target = decide.label_decision(label, types[label], scans[label], label_scan, config.problem_type)
+    except UnusableLabelError as exc:
+        raise UnusableLabelError(f"{source}: {exc}") from None
+    algorithm = Algorithm(config.algorithm)
+    decide.check_label(target, label, algorithm, source)
+    source_columns = [name for name in dialect.names if name != label]
+    encodings = decide.encodings(scans, source_columns, types, label, algorithm, source)
+    schema = decide.schema(
+        source, label, target, encodings, source_columns, dialect, fractions, config.seed, rows, label_scan
+    )
+    frame = sample.typed(dialect, types)
+    report = decide.data_report(frame, label, target, encodings, types, scans, rows, config, source, fractions)
+    stopped = gate_message(report["checks"]["findings"], label)
+    if stopped:
+        raise DataLeakageError(f"{source}: {stopped}", report=report)
+    return Plan(dialect, label, types, encodings, target.mapping, fractions, config.seed, schema, report, source)
+
+
+def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUNK_CHARS) -> Written:
+    """Pass 2: encode every chunk and write it to its split's parts and (test rows) the raw test split."""
+    dialect, label = plan.dialect, plan.label
+    source_columns = [name for name in dialect.names if name != label]
+    writers = {split: PartWriter(sink, split) for split in SPLITS}
+    raw = sink.open(RAW_TEST, "text/csv")
+    header = True
+    try:
+        for chunk in chunks(opener, dialect, plan.source, chunk_chars):
+            typed = type_frame(chunk.frame, dialect.delimiter, plan.types)
+            y, keep = decide.encode_labels(typed[label], plan.mapping)
+            splits = split_of_rows(plan.seed, chunk.start, len(typed), plan.fractions)[keep]
+            kept = typed.loc[keep].reset_index(drop=True)
+            encoded = apply_encodings(kept, plan.encodings)
+            encoded.insert(0, label, y)
+            for number, split in enumerate(SPLITS):
+                rows = splits == number
+                if rows.any():
+                    writers[split].write(to_headerless_csv(encoded.loc[rows]).decode("utf-8"), int(rows.sum()))
+            test = splits == SPLITS.index("test")
+            if test.any() or header:
+                raw.write(
+                    to_source_csv(kept.loc[test, source_columns], dialect.delimiter, header=header).decode("utf-8")
+                )
+                header = False
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raw.abort()
+        raise
+    written = Written()
+    for split, writer in writers.items():
+        written.parts[split] = writer.close()
+        written.rows[split] = writer.rows
+    raw.close()
+    return written
+
+
+def type_frame(frame: pd.DataFrame, delimiter: str, types: dict[str, str]) -> pd.DataFrame:
+    """The chunk's columns as the whole-file reader types them (the types decided on the whole file)."""
+    columns = {}
+    for name, kind in types.items():
+        distinct = _Distinct(frame[name].to_numpy(), delimiter)
+        if kind == "text":
+            columns[name] = distinct.text_column(name)
+        else:
+            column = distinct.number_column(name)
+            columns[name] = column.astype(np.float64) if kind == "float" else column
+    return pd.DataFrame(columns)
+
+
+class _Sample:
+    """A uniform sample of labelled rows: the ``size`` rows of smallest ``row_keys`` (chunking-independent)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.frame: pd.DataFrame | None = None
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.rows = np.zeros(0, dtype=np.int64)
+
+    def offer(self, frame: pd.DataFrame, start: int, keep: np.ndarray, seed: int) -> None:
+        keys = row_keys(seed, start, len(frame))
+        candidates = keep.copy()
+        if len(self.keys) >= self.size:
+            candidates &= keys < self.keys.max()
+        if not candidates.any():
+            return
+        rows = np.flatnonzero(candidates)
+        pool = frame.iloc[rows] if self.frame is None else pd.concat([self.frame, frame.iloc[rows]])
+        keys = np.concatenate([self.keys, keys[rows]])
+        positions = np.concatenate([self.rows, start + rows])
+        if len(keys) > self.size:
+            chosen = np.sort(np.argpartition(keys, self.size - 1)[: self.size])
+            pool, keys, positions = pool.iloc[chosen], keys[chosen], positions[chosen]
+        self.frame, self.keys, self.rows = pool.reset_index(drop=True), keys, positions
+
+    def typed(self, dialect: Dialect, types: dict[str, str]) -> pd.DataFrame:
+        """The sampled rows in file order, typed; ``attrs['rows']`` their data-row positions."""
+        order = np.argsort(self.rows, kind="stable")
+        raw = (
+            self.frame.iloc[order].reset_index(drop=True)
+            if self.frame is not None
+            else pd.DataFrame({name: pd.Series(dtype=object) for name in dialect.names})
+        )
+        frame = type_frame(raw, dialect.delimiter, types)
+        frame.attrs["rows"] = self.rows[order]
+        return frame

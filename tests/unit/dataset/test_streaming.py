@@ -1,0 +1,222 @@
+"""The streamed preparation: equal to the whole-file path where it can be, chunk-size independent, bounded."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sagedrop.dataset import read_table
+from sagedrop.dataset.parts import DirSink, PartWriter
+from sagedrop.dataset.passes import split_of_rows
+from sagedrop.dataset.prepare import prepare_dataset
+from sagedrop.dataset.split import SPLITS
+from sagedrop.dataset.stream import Dialect, chunks, detect_dialect, read_head
+from sagedrop.dataset.streaming import scan, write
+from sagedrop.errors import InvalidCsvError, UnusableLabelError
+from sagedrop.run_config import resolve_run_config
+
+SOURCE = "incoming/t/data.csv"
+SCHEMA_KEYS = (
+    "label",
+    "problem_type",
+    "features",
+    "feature_count",
+    "source_columns",
+    "encodings",
+    "label_mapping",
+    "class_count",
+    "delimiter",
+    "header",
+    "text_encoding",
+    "dropped_columns",
+)
+
+
+def config(**override):
+    override.setdefault("data_checks", {"enabled": False})
+    return resolve_run_config({}, override, "incoming/t/sagedrop.json")
+
+
+def opener_of(data: bytes):
+    return lambda: io.BytesIO(data)
+
+
+def prepare_streamed(data: bytes, out: Path, chunk_chars: int = 1 << 20, **override):
+    plan = scan(opener_of(data), config(**override), SOURCE, chunk_chars=chunk_chars)
+    written = write(opener_of(data), plan, DirSink(out), chunk_chars=chunk_chars)
+    return plan, written
+
+
+def split_text(out: Path, written, split: str) -> str:
+    return "".join((out / name).read_text() for name in written.parts[split])
+
+
+def random_table(draw_seed: int, rows: int, wide_categories: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(draw_seed)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(100, 30, rows).round(2),
+            "count": rng.integers(0, 5, rows),
+            "colour": rng.choice(["red", "green", "blue", " blue"], rows),
+            "city": rng.choice([f"c{i}" for i in range(150 if wide_categories else 12)], rows),
+            "constant": ["same"] * rows,
+            "y": rng.choice(["no", "yes"], rows, p=[0.6, 0.4]),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "amount"] = np.nan
+    frame.loc[rng.random(rows) < 0.05, "colour"] = "NA"
+    frame.loc[rng.random(rows) < 0.03, "y"] = ""
+    return frame
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000), rows=st.integers(60, 250), wide=st.booleans(), chunk=st.sampled_from([300, 1 << 20])
+)
+def test_streamed_schema_and_rows_equal_the_whole_file_path(tmp_path_factory, seed, rows, wide, chunk):
+    # Given a random table with numbers, categories (some over the cap), missing values and labels
+    data = random_table(seed, rows, wide).to_csv(index=False).encode()
+    out = tmp_path_factory.mktemp("out")
+    # When both paths prepare it
+    whole = prepare_dataset(data, config(label="y"), SOURCE)
+    plan, written = prepare_streamed(data, out, chunk, label="y")
+    # Then every decision of schema.json is the same
+    for key in SCHEMA_KEYS:
+        assert plan.schema[key] == whole.schema[key], key
+    assert plan.schema["rows"]["input"] == whole.schema["rows"]["input"]
+    assert plan.schema["rows"]["dropped_missing_label"] == whole.schema["rows"]["dropped_missing_label"]
+    # and every encoded row is the same, whichever split the row went to
+    kept = np.concatenate([whole.source_rows[s] for s in SPLITS])
+    whole_rows = pd.concat([getattr(whole, s) for s in SPLITS]).to_csv(header=False, index=False).splitlines()
+    expected = [line for _, line in sorted(zip(kept, whole_rows, strict=True))]
+    splits = split_of_rows(plan.seed, 0, rows, plan.fractions)[np.sort(kept)]
+    streamed = {s: iter(split_text(out, written, s).splitlines()) for s in SPLITS}
+    assert [next(streamed[SPLITS[s]]) for s in splits] == expected
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), rows=st.integers(40, 200), split_seed=st.integers(0, 2**32 - 1))
+def test_the_split_does_not_depend_on_the_chunk_size(tmp_path_factory, seed, rows, split_seed):
+    data = random_table(seed, rows, False).to_csv(index=False).encode()
+    results = []
+    for chunk in (1, 7, 1000):
+        out = tmp_path_factory.mktemp("out")
+        plan, written = prepare_streamed(data, out, chunk, label="y", seed=split_seed)
+        results.append(({s: split_text(out, written, s) for s in SPLITS}, plan.schema["rows"]))
+        raw_test = (out / written.raw_test).read_text()
+        results[-1][0]["raw"] = raw_test
+    assert results[0] == results[1] == results[2]
+
+
+def test_split_sizes_stay_within_a_few_rows_of_their_fractions():
+    for n in (20, 97, 1_000, 123_457):
+        for seed in (0, 1729, 2**63 - 1):
+            counts = np.bincount(split_of_rows(seed, 0, n, (0.7, 0.15, 0.15)), minlength=3)
+            assert counts.sum() == n
+            assert np.all(np.abs(counts - n * np.array([0.7, 0.15, 0.15])) <= 3), (n, seed, counts)
+    # and different seeds give different splits
+    assert (split_of_rows(1, 0, 1000, (0.7, 0.15, 0.15)) != split_of_rows(2, 0, 1000, (0.7, 0.15, 0.15))).any()
+
+
+def test_a_class_only_outside_the_train_split_is_a_named_error():
+    n = 40
+    splits = split_of_rows(1729, 0, n, (0.7, 0.15, 0.15))
+    labels = np.where(splits == 0, "no", "yes")  # every "yes" lands in validation or test
+    frame = pd.DataFrame({"x": np.arange(n) % 7, "y": labels})
+    with pytest.raises(UnusableLabelError, match="the train split holds one class only"):
+        scan(opener_of(frame.to_csv(index=False).encode()), config(label="y", seed=1729), SOURCE)
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        "1,2,3\n",  # ragged
+        "inf,no\n",  # a refused spelling of a number
+    ],
+)
+def test_errors_name_the_same_line_as_the_whole_file_reader(bad_line):
+    good = "".join(f"{i},{'yes' if i % 3 else 'no'}\n" for i in range(300))
+    data = ("x,y\n" + good + bad_line + good).encode()
+    with pytest.raises(InvalidCsvError) as whole:
+        read_table(data, source=SOURCE)
+    with pytest.raises(InvalidCsvError) as streamed:
+        scan(opener_of(data), config(label="y"), SOURCE, chunk_chars=200)
+    assert str(streamed.value) == str(whole.value)
+
+
+def test_quoted_newlines_across_chunk_boundaries_are_whole_records(tmp_path):
+    rows = [f'{i},"line one\nline two, {i}",{"yes" if i % 2 else "no"}\n' for i in range(100)]
+    data = ("n,text,y\n" + "".join(rows)).encode()
+    plan, written = prepare_streamed(data, tmp_path, chunk_chars=50, label="y")
+    assert plan.schema["rows"]["input"] == 100
+    assert sum(written.rows.values()) == 100
+
+
+class GeneratedStream(io.RawIOBase):
+    """Records made on demand; counts the bytes handed out."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.produced = 0
+        self.handed = 0
+        self.buffer = b"x,y\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while len(self.buffer) < len(target) and self.produced < self.rows:
+            self.buffer += b"".join(f"{i},{i % 2}\n".encode() for i in range(self.produced, self.produced + 100))
+            self.produced += 100
+        size = min(len(target), len(self.buffer))
+        target[:size] = self.buffer[:size]
+        self.buffer = self.buffer[size:]
+        self.handed += size
+        return size
+
+
+def test_the_reader_holds_one_chunk_at_a_time():
+    # Given a stream far longer than one chunk
+    chunk_chars = 20_000
+    streams = []
+
+    def opener():
+        streams.append(GeneratedStream(1_000_000))
+        return io.BufferedReader(streams[-1], buffer_size=4096)
+
+    with opener() as stream:
+        dialect: Dialect = detect_dialect(read_head(stream), None, SOURCE)
+    # When the chunks are read one by one
+    consumed = 0
+    for number, chunk in enumerate(chunks(opener, dialect, SOURCE, chunk_chars)):
+        consumed += len(chunk.frame.to_csv(header=False, index=False))
+        # Then each chunk holds about chunk_chars of text, and the source was read only a chunk ahead
+        assert len(chunk.frame) <= chunk_chars // 4 + 1
+        assert streams[-1].handed - consumed <= 3 * chunk_chars
+        if number == 20:
+            break
+    assert streams[-1].produced < 1_000_000 / 10
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=40), max_size=40),
+    cap=st.integers(1, 120),
+)
+def test_part_files_respect_their_cap(tmp_path_factory, lines, cap):
+    out = tmp_path_factory.mktemp("parts")
+    writer = PartWriter(DirSink(out), "train", max_bytes=cap)
+    text = "".join(line + "\n" for line in lines)
+    for start in range(0, len(lines), 7):
+        writer.write("".join(line + "\n" for line in lines[start : start + 7]), len(lines[start : start + 7]))
+    names = writer.close()
+    parts = [(out / name).read_bytes() for name in names]
+    assert b"".join(parts).decode() == text
+    for part in parts:
+        assert len(part) <= cap or part.count(b"\n") == 1, "over the cap only for a single longer line"
+        assert part.endswith(b"\n")
+    assert names == [f"data/train/part-{i:05d}.csv" for i in range(len(names))]
