@@ -455,11 +455,11 @@ def test_parameter_defaults(template):
         "DefaultHyperparameters": json.dumps(
             {
                 "max_depth": "5",
-                "eta": "0.2",
-                "gamma": "4",
-                "min_child_weight": "6",
-                "subsample": "0.7",
-                "num_round": "50",
+                "eta": "0.05",
+                "subsample": "0.8",
+                "colsample_bytree": "0.8",
+                "num_round": "2000",
+                "early_stopping_rounds": "50",
             },
             separators=(",", ":"),
         ),

@@ -352,8 +352,19 @@ def train_job(
         evals.append((validation_matrix, "validation"))
     evals_result: dict[str, dict[str, list[float]]] = {}
     callbacks = [_StopCheck(should_stop, log)]
-    if validated.get("early_stopping_rounds") and validation_matrix is not None:
-        callbacks.append(xgb.callback.EarlyStopping(rounds=validated["early_stopping_rounds"], data_name="validation"))
+    if validated.get("early_stopping_rounds") and validation_matrix is not None and metrics:
+        # As the container's callback.get_callbacks: the last eval_metric decides, maximised when it is a
+        # score, and the saved model is cut at the best round (save_best) — what the endpoint serves.
+        stopping_metric = metrics[-1]
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=validated["early_stopping_rounds"],
+                data_name="validation",
+                metric_name=stopping_metric,
+                maximize=stopping_metric in hp._MAXIMIZE_METRICS,
+                save_best=True,
+            )
+        )
     try:
         booster = xgb.train(
             params,

@@ -168,3 +168,49 @@ def test_list_training_jobs_filters_and_sorts(sagemaker, s3):
     assert [s["TrainingJobName"] for s in summaries["TrainingJobSummaries"]] == ["list-a", "list-b"]
     assert {s["TrainingJobStatus"] for s in summaries["TrainingJobSummaries"]} == {"Completed"}
     assert np.isfinite(len(summaries["TrainingJobSummaries"]))
+
+
+@pytest.mark.parametrize(("eval_metric", "maximised"), [("auc", True), ("logloss", False)])
+def test_early_stopping_keeps_the_best_round_as_the_container_does(sagemaker, s3, eval_metric, maximised):
+    # Given noisy data on which boosting overfits long before 500 rounds
+    data = make_dataset(rows=400, seed=3)
+    data[:, 0] = np.where(np.random.default_rng(1).random(400) < 0.25, 1 - data[:, 0], data[:, 0])
+    parts = upload_channels(s3, f"runs/es-{eval_metric}", data)
+    hyperparameters = {
+        "objective": "binary:logistic",
+        "num_round": "500",
+        "eta": "0.3",
+        "max_depth": "6",
+        "early_stopping_rounds": "10",
+        "eval_metric": eval_metric,
+    }
+
+    # When it trains with early stopping
+    sagemaker.create_training_job(**training_request(f"job-es-{eval_metric}", f"runs/es-{eval_metric}", hyperparameters))
+    final = wait_for_job(sagemaker, f"job-es-{eval_metric}")
+    assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
+
+    # Then the saved model stops at the best round of the last eval_metric (the container's save_best),
+    # so the model the endpoint serves is the best one, not best + early_stopping_rounds
+    key = final["ModelArtifacts"]["S3ModelArtifacts"].split(f"{BUCKET}/", 1)[1]
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())) as tar:
+        raw = tar.extractfile("xgboost-model").read()
+    booster = xgb.Booster()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        booster.load_model(bytearray(raw))
+    kept = booster.num_boosted_rounds()
+    assert kept < 500
+    validation = xgb.DMatrix(parts["validation"][:, 1:], label=parts["validation"][:, 0])
+    history = xgb.train(
+        {"objective": "binary:logistic", "eta": 0.3, "max_depth": 6, "eval_metric": eval_metric, "nthread": 1},
+        xgb.DMatrix(parts["train"][:, 1:], label=parts["train"][:, 0]),
+        num_boost_round=kept + 10,
+        evals=[(validation, "validation")],
+        evals_result=(scores := {}),
+        verbose_eval=False,
+    )
+    del history
+    curve = scores["validation"][eval_metric]
+    best = int(np.argmax(curve) if maximised else np.argmin(curve))
+    assert kept == best + 1

@@ -42,11 +42,11 @@ def test_the_binary_request_is_exactly_what_sagemaker_needs(stubbed):
         "RoleArn": ROLE_ARN,
         "HyperParameters": {
             "max_depth": "5",
-            "eta": "0.2",
-            "gamma": "4",
-            "min_child_weight": "6",
-            "subsample": "0.7",
-            "num_round": "50",
+            "eta": "0.05",
+            "subsample": "0.8",
+            "colsample_bytree": "0.8",
+            "num_round": "2000",
+            "early_stopping_rounds": "50",
             "objective": "binary:logistic",
             "eval_metric": "auc",
             "verbosity": "1",
@@ -506,3 +506,28 @@ def test_the_validation_metric_the_run_reads_is_one_the_job_reports(algorithm, p
         assert hyperparameters["eval_metric"] == metric.removeprefix("validation:")
     else:
         assert metric.removeprefix("validation:") in _linear_learner_reports(hyperparameters["predictor_type"])
+
+
+def test_without_a_validation_split_early_stopping_goes_and_the_rounds_are_capped():
+    from sagedrop.pipeline.training import training_hyperparameters
+    from sagedrop.run_config.hyperparameters import NO_VALIDATION_MAX_ROUNDS
+
+    state = parse_state(make_state(dataset=make_dataset(validation=False)), StartTrainingInput)
+    chosen = training_hyperparameters(state.prepared.config, state.prepared.dataset)
+    assert "early_stopping_rounds" not in chosen
+    assert chosen["num_round"] == str(NO_VALIDATION_MAX_ROUNDS)
+
+
+def test_balance_classes_weighs_the_positive_class_by_the_train_counts():
+    from sagedrop.pipeline.training import training_hyperparameters
+
+    dataset = {**make_dataset(), "class_counts": [900, 100]}
+    balanced = parse_state(make_state(config=make_config(balance_classes=True), dataset=dataset), StartTrainingInput)
+    assert training_hyperparameters(balanced.prepared.config, balanced.prepared.dataset)["scale_pos_weight"] == "9"
+    plain = parse_state(make_state(dataset=dataset), StartTrainingInput)
+    assert "scale_pos_weight" not in training_hyperparameters(plain.prepared.config, plain.prepared.dataset)
+    chosen = parse_state(
+        make_state(config=make_config(balance_classes=True, hyperparameters={"scale_pos_weight": 2}), dataset=dataset),
+        StartTrainingInput,
+    )
+    assert training_hyperparameters(chosen.prepared.config, chosen.prepared.dataset)["scale_pos_weight"] == "2"

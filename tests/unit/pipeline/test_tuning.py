@@ -84,7 +84,7 @@ def created_request(stubbed, config: dict, dataset: dict, expected: dict | None 
 
 
 def test_the_xgboost_binary_request_is_exactly_what_sagemaker_needs(stubbed):
-    # Given a binary run with the tutorial's hyperparameters and tuning of 12 jobs, 3 at a time
+    # Given a binary run with the default hyperparameters and tuning of 12 jobs, 3 at a time
     config = make_config(tuning={"max_jobs": 12, "max_parallel_jobs": 3})
     expected = {
         "HyperParameterTuningJobName": ANY,
@@ -111,9 +111,10 @@ def test_the_xgboost_binary_request_is_exactly_what_sagemaker_needs(stubbed):
         "TrainingJobDefinition": {
             "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
             "RoleArn": ROLE_ARN,
-            # the tuned names (max_depth, eta, gamma, min_child_weight, subsample) are not static
+            # the tuned names (max_depth, eta, subsample, colsample_bytree) are not static
             "StaticHyperParameters": {
-                "num_round": "50",
+                "num_round": "2000",
+                "early_stopping_rounds": "50",
                 "objective": "binary:logistic",
                 "eval_metric": "auc",
                 "verbosity": "1",

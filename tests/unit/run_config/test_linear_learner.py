@@ -14,6 +14,7 @@ from sagedrop.errors import InvalidConfigError
 from sagedrop.problem_types import ProblemType
 from sagedrop.run_config import DEFAULTS_SOURCE, RunConfig, json_schema, parse_override, resolve_run_config
 from sagedrop.run_config import linear_learner as ll
+from sagedrop.run_config.hyperparameters import DEFAULT_XGBOOST_HYPERPARAMETERS
 from sagedrop_local.sagemaker import linear_learner_hyperparameters as container
 
 SOURCE = "incoming/iris/sagedrop.json"
@@ -39,10 +40,10 @@ def test_a_linear_learner_run_takes_its_own_defaults_not_the_tutorials():
     assert RunConfig.from_dict(config.as_dict()) == config
 
 
-def test_the_default_is_xgboost_with_the_tutorials_hyperparameters():
+def test_the_default_is_xgboost_with_its_hyperparameters():
     config = resolve({})
     assert config.algorithm is Algorithm.XGBOOST
-    assert config.hyperparameters["num_round"] == "50"
+    assert dict(config.hyperparameters) == dict(DEFAULT_XGBOOST_HYPERPARAMETERS)
 
 
 def test_the_stacks_xgboost_hyperparameters_do_not_reach_a_linear_learner_run():

@@ -114,6 +114,7 @@ def valid_documents(draw) -> dict:
             "acknowledge": draw(st.lists(st.text(min_size=1, max_size=8), max_size=3)),
             "enabled": draw(st.booleans()),
         },
+        "balance_classes": draw(st.booleans()),
         "decision_threshold": draw(
             st.sampled_from([{}, {"metric": "balanced_accuracy"}])
             | st.fixed_dictionaries({"value": st.floats(0, 1)})

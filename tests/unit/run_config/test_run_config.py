@@ -25,11 +25,11 @@ CONTRACT_SHAPE = {
     "algorithm": "xgboost",
     "hyperparameters": {
         "max_depth": "5",
-        "eta": "0.2",
-        "gamma": "4",
-        "min_child_weight": "6",
-        "subsample": "0.7",
-        "num_round": "50",
+        "eta": "0.05",
+        "subsample": "0.8",
+        "colsample_bytree": "0.8",
+        "num_round": "2000",
+        "early_stopping_rounds": "50",
     },
     "training_instance_type": "ml.m5.xlarge",
     "endpoint_instance_type": "ml.m5.large",
@@ -41,6 +41,7 @@ CONTRACT_SHAPE = {
     "max_runtime_seconds": 3600,
     "tuning": None,
     "delimiter": None,
+    "balance_classes": False,
     "decision_threshold": {"metric": "f1", "cost": None, "value": None},
     "data_checks": {"acknowledge": [], "enabled": True},
 }
@@ -80,7 +81,7 @@ def test_from_dict_rejects_incomplete_documents():
 
 def test_override_replaces_values_and_merges_hyperparameters():
     config = resolve("""{"label": "target", "problem_type": "regression", "seed": 0, "keep_endpoint": true,
-        "hyperparameters": {"eta": 0.1, "max_depth": 6.0, "gamma": null, "num_round": 100,
+        "hyperparameters": {"eta": 0.1, "max_depth": 6.0, "subsample": null, "num_round": 100,
                             "objective": "reg:absoluteerror"},
         "split": {"train": 0.8, "validation": 0, "test": 0.2}, "delimiter": ";",
         "serverless": {"memory_size_mb": 4096, "max_concurrency": 20}}""")
@@ -90,9 +91,9 @@ def test_override_replaces_values_and_merges_hyperparameters():
     assert dict(config.hyperparameters) == {
         "max_depth": "6",
         "eta": "0.1",
-        "min_child_weight": "6",
-        "subsample": "0.7",
+        "colsample_bytree": "0.8",
         "num_round": "100",
+        "early_stopping_rounds": "50",
         "objective": "reg:absoluteerror",
     }
     assert config.split.as_dict() == {"train": 0.8, "validation": 0.0, "test": 0.2}

@@ -92,6 +92,7 @@ class DatasetSummary(Section):
     problem_type: ProblemType
     feature_count: int = Field(ge=1)
     class_count: int | None = None
+    class_counts: list[int] | None = None  #: per encoded class, in the train split (classification)
     rows: dict[str, int]
     config_source: str | None = None
     data_report_key: str | None = None  #: data_report.json (what the data gate found); absent in older runs

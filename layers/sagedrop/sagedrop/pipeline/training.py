@@ -11,6 +11,7 @@ from sagedrop.names import run_prefix, training_job_name
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
 from sagedrop.run_config import RunConfig
+from sagedrop.run_config.hyperparameters import NO_VALIDATION_MAX_ROUNDS
 from sagedrop.settings import PipelineSettings
 
 _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of the runtime limit
@@ -42,9 +43,17 @@ def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict
         chosen["num_class"] = str(dataset.class_count)
     else:
         chosen.pop("num_class", None)
-    if dataset.channels.validation is None:
-        chosen.pop("early_stopping_rounds", None)  # needs a validation channel
+    counts = dataset.class_counts or []
+    if config.balance_classes and dataset.problem_type is ProblemType.BINARY and len(counts) == 2 and counts[1]:
+        chosen.setdefault("scale_pos_weight", _shortest(counts[0] / counts[1]))
+    if dataset.channels.validation is None and chosen.pop("early_stopping_rounds", None) is not None:
+        # Early stopping needs a validation channel; without it, num_round is a cap no run should reach.
+        chosen["num_round"] = str(min(int(chosen["num_round"]), NO_VALIDATION_MAX_ROUNDS))
     return chosen
+
+
+def _shortest(value: float) -> str:
+    return f"{value:.6g}"
 
 
 def linear_learner_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:

@@ -34,7 +34,7 @@ from sagedrop.analysis.threshold import COST, F1, RULES
 from sagedrop.problem_types import ProblemType
 from sagedrop.run_config import linear_learner
 from sagedrop.run_config.hyperparameters import (
-    TUTORIAL_HYPERPARAMETERS,
+    DEFAULT_XGBOOST_HYPERPARAMETERS,
     Hyperparameters,
     HyperparameterValueError,
     allowed_names,
@@ -110,10 +110,10 @@ HyperparameterMap = Annotated[
 
 
 def default_hyperparameters(algorithm: Algorithm | str) -> Mapping[str, str]:
-    """The built-in hyperparameters of ``algorithm``: the tutorial's for XGBoost, sagedrop's for Linear Learner."""
+    """The built-in hyperparameters of ``algorithm`` (sagedrop's own for each)."""
     if algorithm == Algorithm.LINEAR_LEARNER:
         return linear_learner.DEFAULT_HYPERPARAMETERS
-    return TUTORIAL_HYPERPARAMETERS
+    return DEFAULT_XGBOOST_HYPERPARAMETERS
 
 
 class _Part(BaseModel):
@@ -263,9 +263,9 @@ class RunConfig(_Part):
     )
     hyperparameters: Annotated[HyperparameterMap, StackDefault("DefaultHyperparameters", "DEFAULT_HYPERPARAMETERS")] = (
         Field(
-            Hyperparameters(TUTORIAL_HYPERPARAMETERS),
+            Hyperparameters(DEFAULT_XGBOOST_HYPERPARAMETERS),
             description="Hyperparameters of the chosen `algorithm`, **merged over** its defaults key by key: for "
-            "XGBoost the tutorial's (the default shown), for Linear Learner sagedrop's own (see below). Numbers and "
+            "XGBoost sagedrop's (the default shown: early stopping on the validation split, `num_round` a cap), for Linear Learner sagedrop's own (see below). Numbers and "
             'booleans are sent as strings (`6` → `"6"`, `6.0` → `"6"`, `true` → `"true"`); `null` removes a '
             "default. A stack default **replaces** the built-in XGBoost set.",
         )
@@ -303,6 +303,13 @@ class RunConfig(_Part):
         "are replaced by the search. Needs a validation split. `null`: one training job.",
     )
     delimiter: Literal[",", ";", "\t", "|"] | None = Field(None, description="`null`: detected from the file.")
+    balance_classes: Flag = Field(
+        False,
+        description="Binary XGBoost: weigh the positive class by negatives/positives of the train split "
+        "(`scale_pos_weight`; a `scale_pos_weight` hyperparameter wins). Off by default: with the decision "
+        "threshold chosen on the validation split it did not raise F1 and it spoils the probabilities "
+        "(benchmarks/defaults_sweep.py).",
+    )
     decision_threshold: DecisionThreshold = Field(
         DecisionThreshold(),
         description="Binary XGBoost models: the probability above which a row is predicted the positive class, "
