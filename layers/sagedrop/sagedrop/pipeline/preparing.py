@@ -95,6 +95,7 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
             problem_type=schema["problem_type"],
             feature_count=schema["feature_count"],
             class_count=schema.get("class_count"),
+            class_counts=(schema.get("label_stats") or {}).get("class_counts"),
             rows=schema["rows"],
             config_source=config_key if override is not None else None,
             data_report_key=data_report_key(run_id),
