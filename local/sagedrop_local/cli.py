@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
-from sagedrop_local import predict_cli, score_cli
+from sagedrop_local import predict_cli, prepare_cli, score_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
 from sagedrop_local.files import read_input, writable_folder
 from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict_cli.add_arguments(predict)
     predict.set_defaults(handler=predict_cli.predict_command)
+    prepare_cli.add_parser(commands)
     local = commands.add_parser("local", help="run on the local cloud: no AWS account, no Docker, no Java")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     local_predict = local_commands.add_parser(

@@ -259,7 +259,7 @@ def test_resource_limit_exceeded_waits_with_growing_jittered_delays_then_fails_c
 def test_a_failed_training_job_ends_the_run_with_sagemakers_reason(cloud, small_csv, clean_faults):
     # Given training data that is no longer numeric when the job reads it
     def corrupt_the_training_data(run, name_or_arn, event):
-        cloud.put_object(f"runs/{event['run_id']}/data/train/train.csv", b"not,a,number\n" * 50, "text/csv")
+        cloud.put_object(f"runs/{event['run_id']}/data/train/part-00000.csv", b"not,a,number\n" * 50, "text/csv")
         return run(name_or_arn, event)
 
     with lambda_faults(cloud, {"StartTrainingFunction": corrupt_the_training_data}):

@@ -5,6 +5,10 @@ answer raw rows — the inference tarball (featurizer + label decoder code and t
 ``runs/<run-id>/inference/model.tar.gz``) — and the test split as the upload had it, which the
 evaluation sends to the endpoint as a caller would. ``data_report.json`` comes first, and also when
 the data gate stops the run (DataLeakageError), so that the reason can be read.
+
+The upload is never held whole: ``sagedrop.dataset.streaming`` reads it twice as a stream (learn,
+then encode and write), and every split is written as capped part files with multipart uploads
+(``data/<split>/part-00000.csv``, …); the channels are the split prefixes.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import posixpath
 
 from sagedrop.aws.s3 import DataBucket
-from sagedrop.dataset import prepare_dataset, to_headerless_csv
-from sagedrop.dataset.writer import to_source_csv
+from sagedrop.aws.s3_streams import ObjectStreams
+from sagedrop.dataset.parts import S3Sink, part_name
+from sagedrop.dataset.streaming import RAW_TEST, scan, write
 from sagedrop.errors import DataLeakageError
 from sagedrop.inference.artifact import FeaturizerArtifact
 from sagedrop.inference.packaging import build_model_tarball
@@ -25,8 +30,14 @@ from sagedrop.settings import PipelineSettings
 SPLITS = ("train", "validation", "test")
 
 
-def split_key(run_id: str, split: str) -> str:
-    return f"{run_prefix(run_id)}data/{split}/{split}.csv"
+def split_key(run_id: str, split: str, part: int = 0) -> str:
+    """One part file of a split (a split larger than ``SPLIT_PART_MAX_BYTES`` has several)."""
+    return f"{run_prefix(run_id)}{part_name(split, part)}"
+
+
+def split_prefix(run_id: str, split: str) -> str:
+    """The split's channel: every part file under it."""
+    return posixpath.dirname(split_key(run_id, split)) + "/"
 
 
 def schema_key(run_id: str) -> str:
@@ -35,7 +46,7 @@ def schema_key(run_id: str) -> str:
 
 def raw_test_key(run_id: str) -> str:
     """The test split as uploaded (header, source columns, the upload's delimiter, no label)."""
-    return f"{run_prefix(run_id)}data/raw/test.csv"
+    return f"{run_prefix(run_id)}{RAW_TEST}"
 
 
 def data_report_key(run_id: str) -> str:
@@ -60,28 +71,24 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
     override = parse_override(override_text, source=config_key) if override_text is not None else None
     config = resolve_run_config(settings.run_config_defaults, override, source=config_key)
 
-    data = bucket.read_bytes(source_key, state.source.version_id)
+    def opener():
+        extra = {"VersionId": state.source.version_id} if state.source.version_id not in (None, "null") else {}
+        return bucket.client.get_object(Bucket=bucket.bucket, Key=source_key, **extra)["Body"]
+
     try:
-        prepared = prepare_dataset(data, config, source=source_key)
+        plan = scan(opener, config, source=source_key)
     except DataLeakageError as error:
         if error.report is None:
             raise
         where = bucket.write_json(data_report_key(run_id), error.report)
         raise DataLeakageError(f"{error} The data report: {where}", report=error.report) from None
-    bucket.write_json(data_report_key(run_id), prepared.data_report)
+    bucket.write_json(data_report_key(run_id), plan.data_report)
 
-    channels = {}
-    for split in SPLITS:
-        frame = getattr(prepared, split)
-        if len(frame) == 0:  # only validation may be empty (split.validation = 0)
-            continue
-        bucket.write_bytes(split_key(run_id, split), to_headerless_csv(frame), "text/csv")
-        channels[split] = bucket.uri(posixpath.dirname(split_key(run_id, split)) + "/")
-    schema = prepared.schema
+    written = write(opener, plan, S3Sink(ObjectStreams(bucket.client, bucket.bucket), run_prefix(run_id)))
+    # only validation may be empty (split.validation = 0)
+    channels = {split: bucket.uri(split_prefix(run_id, split)) for split, parts in written.parts.items() if parts}
+    schema = plan.schema
     bucket.write_json(schema_key(run_id), schema)
-    bucket.write_bytes(
-        raw_test_key(run_id), to_source_csv(prepared.raw_test, schema["delimiter"], header=True), "text/csv"
-    )
     tarball = build_model_tarball(FeaturizerArtifact.from_schema(schema))
     bucket.write_bytes(inference_key(run_id), tarball, "application/gzip")
     return Prepared(
