@@ -531,3 +531,36 @@ def test_balance_classes_weighs_the_positive_class_by_the_train_counts():
         StartTrainingInput,
     )
     assert training_hyperparameters(chosen.prepared.config, chosen.prepared.dataset)["scale_pos_weight"] == "2"
+
+
+def test_several_instances_shard_the_train_split_and_replicate_validation(stubbed):
+    # Given a run on three training instances
+    state = make_state(config=make_config(training_instance_count=3))
+    data = f"s3://{BUCKET}/runs/{RUN_ID}/data"
+
+    def channel(name: str, distribution: str) -> dict:
+        return {
+            "ChannelName": name,
+            "ContentType": "text/csv",
+            "CompressionType": "None",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"{data}/{name}/",
+                    "S3DataDistributionType": distribution,
+                }
+            },
+        }
+
+    expected_part = {
+        "InputDataConfig": [channel("train", "ShardedByS3Key"), channel("validation", "FullyReplicated")],
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 3, "VolumeSizeInGB": 10},
+    }
+    stubbed.stubber.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, None)
+
+    # When training starts
+    start_training(parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
+
+    # Then the request asks for three instances, each with its share of the train split's part files
+    (request,) = stubbed.calls("CreateTrainingJob")
+    assert {key: request[key] for key in expected_part} == expected_part

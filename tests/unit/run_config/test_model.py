@@ -85,6 +85,7 @@ def valid_documents(draw) -> dict:
         "problem_type": None if problem_type is None else problem_type.value,
         "hyperparameters": hyperparameters,
         "training_instance_type": draw(st.from_regex(INSTANCE_TYPE_PATTERN, fullmatch=True)),
+        "training_instance_count": draw(st.integers(1, 20)),
         "endpoint_instance_type": draw(st.from_regex(INSTANCE_TYPE_PATTERN, fullmatch=True)),
         "serverless": draw(
             st.none()

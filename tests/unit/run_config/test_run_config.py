@@ -32,6 +32,7 @@ CONTRACT_SHAPE = {
         "early_stopping_rounds": "50",
     },
     "training_instance_type": "ml.m5.xlarge",
+    "training_instance_count": 1,
     "endpoint_instance_type": "ml.m5.large",
     "serverless": None,
     "split": {"train": 0.7, "validation": 0.15, "test": 0.15},

@@ -71,14 +71,14 @@ def linear_learner_hyperparameters(config: RunConfig, dataset: DatasetSummary) -
     return chosen
 
 
-def _channel(name: str, uri: str) -> dict:
+def _channel(name: str, uri: str, distribution: str = "FullyReplicated") -> dict:
     return {
         "ChannelName": name,
         # Without ContentType XGBoost assumes LIBSVM (Linear Learner RecordIO) and misreads every row.
         "ContentType": "text/csv",
         "CompressionType": "None",
         "DataSource": {
-            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}
         },
     }
 
@@ -97,7 +97,10 @@ def training_job_definition(
     tuning job train exactly as the single job would.
     """
     prefix = f"s3://{settings.data_bucket}/{run_prefix(run_id)}"
-    channels = [_channel("train", dataset.channels.train)]
+    instances = int(config.training_instance_count)
+    # On several instances each trains on its share of the train split's part files (ShardedByS3Key);
+    # every instance scores the whole validation split.
+    channels = [_channel("train", dataset.channels.train, "ShardedByS3Key" if instances > 1 else "FullyReplicated")]
     if dataset.channels.validation is not None:
         channels.append(_channel("validation", dataset.channels.validation))
     stopping = {"MaxRuntimeInSeconds": int(config.max_runtime_seconds)}
@@ -111,7 +114,7 @@ def training_job_definition(
         "OutputDataConfig": {"S3OutputPath": f"{prefix}model/"},
         "ResourceConfig": {
             "InstanceType": config.training_instance_type,
-            "InstanceCount": 1,
+            "InstanceCount": instances,
             "VolumeSizeInGB": 10,
         },
         "StoppingCondition": stopping,

@@ -273,6 +273,14 @@ class RunConfig(_Part):
     training_instance_type: Annotated[InstanceType, StackDefault("TrainingInstanceType", "TRAINING_INSTANCE_TYPE")] = (
         Field("ml.m5.xlarge", description="Instance for the training job.")
     )
+    training_instance_count: Integer = Field(
+        1,
+        ge=1,
+        le=20,
+        description="Instances of the training job (distributed training); above 1 each instance trains on its share "
+        "of the train split's part files (`ShardedByS3Key`), so large uploads, which are written as several parts, "
+        "gain from it.",
+    )
     endpoint_instance_type: Annotated[InstanceType, StackDefault("EndpointInstanceType", "ENDPOINT_INSTANCE_TYPE")] = (
         Field("ml.m5.large", description="Instance for the (provisioned) endpoint.")
     )
