@@ -135,3 +135,12 @@ def test_without_a_data_report_the_page_has_no_data_gate(binary):
     page, text = page_text(binary, None)
     assert "Data gate" not in text and 'data-section="data-report-columns"' not in page
     assert "Columns and what preprocessing did with them" in text  # from schema.json, as before
+
+
+def test_a_report_sampled_while_streaming_says_which_figures_are_from_the_sample(binary):
+    report = copy.deepcopy(binary["data_report"])
+    report["sampled"] = {"rows": 150000, "of_rows": 2400000}
+    report["duplicates"]["counted_in_sample"] = True
+    page, text = page_text(binary, report)
+    assert "random sample of 150,000 of its 2,400,000 rows with a label" in text
+    assert "in the sample" in section_html(page, "data-rows")

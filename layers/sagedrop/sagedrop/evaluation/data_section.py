@@ -69,6 +69,7 @@ def data_report_section(report: Mapping[str, Any] | None) -> dict | None:
         "findings": [_finding(f) for f in findings],
         "columns": [_column(c, flagged) for c in report.get("columns") or [] if isinstance(c, Mapping)],
         "sampled": _sampled(checks),
+        "read_sample": _read_sample(report.get("sampled")),
         "unknown_acknowledged": [str(name) for name in checks.get("acknowledged_not_in_csv") or []],
     }
 
@@ -107,6 +108,7 @@ def _duplicates(duplicates: Any) -> dict | None:
         "count": _count(duplicates.get("rows")),
         "share": _percent(share),
         "style": _width(share or 0.0),
+        "in_sample": bool(duplicates.get("counted_in_sample")),
     }
 
 
@@ -174,4 +176,16 @@ def _sampled(checks: Mapping[str, Any]) -> str | None:
     return (
         f"Scores against the label use a random sample of {_count(sampled.get('rows'))} of the "
         f"{_count(sampled.get('of_training_rows'))} training rows; counts use every row."
+    )
+
+
+def _read_sample(sampled: Any) -> str | None:
+    """A large upload read as a stream: which figures come from its row sample (the report's ``sampled``)."""
+    if not isinstance(sampled, Mapping):
+        return None
+    return (
+        f"This upload was read as a stream: the summaries, most frequent values, scores against the label and "
+        f"duplicate rows come from a random sample of {_count(sampled.get('rows'))} of its "
+        f"{_count(sampled.get('of_rows'))} rows with a label; rows, missing and distinct values (estimated for "
+        f"columns with very many values) and the label balance count every row."
     )
