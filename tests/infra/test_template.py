@@ -65,7 +65,13 @@ GLOBAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
-STARTER_ENVIRONMENT = {"STATE_MACHINE_ARN", "SCORING_STATE_MACHINE_ARN", "POLL_INTERVAL_SECONDS", "MAX_POLLS"}
+STARTER_ENVIRONMENT = {
+    "STATE_MACHINE_ARN",
+    "SCORING_STATE_MACHINE_ARN",
+    "POLL_INTERVAL_SECONDS",
+    "MAX_POLLS",
+    "MAX_UPLOAD_BYTES",
+}
 CLEANUP_ENVIRONMENT = {
     "CLEANUP_LOOKBACK_HOURS",
     "CLEANUP_GRACE_HOURS",
@@ -465,6 +471,7 @@ def test_parameter_defaults(template):
         ),
         "PollIntervalSeconds": 60,
         "MaxPolls": 60,
+        "MaxUploadBytes": 2147483648,
         "MaxTrainingSeconds": 3600,
         "MaxConcurrentTrainingJobs": 0,
         "UseSpotTraining": "false",

@@ -85,3 +85,21 @@ def test_the_deployed_model_applies_the_threshold_chosen_on_validation(cloud, tu
     for prediction in predictions:
         p_positive = prediction["probabilities"][prediction["labels"].index(positive)]
         assert (prediction["predicted_label"] == positive) == (p_positive > threshold["value"]), prediction
+
+
+def test_an_upload_over_the_stacks_maximum_fails_unread_with_both_sizes_named(tmp_path):
+    from sagedrop_local.cloud import LocalCloud
+
+    data = cancer_csv()
+    with LocalCloud(
+        work_dir=tmp_path / "out", state_dir=tmp_path / "state", parameter_overrides={"MaxUploadBytes": "1000"}
+    ) as small:
+        outcome, final = run_to_end(small, "incoming/big/cancer.csv", data)
+        assert final["status"] == "FAILED"
+        record = json.loads(small.read(f"runs/{outcome['run_id']}/run.json"))
+        visited = states_visited(small, outcome["execution_arn"])
+        uploaded = small.read("incoming/big/cancer.csv")
+    assert record["error"]["error"] == "UploadTooLarge"
+    assert f"{len(data)} bytes" in record["error"]["message"] and "1000 bytes" in record["error"]["message"]
+    assert "Prepare the data" not in visited  # refused from the event's size: nothing read it
+    assert uploaded == data  # and the upload is as it was

@@ -88,6 +88,10 @@ class TrainingTimedOut(SagedropError):
     """The training job was still running after the wait loop's maximum number of polls."""
 
 
+class UploadTooLarge(SagedropError):
+    """The upload is larger than the stack's MaxUploadBytes; refused from the event's size, unread."""
+
+
 class TuningFailed(SagedropError):
     """The tuning job ended Failed or Stopped; the cause is SageMaker's FailureReason."""
 

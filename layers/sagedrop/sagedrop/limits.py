@@ -28,6 +28,9 @@ SAGEMAKER_NAME_MAX_CHARS = 63
 #: Step Functions execution names.
 EXECUTION_NAME_MAX_CHARS = 80
 
+#: The largest upload a run accepts by default (stack parameter MaxUploadBytes): larger ones are refused from
+#: the S3 event's size, before anything is read.
+MAX_UPLOAD_BYTES = 2 * 1024**3
 #: Test rows the model analysis explains (TreeSHAP cost grows with rows × trees × depth).
 ANALYSIS_SAMPLE_ROWS = 2_000
 #: The model analysis job's MaxRuntimeInSeconds: it predicts the validation split and a sample once.

@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
+from sagedrop.limits import MAX_UPLOAD_BYTES
 from sagedrop.names import run_id_for
 from sagedrop.pipeline.starting import UploadedObject, ignore_reason, parse_object_created, start_for_upload, start_run
 from sagedrop.scoring.names import scoring_id_for
@@ -121,9 +122,7 @@ def test_keys_outside_incoming_are_ignored_with_a_reason():
     assert obj.key in reason and "incoming/" in reason
 
 
-@pytest.mark.parametrize(
-    "key", ["incoming/bank/sagedrop.json", "incoming/bank/data.csv.gz", "incoming/notes.txt"]
-)
+@pytest.mark.parametrize("key", ["incoming/bank/sagedrop.json", "incoming/bank/data.csv.gz", "incoming/notes.txt"])
 def test_keys_that_are_not_csv_are_ignored_with_a_reason(key):
     reason = ignore_reason(parse_object_created(event_for(key)), "incoming/")
 
@@ -167,18 +166,15 @@ def test_the_execution_input_carries_the_source_and_poll_settings(stepfunctions)
     assert document["source"]["key"] == detail["object"]["key"]
     assert document["source"]["version_id"] == detail["object"]["version-id"]
     assert document["poll"] == {"interval_seconds": 2, "max_polls": 9}
+    assert document["limits"] == {"max_upload_bytes": MAX_UPLOAD_BYTES}
 
 
 def test_a_new_version_of_the_same_key_starts_a_second_run(stepfunctions):
     client, arn = stepfunctions
     executions, settings = Executions(client, arn), starter_settings(arn)
 
-    first = start_run(
-        parse_object_created(event_for("incoming/a.csv", **{"version-id": "v1"})), executions, settings
-    )
-    second = start_run(
-        parse_object_created(event_for("incoming/a.csv", **{"version-id": "v2"})), executions, settings
-    )
+    first = start_run(parse_object_created(event_for("incoming/a.csv", **{"version-id": "v1"})), executions, settings)
+    second = start_run(parse_object_created(event_for("incoming/a.csv", **{"version-id": "v2"})), executions, settings)
 
     assert first.started and second.started
     assert first.run_id != second.run_id

@@ -73,6 +73,12 @@ class Polling(Section):
     max_polls: int = Field(ge=1)
 
 
+class Limits(Section):
+    """Bounds the starter puts in the execution input (stack parameters); the state machine checks them."""
+
+    max_upload_bytes: int = Field(ge=1)
+
+
 class Channels(Section):
     """S3 prefixes of the splits (``validation`` is absent when split.validation is 0)."""
 
@@ -229,6 +235,7 @@ class RunState(Section):
     run_id: str
     source: SourceObject
     poll: Polling
+    limits: Limits | None = None
     execution_arn: str | None = None
     prepared: Prepared | None = None
     tuning: Tuning | None = None
