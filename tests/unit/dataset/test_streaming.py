@@ -15,7 +15,8 @@ from sagedrop.dataset.passes import split_of_rows
 from sagedrop.dataset.prepare import prepare_dataset
 from sagedrop.dataset.split import SPLITS
 from sagedrop.dataset.stream import Dialect, chunks, detect_dialect, read_head
-from sagedrop.dataset.streaming import scan, write
+from sagedrop.dataset.streaming import headerless_csv, scan, write
+from sagedrop.dataset.writer import to_headerless_csv
 from sagedrop.errors import InvalidCsvError, UnusableLabelError
 from sagedrop.run_config import resolve_run_config
 
@@ -136,6 +137,7 @@ def test_a_class_only_outside_the_train_split_is_a_named_error():
     [
         "1,2,3\n",  # ragged
         "inf,no\n",  # a refused spelling of a number
+        "\x00\x00,no\n",  # binary data after the first records
     ],
 )
 def test_errors_name_the_same_line_as_the_whole_file_reader(bad_line):
@@ -220,3 +222,23 @@ def test_part_files_respect_their_cap(tmp_path_factory, lines, cap):
         assert len(part) <= cap or part.count(b"\n") == 1, "over the cap only for a single longer line"
         assert part.endswith(b"\n")
     assert names == [f"data/train/part-{i:05d}.csv" for i in range(len(names))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    floats=st.lists(st.floats(allow_infinity=False, width=64) | st.none(), min_size=1, max_size=30),
+    ints=st.integers(-(2**62), 2**62),
+)
+def test_the_column_wise_writer_writes_what_pandas_writes(floats, ints):
+    n = len(floats)
+    frame = pd.DataFrame(
+        {
+            "label": np.arange(n, dtype=np.int64) % 3,
+            "x": np.array([np.nan if value is None else value for value in floats], dtype=float),
+            "hot": (np.arange(n) % 2).astype(np.uint8),
+            "big": np.full(n, ints, dtype=np.int64),
+            "spread": np.arange(n, dtype=np.int64) * (ints // 31) - 5,
+            "small": np.arange(n, dtype=np.int64) - 5,
+        }
+    )
+    assert headerless_csv(frame) == to_headerless_csv(frame).decode()

@@ -138,18 +138,33 @@ def text_blocks(stream: BinaryIO, encoding: Encoding, fail, block_bytes: int = R
                 f"not UTF-8 or Windows-1252 text (undecodable byte at offset {offset + error.start:,})"
             ) from None
         offset += len(block)
-        if "\x00" in text:
-            line = lines + text.count("\n", 0, text.index("\x00")) + 1
-            raise fail(f"binary data: a NUL byte on line {line:,}; a CSV is text and never holds one")
-        first = detect._CONTROL.search(text)
-        if first is not None and len(detect._CONTROL.findall(text)) > max(2, len(text) // 100):
-            line = lines + text.count("\n", 0, first.start()) + 1
-            raise fail(f"binary data (control characters from line {line:,} on), not a CSV text file")
+        if encoding.codec == "utf-16" or _controls_in(block):
+            _check_controls(text, lines, fail)
         lines += text.count("\n")
         if text:
             yield text
         if not block:
             return
+
+
+# Bytes that are no control character (tab, line feed and carriage return are not counted as ones).
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 0x20 and b not in (9, 10, 13)) and b != 0x7F)
+
+
+def _check_controls(text: str, lines: int, fail) -> None:
+    """The reader's binary checks on one block of text (``lines``: the lines before it)."""
+    if "\x00" in text:
+        line = lines + text.count("\n", 0, text.index("\x00")) + 1
+        raise fail(f"binary data: a NUL byte on line {line:,}; a CSV is text and never holds one")
+    first = detect._CONTROL.search(text)
+    if first is not None and len(detect._CONTROL.findall(text)) > max(2, len(text) // 100):
+        line = lines + text.count("\n", 0, first.start()) + 1
+        raise fail(f"binary data (control characters from line {line:,} on), not a CSV text file")
+
+
+def _controls_in(block: bytes) -> bool:
+    """Whether ``block`` holds a control character (or NUL): the rare case that needs a closer look."""
+    return bool(block.translate(None, _NOT_CONTROL))
 
 
 def record_texts(blocks: Iterator[str], chunk_chars: int) -> Iterator[tuple[int, str]]:
