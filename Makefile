@@ -27,6 +27,7 @@ bench: $(VENV)/.ready
 	$(BIN)/python benchmarks/pipeline_bench.py
 	$(BIN)/python benchmarks/cleanup_bench.py
 	$(BIN)/python benchmarks/model_quality.py
+	$(BIN)/python benchmarks/preprocess_bench.py
 
 lint: $(VENV)/.ready
 	$(BIN)/ruff check layers local functions tests benchmarks scripts
