@@ -1,0 +1,28 @@
+"""benchmarks/preprocess_bench.py: the generated CSV is bank-like and the measurement runs in a child."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "preprocess_bench.py"
+_spec = importlib.util.spec_from_file_location("preprocess_bench", PATH)
+preprocess_bench = importlib.util.module_from_spec(_spec)
+sys.modules["preprocess_bench"] = preprocess_bench
+_spec.loader.exec_module(preprocess_bench)
+
+
+def test_the_generated_csv_is_bank_like_and_of_the_size_asked(tmp_path):
+    path = preprocess_bench.generate(2, tmp_path)
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("age,job,marital") and lines[0].endswith(",y")
+    assert all(len(line.split(",")) == 17 for line in lines[1:200])
+    assert abs(path.stat().st_size - 2 * preprocess_bench.MB) < preprocess_bench.MB
+    assert preprocess_bench.generate(2, tmp_path) == path  # reused
+
+
+def test_the_streamed_preparation_is_measured_in_a_child_process(tmp_path):
+    path = preprocess_bench.generate(1, tmp_path)
+    throughput, rss = preprocess_bench.measure("streamed", path)
+    assert throughput > 0 and 50 < rss < 2_000
