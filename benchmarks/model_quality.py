@@ -7,7 +7,7 @@ For each data set it runs the whole pipeline with ``sagedrop local run`` (its ow
 header first), reads the figures from the run's own ``evaluation.json``, then reads the run's
 train/validation/test splits back from the local bucket (``runs/<run-id>/data/…``), trains
 HistGradientBoosting with its defaults on exactly that train split and scores it on that test split
-(a binary threshold chosen on that validation split to maximise F1, as the pipeline's default
+(the mean over three seeds; a binary threshold chosen on that validation split to maximise F1, as the pipeline's default
 does). It prints one table: data set, metric, sagedrop, HistGB, the target from the issue and
 whether both hold (the target, and at least HistGB's figure); then the runs' estimated cost.
 ``--config`` gives every run a folder configuration (``sagedrop.json``; the label is set per data
@@ -33,6 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
+HISTGB_SEEDS = (0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ def rounds_used(record: Mapping[str, Any], evaluation: Mapping[str, Any]) -> int
         if isinstance(rounds, int) and not isinstance(rounds, bool):
             return rounds
     return None
+
+
+def mean_figures(runs: list[Mapping[str, float]]) -> dict[str, float]:
+    """Each figure's mean over the runs that have it."""
+    names = dict.fromkeys(name for run in runs for name in run)
+    return {name: sum(run[name] for run in runs if name in run) / sum(name in run for run in runs) for name in names}
 
 
 def verdict(metric: str, value: float | None, reference: float | None, check: Check) -> str:
@@ -229,20 +236,28 @@ def read_split(run_dir: Path, split: str):
 
 
 def histgb_figures(problem_type: str, run_dir: Path) -> dict[str, float]:
-    """HistGradientBoosting (defaults) trained on the run's train split, scored on its test split."""
+    """HistGradientBoosting (defaults) on the run's train split, scored on its test split; mean over seeds.
+
+    Its seed matters (the internal early-stopping split on bank-full, >10,000 rows): one seed's F1 at
+    the chosen threshold can be 0.01 off its mean, more than the differences being judged.
+    """
+    splits = tuple(read_split(run_dir, split) for split in ("train", "validation", "test"))
+    return mean_figures([_histgb_once(problem_type, *splits, seed=seed) for seed in HISTGB_SEEDS])
+
+
+def _histgb_once(problem_type: str, train, validation, test, *, seed: int) -> dict[str, float]:
     import numpy as np
     from sklearn import metrics
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    train, validation, test = (read_split(run_dir, split) for split in ("train", "validation", "test"))
     x_test, y_test = test
     if problem_type == "regression":
-        predicted = HistGradientBoostingRegressor(random_state=0).fit(*train).predict(x_test)
+        predicted = HistGradientBoostingRegressor(random_state=seed).fit(*train).predict(x_test)
         return {
             "r2": metrics.r2_score(y_test, predicted),
             "rmse": float(np.sqrt(metrics.mean_squared_error(y_test, predicted))),
         }
-    model = HistGradientBoostingClassifier(random_state=0).fit(*train)
+    model = HistGradientBoostingClassifier(random_state=seed).fit(*train)
     if problem_type == "multiclass_classification":
         predicted = model.predict(x_test)
         return {
@@ -325,7 +340,7 @@ def main() -> None:
     print(format_table(rows))
     print(
         "pass: reaches the target (the issue's) and HistGB's figure. HistGB: scikit-learn's "
-        "HistGradientBoosting, defaults, random_state 0, trained on the run's own train split."
+        "HistGradientBoosting, defaults, mean over random_state 0, 1, 2, trained on the run's own train split."
     )
     print()
     for line in notes + costs:

@@ -105,6 +105,15 @@ def test_verdict(metric, value, reference, check, expected):
     assert model_quality.verdict(metric, value, reference, check) == expected
 
 
+def test_mean_figures_averages_each_figure_over_the_runs_that_have_it():
+    runs = [{"roc_auc": 0.92, "f1": 0.60}, {"roc_auc": 0.94, "f1": 0.64}, {"roc_auc": 0.93}]
+
+    mean = model_quality.mean_figures(runs)
+
+    assert mean["roc_auc"] == pytest.approx(0.93)
+    assert mean["f1"] == pytest.approx(0.62)
+
+
 def test_rounds_used_reads_the_kept_rounds_where_the_run_recorded_them():
     assert model_quality.rounds_used({}, {"rounds": {"kept": 120, "best_iteration": 119}}) == 120
     assert model_quality.rounds_used({"pipeline_record": {"training": {"rounds": 80}}}, {}) == 80
