@@ -55,7 +55,9 @@ STREAM_TRACKED_VALUES = 20_000
 #: the report says when it sampled.
 STREAM_SAMPLE_ROWS = 50_000
 STREAM_SAMPLE_CELLS = 2_000_000
-#: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes): the streaming
-#: preparation reads each upload twice at >= 4 MB/s of CSV on one Lambda vCPU-share, so 1.5 GB takes
-#: about 12.5 minutes, a margin under the 15-minute limit; larger uploads need SageMaker Processing.
+#: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes; memory is no limit:
+#: the streamed preparation peaks near 250 MB at any size). Its throughput, both passes together, was
+#: 3.5 MB/s of bank-like CSV on a busy shared 2-core machine (benchmarks/preprocess_bench.py), so
+#: 1.5 GB takes about 7 minutes there: half of Lambda's 15 minutes is the margin for a slower CPU
+#: share and S3 reads. Larger uploads belong to SageMaker Processing.
 LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024
