@@ -41,8 +41,23 @@ MACHINES = {
     "pipeline": Machine(
         ASL_PATH,
         "Run failed",
-        ("Start training", "Check training", "Deploy the model", "Check the endpoint"),
-        {"Start training": "Check training", "Deploy the model": "Check the endpoint"},
+        (
+            "Start tuning",
+            "Check tuning",
+            "Take the best trial",
+            "Start training",
+            "Check training",
+            "Analyse the model",
+            "Check the analysis",
+            "Deploy the model",
+            "Check the endpoint",
+        ),
+        {
+            "Start tuning": "Check tuning",
+            "Start training": "Check training",
+            "Analyse the model": "Check the analysis",
+            "Deploy the model": "Check the endpoint",
+        },
         "$.poll.interval_seconds",
     ),
     # The transform job's wait is chosen by its check from the execution's poll interval (it grows with the polls).
@@ -177,7 +192,9 @@ def test_wait_loops_are_bounded_by_max_polls(definition):
         for choice in state["Choices"]:
             if choice["Next"] in waits:
                 text = json.dumps(choice)
-                assert "NumericLessThanPath" in text and "$.poll.max_polls" in text, f"{name} loops unbounded"
+                # the run's poll.max_polls, or a bound its start step derived from it (tuning: one per wave)
+                bounded = "$.poll.max_polls" in text or "$.tuning.max_polls" in text
+                assert "NumericLessThanPath" in text and bounded, f"{name} loops unbounded"
         assert state["Default"] not in waits, f"{name} loops by default"
 
 
@@ -208,7 +225,7 @@ def test_training_loop_routes_failed_and_stopped_to_the_failure_path(pipeline):
     for rule in choice["Choices"]:
         for status in re.findall(r'"StringEquals": "(\w+)"', json.dumps(rule)):
             routed.setdefault(status, rule["Next"])
-    assert routed["Completed"] == "Deploy the model"
+    assert routed["Completed"] == "Can the model be analysed?"
     for status in ("Failed", "Stopped"):
         failure_pass = _states(definition)[routed[status]]
         assert failure_pass["Parameters"]["Cause.$"] == "$.training.failure_reason"
@@ -301,3 +318,33 @@ def test_every_error_the_state_machine_sets_is_a_declared_error_class(definition
     assert set_by_pass_states  # the loops' failure states exist, so this cannot pass vacuously
     for name in set_by_pass_states | retried_or_caught:
         assert issubclass(_error_class(name) or type(None), errors.SagedropError), name
+
+
+@pytest.mark.parametrize(
+    ("choice", "section", "completed"),
+    [
+        ("Is tuning finished?", "tuning", "Take the best trial"),
+        ("Is the analysis finished?", "analysis", "Deploy the model"),
+    ],
+)
+def test_the_tuning_and_analysis_loops_route_like_the_training_loop(pipeline, choice, section, completed):
+    routed = {}
+    for rule in _states(pipeline)[choice]["Choices"]:
+        for status in re.findall(r'"StringEquals": "(\w+)"', json.dumps(rule)):
+            routed.setdefault(status, rule["Next"])
+    assert routed["Completed"] == completed
+    for status in ("Failed", "Stopped"):
+        failure_pass = _states(pipeline)[routed[status]]
+        assert failure_pass["Parameters"]["Cause.$"] == f"$.{section}.failure_reason"
+        assert failure_pass["Next"] == FAILURE_HANDLER
+
+
+def test_only_xgboost_models_are_analysed_and_only_tuning_configs_tune(pipeline):
+    states = _states(pipeline)
+    analysed = states["Can the model be analysed?"]
+    assert analysed["Choices"] == [
+        {"Variable": "$.prepared.config.algorithm", "StringEquals": "xgboost", "Next": "Analyse the model"}
+    ]
+    assert analysed["Default"] == "Deploy the model"
+    assert states["Tune or train?"]["Default"] == "Start training"
+    assert "$.prepared.config.tuning" in json.dumps(states["Tune or train?"]["Choices"])

@@ -14,12 +14,8 @@ from typing import Any
 
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import render_report_html
-from sagedrop.names import run_prefix
 from sagedrop.pipeline.evaluating import evaluation_key, report_data_key, report_key
-
-
-def data_report_key(run_id: str) -> str:
-    return f"{run_prefix(run_id)}data_report.json"
+from sagedrop.pipeline.preparing import data_report_key
 
 
 def _json_if_exists(bucket: DataBucket, key: str) -> Any:
