@@ -27,6 +27,7 @@ EXPECTED_CHARTS = {
         "lift",
         "calibration",
         "feature-importance",
+        "tuning-trials",
         "timings",
     },
     MULTICLASS: {"confusion-matrix", "per-class", "feature-importance", "timings"},
@@ -180,6 +181,33 @@ def importance() -> list[dict]:
     return [{"column": n, "importance": float(w)} for n, w in zip(names, weights, strict=True)]
 
 
+def trials(count: int = 6) -> dict:
+    """A tuned run's tuning/trials.json: validation:auc per trial, one failed trial, the best marked."""
+    rng = np.random.default_rng(2)
+    found = []
+    for index in range(1, count + 1):
+        failed = index == 3
+        found.append(
+            {
+                "job_name": f"bank-1a2b3c4d5e6f-h0a1b2c-{index:03d}-{index:08x}",
+                "status": "Failed" if failed else "Completed",
+                "hyperparameters": {"eta": f"{rng.uniform(0.01, 0.3):.4f}", "max_depth": str(rng.integers(3, 10))},
+                "objective": None if failed else round(float(rng.uniform(0.90, 0.94)), 5),
+                "objective_status": "Failed" if failed else "Succeeded",
+                "failure_reason": "AlgorithmError: <script>alert(1)</script>" if failed else None,
+                "seconds": 61.0,
+            }
+        )
+    best = max((t for t in found if t["objective"] is not None), key=lambda t: t["objective"])
+    return {
+        "tuning_job": "bank-1a2b3c4d5e6f-h0a1b2c",
+        "objective_metric": "validation:auc",
+        "best_training_job": best["job_name"],
+        "best_objective": best["objective"],
+        "trials": found,
+    }
+
+
 def binary_case(n: int = 3000, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < 0.12).astype(int)
@@ -199,7 +227,7 @@ def binary_inputs(labels: tuple[str, str] = ("no", "yes"), threshold: float = 0.
     evaluation["confusion_matrix"]["matrix"] = at_threshold["confusion_matrix"].tolist()
     evaluation["threshold"] = {"value": threshold, "chosen_on": "validation", "metric": "f1"}
     evaluation["feature_importance"] = importance()
-    return _inputs(evaluation, y, p, "y", BINARY, list(labels))
+    return {**_inputs(evaluation, y, p, "y", BINARY, list(labels)), "trials": trials()}
 
 
 def multiclass_inputs(labels: tuple[str, ...] = ("setosa", "versicolor", "virginica", "hybrid", "unknown")) -> dict:

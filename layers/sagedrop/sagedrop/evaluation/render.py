@@ -20,6 +20,7 @@ from . import data_section, figures, sections
 from .constants import REGRESSION
 from .curves import chart_data as compute_chart_data
 from .sections import METRIC_NAMES, PROBLEM_NAMES, number, percent
+from .tuning_section import tuning_section
 
 _GAP = 4  # spaces between text-table columns, as in the tutorial's layout
 
@@ -87,6 +88,7 @@ def render_report_html(
     data_report: Mapping[str, Any] | None = None,
     timings: Sequence[Mapping[str, Any]] | None = None,
     cost: Mapping[str, Any] | None = None,
+    trials: Mapping[str, Any] | None = None,
 ) -> str:
     """One self-contained HTML page about a run.
 
@@ -95,7 +97,8 @@ def render_report_html(
     test labels and predictions as passed to ``build_evaluation`` (``y_true``, ``predictions``), or
     the :func:`~sagedrop.evaluation.curves.chart_data` computed from them earlier. ``data_report``
     is data_report.json; ``timings`` the state visits (run.json's ``steps``); ``cost`` what
-    :func:`sagedrop.pricing.estimate_run_cost` returned. Everything but ``evaluation`` is optional;
+    :func:`sagedrop.pricing.estimate_run_cost` returned; ``trials`` a tuned run's tuning/trials.json.
+    Everything but ``evaluation`` is optional;
     every text is escaped.
     """
     problem_type = evaluation["problem_type"]
@@ -116,6 +119,7 @@ def render_report_html(
         "per_class": sections.per_class(evaluation),
         "figures": figures.figures(evaluation, chart_data),
         "importance": figures.importance_figure(evaluation),
+        "tuning": tuning_section(trials),
         "schema": sections.schema_section(schema) if schema else None,
         "data_report": data_section.data_report_section(data_report),
         "run": sections.run_section(run),

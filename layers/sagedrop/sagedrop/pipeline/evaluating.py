@@ -7,6 +7,8 @@ a pre-encoded shortcut. The labels to score against are the encoded ones of the 
 
 from __future__ import annotations
 
+import json
+
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import build_evaluation, chart_data, features_only, headline_metrics, render_report_html
@@ -14,6 +16,7 @@ from sagedrop.limits import EVALUATION_BATCH_BYTES, SERVERLESS_EVALUATION_BATCH_
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
+from sagedrop.pipeline.tuning import trials_key
 from sagedrop.predicting import predict_raw_csv, rows_per_request
 
 CONCURRENT_BATCHES = 4
@@ -31,6 +34,14 @@ def report_data_key(run_id: str) -> str:
     """What the report draws (curves, samples) and the run facts: the finish step renders the page again
     from it with the per-step timings and the cost, which are known only then."""
     return f"{run_prefix(run_id)}report_data.json"
+
+
+def _trials(bucket: DataBucket, state: EvaluateInput) -> dict | None:
+    """A tuned run's trials (written by "Take the best trial"), for the report."""
+    if state.tuning is None:
+        return None
+    data = bucket.read_bytes_if_exists(trials_key(state.run_id))
+    return json.loads(data) if data is not None else None
 
 
 def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvoker) -> Evaluation:
@@ -77,7 +88,8 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     charts = chart_data(dataset.problem_type, labels, predictions)
     bucket.write_json(report_data_key(run_id), {"run": run_facts, "chart_data": charts})
     data_report = bucket.read_json(dataset.data_report_key) if dataset.data_report_key else None
-    html = render_report_html(evaluation, schema, run_facts, chart_data=charts, data_report=data_report)
+    trials = _trials(bucket, state)
+    html = render_report_html(evaluation, schema, run_facts, chart_data=charts, data_report=data_report, trials=trials)
     bucket.write_bytes(report_key(run_id), html.encode(), "text/html; charset=utf-8")
     return Evaluation(
         evaluation_key=evaluation_key(run_id), report_key=report_key(run_id), headline=headline_metrics(evaluation)

@@ -16,6 +16,7 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import render_report_html
 from sagedrop.pipeline.evaluating import evaluation_key, report_data_key, report_key
 from sagedrop.pipeline.preparing import data_report_key
+from sagedrop.pipeline.tuning import trials_key
 
 
 def _json_if_exists(bucket: DataBucket, key: str) -> Any:
@@ -34,6 +35,7 @@ def render_final_report(bucket: DataBucket, record: Mapping[str, Any], cost: Map
         report_data.get("run"),
         chart_data=report_data.get("chart_data"),
         data_report=_json_if_exists(bucket, data_report_key(run_id)),
+        trials=_json_if_exists(bucket, trials_key(run_id)),
         timings=record.get("steps"),
         cost=cost,
     )
