@@ -11,7 +11,7 @@ from botocore.stub import ANY
 
 from sagedrop.algorithms import Algorithm
 from sagedrop.aws.sagemaker import SageMakerGateway
-from sagedrop.errors import InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
+from sagedrop.errors import InvalidConfigError, InvalidEventError, SageMakerLimitExceeded, SageMakerThrottled
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, parse_state
 from sagedrop.pipeline.training import check_training, start_training, training_hyperparameters
 from sagedrop.problem_types import ProblemType
@@ -564,3 +564,37 @@ def test_several_instances_shard_the_train_split_and_replicate_validation(stubbe
     # Then the request asks for three instances, each with its share of the train split's part files
     (request,) = stubbed.calls("CreateTrainingJob")
     assert {key: request[key] for key in expected_part} == expected_part
+
+
+def test_a_job_stopped_at_its_time_limit_says_which_limit_to_raise(stubbed):
+    stubbed.stubber.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": "job",
+            "TrainingJobArn": JOB_ARN,
+            "TrainingJobStatus": "Stopped",
+            "SecondaryStatus": "MaxRuntimeExceeded",
+            "AlgorithmSpecification": {"TrainingInputMode": "File"},
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
+            "ModelArtifacts": {"S3ModelArtifacts": ""},
+        },
+        {"TrainingJobName": "job"},
+    )
+    state = parse_state(
+        make_state(training={"job_name": "job", "status": "InProgress", "polls": 1}), CheckTrainingInput
+    )
+    training = check_training(state, SageMakerGateway(stubbed.client))
+    assert training.status == "Stopped"
+    assert "time limit of 600 seconds" in training.failure_reason and "max_runtime_seconds" in training.failure_reason
+
+
+def test_a_metric_that_does_not_fit_the_inferred_problem_type_is_named_before_training(stubbed):
+    # Given a config checked without a problem type, whose eval_metric only fits classification,
+    # and data whose label turned out to be a regression target
+    state = make_state(config=make_config(hyperparameters={"eval_metric": "auc"}), dataset=make_dataset("regression"))
+    # Then no training job is created: the key, its problem and the inference are named
+    with pytest.raises(InvalidConfigError, match=r"hyperparameters\.eval_metric: .*inferred from label 'y'"):
+        start_training(parse_state(state, StartTrainingInput), SageMakerGateway(stubbed.client), make_settings())
+    assert stubbed.calls("CreateTrainingJob") == []

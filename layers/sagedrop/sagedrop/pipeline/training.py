@@ -5,13 +5,13 @@ from __future__ import annotations
 from sagedrop.algorithms import LINEAR_LEARNER_PROBLEMS, Algorithm
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.cleanup.model import STACK_TAG
-from sagedrop.errors import SageMakerLimitExceeded
+from sagedrop.errors import InvalidConfigError, SageMakerLimitExceeded
 from sagedrop.image_uris import LINEAR_LEARNER, image_uri, xgboost_image_uri
 from sagedrop.names import run_prefix, training_job_name
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
 from sagedrop.run_config import RunConfig
-from sagedrop.run_config.hyperparameters import NO_VALIDATION_MAX_ROUNDS
+from sagedrop.run_config.hyperparameters import NO_VALIDATION_MAX_ROUNDS, hyperparameter_problems
 from sagedrop.settings import PipelineSettings
 
 _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of the runtime limit
@@ -35,6 +35,14 @@ def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict
     """
     if config.algorithm is Algorithm.LINEAR_LEARNER:
         return linear_learner_hyperparameters(config, dataset)
+    if config.problem_type is None:
+        # The configuration was checked without a problem type; the data has decided it since.
+        problems = hyperparameter_problems(config.hyperparameters, dataset.problem_type)
+        if problems:
+            found = "; ".join(f"hyperparameters.{name}: {problem}" for name, problem in problems)
+            raise InvalidConfigError(
+                f"{found} (the problem type {dataset.problem_type.value} was inferred from label {dataset.label!r})"
+            )
     objectives = XGBOOST_OBJECTIVES[dataset.problem_type]
     chosen = {"verbosity": "1", "eval_metric": objectives.eval_metric}
     chosen.update({name: str(value) for name, value in config.hyperparameters.items()})
@@ -186,6 +194,17 @@ def check_training(state: CheckTrainingInput, sagemaker: SageMakerGateway) -> Tr
     return describe_training(state.training.job_name, state.training.polls + 1, sagemaker)
 
 
+def _ended(job_name: str, status: str, job: dict) -> str:
+    """Why a job without a FailureReason ended: a stop at the time limit says which limit to raise."""
+    if status == "Stopped" and job.get("SecondaryStatus") == "MaxRuntimeExceeded":
+        limit = (job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        return (
+            f"training job {job_name} was stopped at its time limit of {limit} seconds before it finished: "
+            "raise max_runtime_seconds in sagedrop.json (or MaxTrainingSeconds for the stack), or train on less data"
+        )
+    return f"training job {job_name} ended {status}"
+
+
 def describe_training(job_name: str, polls: int, sagemaker: SageMakerGateway) -> Training:
     """The Training section of one training job as DescribeTrainingJob reports it (e.g. a tuning job's best)."""
     job = sagemaker.describe_training_job(job_name)
@@ -194,7 +213,7 @@ def describe_training(job_name: str, polls: int, sagemaker: SageMakerGateway) ->
         job_name=job_name,
         status=status,
         secondary_status=job.get("SecondaryStatus"),
-        failure_reason=job.get("FailureReason") or f"training job {job_name} ended {status}",
+        failure_reason=job.get("FailureReason") or _ended(job_name, status, job),
         polls=polls,
         metrics={m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
