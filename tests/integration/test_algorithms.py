@@ -77,6 +77,12 @@ def test_each_algorithm_solves_each_problem_type_better_than_the_baseline(cloud,
     assert sum(encoding["missing"] for encoding in numeric) > 0
     assert all(("fill" in encoding) is not algorithm.reads_missing_values for encoding in numeric)
 
+    # Each is explained by uploaded column: TreeSHAP from the analysis job (XGBoost) or permutation
+    # importance through the endpoint (Linear Learner, whose model the analysis cannot open).
+    explained = {item["column"] for item in evaluation["feature_importance"]}
+    assert explained and explained <= set(schema["source_columns"])
+    method = evaluation["importance_method"]
+    assert method.startswith("TreeSHAP" if algorithm is Algorithm.XGBOOST else "permutation"), method
     metrics, baseline = evaluation["metrics"], evaluation["baseline"]
     print(f"{algorithm.value} {problem_type.value}: metrics {metrics} baseline {baseline}")
     if problem_type is ProblemType.REGRESSION:

@@ -33,6 +33,8 @@ EXECUTION_NAME_MAX_CHARS = 80
 MAX_UPLOAD_BYTES = 2 * 1024**3
 #: Test rows the model analysis explains (TreeSHAP cost grows with rows × trees × depth).
 ANALYSIS_SAMPLE_ROWS = 2_000
+#: Test rows the permutation importance re-scores once per column (a model the analysis cannot open).
+PERMUTATION_SAMPLE_ROWS = 1_000
 #: The model analysis job's MaxRuntimeInSeconds: it predicts the validation split and a sample once.
 ANALYSIS_MAX_RUNTIME_SECONDS = 3_600
 #: A column name (the header's fields). The label's name travels in every state of a run (and one

@@ -114,6 +114,7 @@ def analyse(arguments: argparse.Namespace) -> dict:
     )
     result["feature_importance"] = importance_by_column(contributions, features, feature_columns(schema["encodings"]))
     result["explained_rows"] = int(len(sample))
+    result["importance_method"] = f"TreeSHAP (pred_contribs) on {len(sample):,} test rows"
     return result
 
 

@@ -240,7 +240,7 @@ def importance_figure(evaluation: Mapping[str, Any]) -> dict | None:
                 "cumulative": f"{running:.1%}",
             }
         )
-    return {"svg": svg, "rows": rows, "more": len(items) - len(shown)}
+    return {"svg": svg, "rows": rows, "more": len(items) - len(shown), "method": evaluation.get("importance_method")}
 
 
 def figures(evaluation: Mapping[str, Any], data: Mapping[str, Any] | None) -> list[dict]:

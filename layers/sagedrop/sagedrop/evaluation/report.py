@@ -191,6 +191,8 @@ def _with_analysis(evaluation: dict, analysis: Mapping[str, Any] | None) -> dict
     """The model analysis's explanations and kept rounds, when the run had an analysis."""
     if analysis:
         evaluation["feature_importance"] = list(analysis.get("feature_importance") or [])
+        if analysis.get("importance_method"):
+            evaluation["importance_method"] = analysis["importance_method"]
         evaluation["rounds"] = analysis.get("rounds")
     return evaluation
 

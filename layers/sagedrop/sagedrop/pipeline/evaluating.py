@@ -12,7 +12,8 @@ import json
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import build_evaluation, chart_data, features_only, headline_metrics, render_report_html
-from sagedrop.limits import EVALUATION_BATCH_BYTES, SERVERLESS_EVALUATION_BATCH_BYTES
+from sagedrop.evaluation.permutation import permutation_importance, read_raw_sample
+from sagedrop.limits import EVALUATION_BATCH_BYTES, PERMUTATION_SAMPLE_ROWS, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.preparing import split_key
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
@@ -54,15 +55,20 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     schema = bucket.read_json(dataset.schema_key)
     labels, _ = features_only(bucket.read_bytes(split_key(run_id, "test")))
     serverless = state.prepared.config.serverless is not None
-    predictions = predict_raw_csv(
-        bucket.read_bytes(dataset.raw_test_key),
-        invoker.invoke,
-        dataset.problem_type,
-        delimiter=schema.get("delimiter") or ",",
-        max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
-        max_rows=rows_per_request(dataset.feature_count),
-        concurrency=CONCURRENT_BATCHES,
-    )
+
+    def score_raw(data: bytes):
+        return predict_raw_csv(
+            data,
+            invoker.invoke,
+            dataset.problem_type,
+            delimiter=schema.get("delimiter") or ",",
+            max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
+            max_rows=rows_per_request(dataset.feature_count),
+            concurrency=CONCURRENT_BATCHES,
+        )
+
+    raw = bucket.read_bytes(dataset.raw_test_key)
+    predictions = score_raw(raw)
     analysis = state.analysis
     analysed = bucket.read_json(analysis.analysis_key) if analysis is not None and analysis.analysis_key else None
     evaluation = build_evaluation(
@@ -75,6 +81,15 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
         label_stats=schema.get("label_stats", {}),
         analysis=analysed,
     )
+    if analysed is None and dataset.problem_type is not None:
+        # No analysis job (Linear Learner): explain by permutation, through the endpoint, by uploaded column.
+        sample, picked = read_raw_sample(
+            raw, schema.get("delimiter") or ",", PERMUTATION_SAMPLE_ROWS, state.prepared.config.seed
+        )
+        evaluation["feature_importance"] = permutation_importance(
+            sample, labels[picked], score_raw, dataset.problem_type, delimiter=schema.get("delimiter") or ","
+        )
+        evaluation["importance_method"] = f"permutation importance through the endpoint on {len(sample):,} test rows"
     bucket.write_json(evaluation_key(run_id), evaluation)
     run_facts = {
         "run_id": run_id,
