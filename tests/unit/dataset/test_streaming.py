@@ -242,3 +242,32 @@ def test_the_column_wise_writer_writes_what_pandas_writes(floats, ints):
         }
     )
     assert headerless_csv(frame) == to_headerless_csv(frame).decode()
+
+
+def test_a_sampled_report_takes_counts_and_identifiers_from_every_row(monkeypatch):
+    # Given 2,000 rows, a sample of 100, and a column whose values each appear twice (an identifier
+    # in a small sample: nearly all of its sampled values differ)
+    from sagedrop.dataset import streaming
+
+    monkeypatch.setattr(streaming, "STREAM_SAMPLE_ROWS", 100)
+    n = 2_000
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {"code": np.arange(n) // 2 + 7, "colour": rng.choice(["red", "blue", "NA"], n), "y": rng.choice(["a", "b"], n)}
+    )
+    data = frame.to_csv(index=False).encode()
+    plan = scan(opener_of(data), config(label="y"), SOURCE)
+    whole = prepare_dataset(data, config(label="y"), SOURCE).data_report
+    report = plan.data_report
+    # Then the report says it sampled, and what it can count is counted on every row
+    assert report["sampled"] == {"rows": 100, "of_rows": n}
+    assert report["rows"] == whole["rows"]
+    by_column = {entry["column"]: entry for entry in report["columns"]}
+    expected = {entry["column"]: entry for entry in whole["columns"]}
+    for column in ("code", "colour"):
+        for key in ("missing", "missing_share", "distinct", "type"):
+            assert by_column[column][key] == expected[column][key], (column, key)
+    assert [c["count"] for c in report["label_balance"]["classes"]] == np.unique(frame["y"], return_counts=True)[
+        1
+    ].tolist()
+    assert not [f for f in report["checks"]["findings"] if f["check"] == "identifier"]
