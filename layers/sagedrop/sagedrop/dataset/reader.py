@@ -149,7 +149,7 @@ def _detect_delimiter(encoding: Encoding, data: bytes, fail) -> str:
     A candidate whose records ran into an unreadable one is judged on the records before it; when
     it wins, reading the whole file names that record's line.
     """
-    best: tuple[float, int] = (0.0, 0)
+    best: tuple[float, int, int] = (0.0, 0, 0)
     chosen = None
     errors = []
     for candidate in DELIMITERS:  # DELIMITERS order breaks ties
@@ -163,7 +163,9 @@ def _detect_delimiter(encoding: Encoding, data: bytes, fail) -> str:
         width, frequency = Counter(counts).most_common(1)[0]
         if width < 2:
             continue
-        score = (frequency / len(counts), width)
+        # More records before width: a candidate under which a stray quote swallows the following lines
+        # into one wide record must not beat the one that reads them as rows.
+        score = (frequency / len(counts), len(counts), width)
         if score > best:
             best, chosen = score, candidate
     if chosen is None:
