@@ -201,3 +201,14 @@ def test_the_deploy_step_packs_the_chosen_threshold_into_the_decoder(s3):
     artifact = read_model_tarball(s3.read_bytes(thresholded_artifact_key(RUN_ID))).artifact
     assert artifact.threshold == 0.27
     assert json.loads(artifact.to_json())["label_mapping"] == ["no", "yes"]
+
+
+def test_the_bucket_lists_a_splits_part_files_in_key_order(s3):
+    for name in ("part-00001.csv", "part-00000.csv", "part-00010.csv"):
+        s3.write_bytes(f"runs/{RUN_ID}/data/test/{name}", b"1,2\n", "text/csv")
+    s3.write_bytes(f"runs/{RUN_ID}/data/testing/other.csv", b"x", "text/csv")
+    assert s3.keys(f"runs/{RUN_ID}/data/test/") == [
+        f"runs/{RUN_ID}/data/test/part-00000.csv",
+        f"runs/{RUN_ID}/data/test/part-00001.csv",
+        f"runs/{RUN_ID}/data/test/part-00010.csv",
+    ]

@@ -38,6 +38,13 @@ class DataBucket:
                 return None
             raise
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order (a split's part files, for example)."""
+        found: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(found)
+
     def read_json(self, key: str) -> Any:
         return json.loads(self.read_bytes(key))
 

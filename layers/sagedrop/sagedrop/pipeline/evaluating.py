@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.evaluation import build_evaluation, chart_data, features_only, headline_metrics, render_report_html
 from sagedrop.evaluation.permutation import permutation_importance, read_raw_sample
 from sagedrop.limits import EVALUATION_BATCH_BYTES, PERMUTATION_SAMPLE_ROWS, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
-from sagedrop.pipeline.preparing import split_key
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
 from sagedrop.pipeline.tuning import trials_key
 from sagedrop.predicting import predict_raw_csv, rows_per_request
@@ -53,7 +54,9 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     run_id = state.run_id
     dataset = state.prepared.dataset
     schema = bucket.read_json(dataset.schema_key)
-    labels, _ = features_only(bucket.read_bytes(split_key(run_id, "test")))
+    # The test split may be several part files (in key order, the raw test split's row order).
+    parts = bucket.keys(bucket.key_of(dataset.channels.test))
+    labels = np.concatenate([features_only(bucket.read_bytes(key))[0] for key in parts])
     serverless = state.prepared.config.serverless is not None
 
     def score_raw(data: bytes):
