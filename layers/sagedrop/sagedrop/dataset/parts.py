@@ -95,6 +95,9 @@ class PartWriter:
         data = text.encode("utf-8")
         while data:
             room = self.max_bytes - self._size
+            if room <= 0 and self._writer is not None:  # full (or one line over the cap): the next part
+                self._finish()
+                continue
             if len(data) <= room:
                 piece, data = data, b""
             else:
