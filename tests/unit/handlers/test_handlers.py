@@ -153,7 +153,14 @@ def test_the_steps_hand_each_other_what_they_document(load_handler, world, lambd
 
     # deploy_model → $.endpoint
     endpoint = load_handler("deploy_model").lambda_handler(state, lambda_context)
-    assert set(endpoint) == {"model_name", "endpoint_config_name", "endpoint_name", "status", "polls"}
+    assert set(endpoint) == {
+        "model_name",
+        "endpoint_config_name",
+        "endpoint_name",
+        "status",
+        "polls",
+        "inference_artifact",
+    }
     assert endpoint["endpoint_name"] == endpoint_name(state["run_id"])
     state["endpoint"] = endpoint
 
