@@ -21,7 +21,7 @@ def test_columns_in_any_order_map_to_the_model_order_and_the_label_is_kept_out()
     plan = plan_columns(header("y", "balance", " job ", "id", "age"), MODEL)
 
     # age, job, balance, id (dropped by training: not sent)
-    assert plan == ColumnPlan(width=5, positions=(4, 2, 1, None), numeric=(("age", 4), ("balance", 1)))
+    assert plan == ColumnPlan(width=5, positions=(4, 2, 1, None), numeric=(("age", 4), ("balance", 1)), delimiter=",")
 
 
 def test_a_column_training_dropped_may_be_left_out():
@@ -73,3 +73,14 @@ def test_missing_tokens_and_unseen_categories_are_not_errors():
     plan = plan_columns(header("age", "job", "balance"), MODEL)
 
     check_values([Record(2, [" n/a ", "astronaut", "1e3"]), Record(3, ["?", "", "-2.5"])], plan)
+
+
+def test_numbers_are_read_with_the_uploads_delimiter_as_training_read_them():
+    # In a ';' upload "1,5" is one and a half (a decimal comma); in a tab upload it is ambiguous and refused
+    semicolon = plan_columns(
+        header("age", "job", "balance"), ModelColumns.from_schema(RUN_ID, make_schema(delimiter=";"))
+    )
+    check_values([Record(2, ["58", "admin.", "1,5"])], semicolon)
+    tab = plan_columns(header("age", "job", "balance"), ModelColumns.from_schema(RUN_ID, make_schema(delimiter="\t")))
+    with pytest.raises(InvalidValueError, match="line 2, column 'balance'"):
+        check_values([Record(2, ["58", "admin.", "1,234"])], tab)

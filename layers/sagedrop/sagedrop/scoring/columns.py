@@ -57,6 +57,7 @@ class ColumnPlan:
     width: int  #: fields per row: the header's
     positions: tuple[int | None, ...]  #: per source column (model order), its field in a row; None: not sent
     numeric: tuple[tuple[str, int], ...]  #: (column, field) of every numeric column the model reads
+    delimiter: str = ","  #: the upload's: it decides what "1,5" means, as it did at training
 
 
 def plan_columns(header: Record, model: ModelColumns) -> ColumnPlan:
@@ -92,14 +93,14 @@ def plan_columns(header: Record, model: ModelColumns) -> ColumnPlan:
         seen.get(column) if model.kinds.get(column) != DROPPED else None for column in model.source_columns
     )
     numeric = tuple((column, seen[column]) for column in model.required if model.kinds.get(column) == NUMERIC)
-    return ColumnPlan(width=len(names), positions=positions, numeric=numeric)
+    return ColumnPlan(width=len(names), positions=positions, numeric=numeric, delimiter=model.delimiter)
 
 
 def check_values(batch: Sequence[Record], plan: ColumnPlan) -> None:
     """Every numeric column's values in ``batch`` are numbers or missing, or InvalidValueError names one."""
     for column, field in plan.numeric:
         values = [record.fields[field] for record in batch]
-        _, bad = read_number_column(values, column)
+        _, bad = read_number_column(values, column, plan.delimiter)
         if bad.size:
             record = batch[int(bad[0])]
             raise InvalidValueError(
