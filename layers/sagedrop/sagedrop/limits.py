@@ -58,8 +58,8 @@ STREAM_TRACKED_VALUES = 20_000
 STREAM_SAMPLE_ROWS = 50_000
 STREAM_SAMPLE_CELLS = 2_000_000
 #: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes; memory is no limit:
-#: the streamed preparation peaks near 250 MB at any size). Its throughput, both passes together, was
-#: 3.5 MB/s of bank-like CSV on a busy shared 2-core machine (benchmarks/preprocess_bench.py), so
-#: 1.5 GB takes about 7 minutes there: half of Lambda's 15 minutes is the margin for a slower CPU
-#: share and S3 reads. Larger uploads belong to SageMaker Processing.
+#: the streamed preparation peaked at 250-380 MB from 100 MB to 2 GB of CSV). Its throughput, both
+#: passes together, was 3.5-7 MB/s of bank-like CSV on a busy shared 2-core machine
+#: (benchmarks/preprocess_bench.py), so 1.5 GB takes 4-7 minutes there: the rest of Lambda's 15
+#: minutes is the margin for a slower CPU share and S3 reads. Larger uploads belong to SageMaker Processing.
 LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024
