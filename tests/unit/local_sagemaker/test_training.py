@@ -186,7 +186,8 @@ def test_early_stopping_keeps_the_best_round_as_the_container_does(sagemaker, s3
     }
 
     # When it trains with early stopping
-    sagemaker.create_training_job(**training_request(f"job-es-{eval_metric}", f"runs/es-{eval_metric}", hyperparameters))
+    name, prefix = f"job-es-{eval_metric}", f"runs/es-{eval_metric}"
+    sagemaker.create_training_job(**training_request(name, prefix, hyperparameters))
     final = wait_for_job(sagemaker, f"job-es-{eval_metric}")
     assert final["TrainingJobStatus"] == "Completed", final.get("FailureReason")
 

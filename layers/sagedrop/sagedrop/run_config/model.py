@@ -265,7 +265,8 @@ class RunConfig(_Part):
         Field(
             Hyperparameters(DEFAULT_XGBOOST_HYPERPARAMETERS),
             description="Hyperparameters of the chosen `algorithm`, **merged over** its defaults key by key: for "
-            "XGBoost sagedrop's (the default shown: early stopping on the validation split, `num_round` a cap), for Linear Learner sagedrop's own (see below). Numbers and "
+            "XGBoost sagedrop's (the default shown: early stopping on the validation split, `num_round` a cap), "
+            "for Linear Learner sagedrop's own (see below). Numbers and "
             'booleans are sent as strings (`6` → `"6"`, `6.0` → `"6"`, `true` → `"true"`); `null` removes a '
             "default. A stack default **replaces** the built-in XGBoost set.",
         )
