@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -156,6 +157,22 @@ class CloudClient:
         return written
 
 
+#: Where a finished local cloud's log handlers write until the next one takes them over.
+_DETACHED = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+
+def _repoint_handlers(old_stream: IO[str], new_stream: IO[str]) -> None:
+    """Every logging handler writing to ``old_stream`` writes to ``new_stream`` from now on."""
+    loggers = [
+        logging.getLogger(),
+        *(item for item in logging.root.manager.loggerDict.values() if isinstance(item, logging.Logger)),
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is old_stream:
+                handler.setStream(new_stream)
+
+
 class LocalCloud(CloudClient):
     def __init__(
         self,
@@ -211,6 +228,7 @@ class LocalCloud(CloudClient):
             self._mock.stop()
             boto3.DEFAULT_SESSION = None
             if self.log:
+                _repoint_handlers(self.log, _DETACHED)
                 self.log.close()
 
     def _stop_running_executions(self) -> None:
@@ -223,7 +241,12 @@ class LocalCloud(CloudClient):
                     self.sfn.stop_execution(executionArn=execution["executionArn"], cause="local cloud shut down")
 
     def _route_library_logs(self) -> None:
-        """moto logs every failed state at WARNING; those belong in the log file, not the terminal."""
+        """moto logs every failed state at WARNING; those belong in the log file, not the terminal.
+
+        Loggers that outlive a local cloud (the handlers' Powertools Logger is made once per process)
+        write into this cloud's log file, not into a closed one of an earlier cloud.
+        """
+        _repoint_handlers(_DETACHED, self.log)
         handler = logging.StreamHandler(self.log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         for name in ("moto", "sagedrop_local.sagemaker"):

@@ -91,13 +91,15 @@ def test_a_broken_csv_fails_with_the_reason_and_keeps_the_upload(cloud):
     assert len(versions) == 1
 
 
-def test_a_training_failure_takes_the_catch_path_and_leaves_no_endpoint(cloud, bank_sample):
+def test_a_hyperparameter_the_container_rejects_takes_the_catch_path_before_any_job(cloud, bank_sample):
     # Given a hyperparameter the built-in algorithm rejects (eta must be within [0, 1])
     config = json.dumps({"hyperparameters": {"eta": "5"}}).encode()
     outcome, final = run_to_end(cloud, "incoming/bad-eta/bank.csv", bank_sample, config)
-    # Then the run fails with SageMaker's reason and no endpoint was ever left up
-    assert final["status"] == "FAILED" and final["error"] == "TrainingFailed"
-    assert "eta" in final["cause"]
+    # Then the run fails naming the key before a training job exists, and no endpoint was ever left up
+    # (a job that SageMaker itself fails: tests/integration/test_faults.py)
+    assert final["status"] == "FAILED" and final["error"] == "InvalidConfigError"
+    assert "hyperparameters.eta" in final["cause"]
+    assert _visits(cloud, outcome["execution_arn"], "Start training") == 0
     assert _visits(cloud, outcome["execution_arn"], "Record the failure") == 1
     assert _visits(cloud, outcome["execution_arn"], "Deploy the model") == 0
     assert _endpoints(cloud) == []

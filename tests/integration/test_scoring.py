@@ -69,7 +69,10 @@ def test_raw_rows_with_text_columns_come_back_with_their_predictions(kept_run, t
     pd.testing.assert_frame_equal(scored[columns], rows.reset_index(drop=True))
     assert set(scored["predicted_label"]) <= {"no", "yes"}
     probability = scored["probability"].astype(float)
-    assert probability.between(0.5, 1.0).all()  # the probability of the label predicted
+    assert probability.between(0.0, 1.0).all()  # the probability of the label predicted
+    # "yes" exactly above one threshold of P(yes): the one the run's analysis chose, as the endpoint applies it
+    p_yes = probability.where(scored["predicted_label"] == "yes", 1 - probability)
+    assert p_yes[scored["predicted_label"] == "no"].max() < p_yes[scored["predicted_label"] == "yes"].min()
     # and the model is the run's: it agrees with the true labels about as the evaluation did
     assert (scored["predicted_label"] == labels.reset_index(drop=True)).mean() > 0.8
     # and nothing that costs money is left: the scoring model is deleted, no endpoint was made
