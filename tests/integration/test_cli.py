@@ -69,7 +69,8 @@ def test_the_full_bank_marketing_data_beats_the_tutorials_bar(tmp_path, capsys):
     )
     assert status == 0, capsys.readouterr().out
     evaluation = json.loads((out / "evaluation.json").read_text())
-    assert evaluation["rows"] == 6781
+    # 15% of the 45,211 rows, within a few rows (the split is a function of seed and row position)
+    assert abs(evaluation["rows"] - 0.15 * 45211) < 30
     # at 0.5 the model beats "always no"; at the threshold chosen on validation, "yes" is found far better
     assert evaluation["metrics_at_0_5"]["accuracy"] >= 0.90
     assert evaluation["metrics_at_0_5"]["accuracy"] > evaluation["baseline"]["accuracy"]

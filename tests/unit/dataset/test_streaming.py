@@ -135,7 +135,8 @@ def test_a_class_only_outside_the_train_split_is_a_named_error():
 @pytest.mark.parametrize(
     "bad_line",
     [
-        "1,2,3\n",  # ragged
+        "1,2,3\n",  # ragged: one field too many
+        "1\n",  # one field too few (pandas pads it with an empty field: read as a row without a label)
         "inf,no\n",  # a refused spelling of a number
         "\x00\x00,no\n",  # binary data after the first records
     ],

@@ -238,8 +238,15 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
         )
     except (pd.errors.ParserError, ValueError):
         frame = None
-    # a short record leaves NaN in the last column (every field is text otherwise: na_filter is off)
-    if frame is not None and frame.shape[1] == width and not pd.isna(frame.iloc[:, -1].to_numpy()).any():
+    # pandas pads a short record with empty fields (na_filter is off), so field counts are checked here:
+    # without quotes a line is a record and counting delimiters is enough (as the reader's check does)
+    if '"' not in text:
+        for offset, record in enumerate(text.split("\n")):
+            if record.strip() and record.count(delimiter) + 1 != width:
+                raise fail(_ragged(line + offset, record.count(delimiter) + 1, width))
+        if frame is not None and frame.shape[1] == width:
+            return frame
+    elif frame is not None and frame.shape[1] == width and _first_ragged(text, delimiter, width, line, fail) is None:
         return frame
     error = _first_ragged(text, delimiter, width, line, fail)
     if error is not None or frame is None or frame.shape[1] != width:
