@@ -212,3 +212,35 @@ def test_the_bucket_lists_a_splits_part_files_in_key_order(s3):
         f"runs/{RUN_ID}/data/test/part-00001.csv",
         f"runs/{RUN_ID}/data/test/part-00010.csv",
     ]
+
+
+def test_a_serverless_deployment_packs_the_threshold_beside_the_trained_model(s3):
+    import io
+    import tarfile
+
+    from sagedrop.inference.serving import XGBOOST_MODEL_FILE
+    from sagedrop.pipeline.deployment import package_serverless_model, single_artifact_key
+
+    schema = {
+        "problem_type": "binary_classification", "label": "y", "source_columns": ["a"], "features": ["a"],
+        "encodings": {"a": {"kind": "numeric", "features": ["a"], "missing": 0}}, "label_mapping": ["no", "yes"],
+        "delimiter": ",", "header": True, "text_encoding": "utf-8",
+    }  # fmt: skip
+    s3.write_bytes(
+        f"runs/{RUN_ID}/inference/model.tar.gz", build_model_tarball(FeaturizerArtifact.from_schema(schema)), "x"
+    )
+    trained = io.BytesIO()
+    with tarfile.open(fileobj=trained, mode="w:gz") as archive:
+        info = tarfile.TarInfo(XGBOOST_MODEL_FILE)
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"model"))
+    s3.write_bytes(f"runs/{RUN_ID}/model/job/output/model.tar.gz", trained.getvalue(), "x")
+
+    package_serverless_model(
+        RUN_ID, ARTIFACT, f"s3://{BUCKET}/runs/{RUN_ID}/inference/model.tar.gz", s3, threshold=0.31
+    )
+
+    packed = read_model_tarball(s3.read_bytes(single_artifact_key(RUN_ID)))
+    assert packed.artifact.threshold == 0.31
+    with tarfile.open(fileobj=io.BytesIO(s3.read_bytes(single_artifact_key(RUN_ID)))) as archive:
+        assert archive.extractfile(XGBOOST_MODEL_FILE).read() == b"model"
