@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import boto3
 
+from sagedrop_local import environ
 from sagedrop_local.lambdas import LocalLambdaRuntime
 from sagedrop_local.stack import ACCOUNT_ID, LocalStack
 
@@ -224,6 +225,7 @@ class LocalCloud(CloudClient):
             self._stop_running_executions()
             self.sagemaker.close()
             self.lambdas.forget_handlers()
+            environ.release_added()
         finally:
             self._mock.stop()
             boto3.DEFAULT_SESSION = None
