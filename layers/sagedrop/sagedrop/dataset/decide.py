@@ -15,7 +15,7 @@ import pandas as pd
 
 from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import leakage
-from sagedrop.dataset.encoding import DROPPED, IDENTIFIER_SHARE, MAX_CATEGORIES, NUMERIC, ONE_HOT, _unique_name
+from sagedrop.dataset.encoding import DROPPED, NUMERIC, _unique_name, text_encoding
 from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_problem_type, label_stats_from_training
 from sagedrop.dataset.passes import LABEL_TRACKED_VALUES, ColumnScan, LabelScan, split_at
 from sagedrop.dataset.profile import build_data_report
@@ -142,38 +142,7 @@ def encodings(
                 encoding["fill"] = scan.train_sum / scan.train_count if scan.train_count else 0.0
             result[column] = encoding
             continue
-        counts = scan.value_counts()
-        distinct = scan.distinct()
-        if distinct == 1 and missing == 0:
-            result[column] = {"kind": DROPPED, "reason": f"constant ({counts.index[0]!r})"}
-            continue
-        other = 0
-        if distinct > MAX_CATEGORIES:
-            if distinct >= IDENTIFIER_SHARE * present:
-                result[column] = {
-                    "kind": DROPPED,
-                    "reason": f"{distinct} distinct values in {present} rows: an identifier or free text",
-                }
-                continue
-            ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-            kept = ranked[:MAX_CATEGORIES]
-            other = int(present - sum(count for _, count in kept))
-            categories = sorted(str(value) for value, _ in kept)
-        else:
-            categories = sorted(str(value) for value in counts.index)
-        encoding = {
-            "kind": ONE_HOT,
-            "categories": categories,
-            "features": [_unique_name(f"{column}_{category}", used) for category in categories],
-            "missing": missing,
-        }
-        if other:
-            encoding["other_values"] = other
-            encoding["note"] = (
-                f"{distinct} categories; kept the {MAX_CATEGORIES} most frequent, "
-                f"the other {other} values are encoded as all zeros"
-            )
-        result[column] = encoding
+        result[column] = text_encoding(column, scan.value_counts(), scan.distinct(), present, missing, used)
     if not any(encoding.get("features") for encoding in result.values()):
         reasons = "; ".join(f"{c}: {e['reason']}" for c, e in result.items())
         raise InvalidCsvError(f"{source}: no usable feature columns besides the label {label!r} ({reasons})")

@@ -57,38 +57,48 @@ def learn_encodings(
             encodings[column] = encoding
             continue
         counts = series.value_counts(dropna=True)
-        if len(counts) == 1 and missing == 0:
-            encodings[column] = {"kind": DROPPED, "reason": f"constant ({counts.index[0]!r})"}
-            continue
-        other = 0
-        if len(counts) > MAX_CATEGORIES:
-            if len(counts) >= IDENTIFIER_SHARE * present:
-                encodings[column] = {
-                    "kind": DROPPED,
-                    "reason": f"{len(counts)} distinct values in {present} rows: an identifier or free text",
-                }
-                continue
-            # Most frequent first; ties in a fixed (sorted) order so the choice is reproducible.
-            ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-            kept = ranked[:MAX_CATEGORIES]
-            other = int(sum(count for _, count in ranked[MAX_CATEGORIES:]))
-            categories = sorted(str(value) for value, _ in kept)
-        else:
-            categories = sorted(str(value) for value in counts.index)
-        encoding = {
-            "kind": ONE_HOT,
-            "categories": categories,
-            "features": [_unique_name(f"{column}_{category}", used) for category in categories],
-            "missing": missing,
-        }
-        if other:
-            encoding["other_values"] = other
-            encoding["note"] = (
-                f"{len(counts)} categories; kept the {MAX_CATEGORIES} most frequent, "
-                f"the other {other} values are encoded as all zeros"
-            )
-        encodings[column] = encoding
+        encodings[column] = text_encoding(column, counts, len(counts), present, missing, used)
     return encodings
+
+
+def text_encoding(
+    column: str, counts: pd.Series, distinct: int, present: int, missing: int, used: set[str]
+) -> dict[str, Any]:
+    """A text column's encoding: dropped (constant, or identifier-like), else one-hot of its categories.
+
+    ``counts``: the non-missing values and their counts, for the whole file (the streaming path may
+    have pruned rare values, hence ``distinct`` apart); beyond MAX_CATEGORIES the most frequent are kept
+    and the ``present`` rows of the other values are encoded as all zeros.
+    """
+    if distinct == 1 and missing == 0:
+        return {"kind": DROPPED, "reason": f"constant ({counts.index[0]!r})"}
+    other = 0
+    if distinct > MAX_CATEGORIES:
+        if distinct >= IDENTIFIER_SHARE * present:
+            return {
+                "kind": DROPPED,
+                "reason": f"{distinct} distinct values in {present} rows: an identifier or free text",
+            }
+        # Most frequent first; ties in a fixed (sorted) order so the choice is reproducible.
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+        kept = ranked[:MAX_CATEGORIES]
+        other = int(present - sum(count for _, count in kept))
+        categories = sorted(str(value) for value, _ in kept)
+    else:
+        categories = sorted(str(value) for value in counts.index)
+    encoding = {
+        "kind": ONE_HOT,
+        "categories": categories,
+        "features": [_unique_name(f"{column}_{category}", used) for category in categories],
+        "missing": missing,
+    }
+    if other:
+        encoding["other_values"] = other
+        encoding["note"] = (
+            f"{distinct} categories; kept the {MAX_CATEGORIES} most frequent, "
+            f"the other {other} values are encoded as all zeros"
+        )
+    return encoding
 
 
 def with_fill_values(
@@ -135,9 +145,7 @@ def apply_encodings(frame: pd.DataFrame, encodings: Mapping[str, Mapping[str, An
         elif kind == ONE_HOT:
             categories = encoding["categories"]
             values = series.to_numpy(dtype=object)
-            if not pd.api.types.is_object_dtype(series.dtype) and not pd.api.types.is_string_dtype(
-                series.dtype
-            ):
+            if not pd.api.types.is_object_dtype(series.dtype) and not pd.api.types.is_string_dtype(series.dtype):
                 values = np.array([None if pd.isna(v) else str(_plain(v)) for v in values], dtype=object)
             codes = pd.Categorical(values, categories=categories).codes
             matrix = np.zeros((n, len(categories)), dtype=np.uint8)
