@@ -20,7 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-import xgboost as xgb
+
+from .lean_xgboost import import_xgboost
+
+xgb = import_xgboost()
 
 MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # the container's default MAX_CONTENT_LENGTH
 

@@ -19,10 +19,12 @@ _SWITCHES = {"-u", "-B", "-E", "-s", "-O", "-OO", "-q", "-b", "-bb", "-v"}
 
 
 def main(args: list[str]) -> None:
-    from script_container import drop_editable_installs  # noqa: PLC0415 — found in this script's folder
+    from lean_xgboost import install  # noqa: PLC0415 — found in this script's folder
+    from script_container import drop_editable_installs  # noqa: PLC0415
 
     sys.path.pop(0)  # this folder: its modules must not shadow the job's imports
     drop_editable_installs()
+    install()  # a job that imports xgboost does not pay for scikit-learn it does not use
     while args and args[0] in _SWITCHES:
         args = args[1:]
     if not args:

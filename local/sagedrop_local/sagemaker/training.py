@@ -22,10 +22,12 @@ from typing import Any
 import botocore.exceptions
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from . import hyperparameters as hp
 from .hyperparameters import AlgorithmError, UserError
+from .lean_xgboost import import_xgboost
+
+xgb = import_xgboost()
 
 MODEL_FILE_NAME = "xgboost-model"  # xgb_constants.MODEL_NAME in the container
 FAILURE_REASON_LIMIT = 1024  # DescribeTrainingJob.FailureReason max length
