@@ -24,7 +24,7 @@ from typing import IO
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.errors import EndpointRejected, InvalidPredictionError
 from sagedrop.limits import DEFAULT_ROWS_PER_REQUEST, SERVERLESS_EVALUATION_BATCH_BYTES
-from sagedrop.pipeline.training import RUN_ID_TAG
+from sagedrop.names import RUN_ID_TAG
 from sagedrop.predicting import Invoke, answer_rows, iter_chunks, predict_chunks
 from sagedrop.scoring.csvstream import PREDICTION_COLUMNS
 from sagedrop_local.files import writable_file, writable_folder

@@ -51,7 +51,8 @@ def test_a_tuning_config_runs_a_tuning_job_and_deploys_its_best_trial(cloud, tun
     record = json.loads(cloud.read(run + "run.json"))
     assert len(trials["trials"]) == 4
     completed = [trial for trial in trials["trials"] if trial["status"] == "Completed"]
-    best = max(completed, key=lambda trial: trial["objective"])  # validation:auc is maximised
+    assert (trials["objective_metric"], trials["objective_type"]) == ("validation:auc", "Maximize")
+    best = max(completed, key=lambda trial: trial["objective"])
     assert trials["best_training_job"] == best["job_name"] == record["resources"]["training_job"]
     # the trials searched different values of the declared ranges
     assert len({json.dumps(trial["hyperparameters"], sort_keys=True) for trial in trials["trials"]}) == 4

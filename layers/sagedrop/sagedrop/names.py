@@ -20,6 +20,13 @@ _MAX_STEM = 40
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
+# Tags on every SageMaker resource sagedrop creates: the stack that owns it (cleanup touches only
+# its own stack's), the run it belongs to (the failure path finds a run's jobs by it), and the
+# tag a user sets to keep an endpoint from the nightly cleanup.
+STACK_TAG = "sagedrop:stack"
+RUN_ID_TAG = "sagedrop:run-id"
+KEEP_TAG = "sagedrop:keep"
+
 
 def _stem(text: str, limit: int) -> str:
     """Letters and digits of ``text`` joined by single hyphens, at most ``limit`` chars."""

@@ -202,6 +202,7 @@ def trials(count: int = 6) -> dict:
     return {
         "tuning_job": "bank-1a2b3c4d5e6f-h0a1b2c",
         "objective_metric": "validation:auc",
+        "objective_type": "Maximize",
         "best_training_job": best["job_name"],
         "best_objective": best["objective"],
         "trials": found,

@@ -20,7 +20,7 @@ def test_trials_are_listed_best_first_with_the_deployed_one_marked():
 
 
 def test_a_minimised_objective_lists_the_smallest_first():
-    document = {**samples.trials(), "objective_metric": "validation:rmse"}
+    document = {**samples.trials(), "objective_metric": "validation:rmse", "objective_type": "Minimize"}
     objectives = [float(row["objective"]) for row in tuning_section(document)["rows"] if row["objective"] != "—"]
     assert objectives == sorted(objectives)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-STACK_TAG = "sagedrop:stack"
-KEEP_TAG = "sagedrop:keep"
+from sagedrop.names import KEEP_TAG
+
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
 
@@ -31,7 +31,7 @@ class Reason(StrEnum):
     IDLE_NO_DATA = "idle: no Invocations data points and older than the look-back window"
     FAILED_ENDPOINT = "endpoint status Failed and older than the grace period"
     # endpoints: kept
-    PROTECTED_BY_TAG = "protected by tag sagedrop:keep=true"
+    PROTECTED_BY_TAG = f"protected by tag {KEEP_TAG}=true"
     YOUNGER_THAN_GRACE = "younger than the grace period"
     SERVERLESS = "serverless endpoint (idle costs nothing; CLEANUP_INCLUDE_SERVERLESS is off)"
     IN_USE = "invoked in the look-back window"

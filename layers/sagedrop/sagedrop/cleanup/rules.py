@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sagedrop.aws.cloudwatch import Traffic
 from sagedrop.aws.logs import LogGroupFacts
 from sagedrop.aws.sagemaker_inventory import EndpointConfigFacts, EndpointFacts, ModelFacts
-from sagedrop.cleanup.model import ENDPOINT_LOG_GROUP_PREFIX, KEEP_TAG, STACK_TAG, Action, Decision, Kind, Reason
+from sagedrop.cleanup.model import ENDPOINT_LOG_GROUP_PREFIX, Action, Decision, Kind, Reason
 from sagedrop.cleanup.settings import CleanupSettings
+from sagedrop.names import KEEP_TAG, STACK_TAG
 
 # Log stream timestamps are eventually consistent (up to about an hour): add twice that before
 # calling a log group idle, so a group written to just before the cut-off is never deleted.

@@ -22,7 +22,6 @@ from sagedrop.aws.sagemaker_inventory import EndpointConfigFacts, EndpointFacts,
 from sagedrop.cleanup.clients import CleanupClients
 from sagedrop.cleanup.model import (
     SAGEMAKER_LOG_GROUP_PREFIX,
-    STACK_TAG,
     Action,
     ActionRecord,
     Decision,
@@ -44,6 +43,7 @@ from sagedrop.cleanup.rules import (
     models_referenced_by,
 )
 from sagedrop.cleanup.settings import CleanupSettings
+from sagedrop.names import STACK_TAG
 
 LOG = logging.getLogger(__name__)
 

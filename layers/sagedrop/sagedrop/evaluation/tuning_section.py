@@ -1,7 +1,8 @@
 """The report's tuning section: every trial of a tuned run, best first, with its searched values.
 
-Reads ``runs/<run-id>/tuning/trials.json`` as "Take the best trial" wrote it: the objective metric,
-the best trial and each trial's status, objective and tuned hyperparameters.
+Reads ``runs/<run-id>/tuning/trials.json`` as "Take the best trial" wrote it: the objective metric
+and its type (``Maximize`` or ``Minimize``, as the tuning job was given it), the best trial and each
+trial's status, objective and tuned hyperparameters.
 """
 
 from __future__ import annotations
@@ -13,12 +14,6 @@ from . import charts
 
 #: Trials listed in the table (a tuning job may run up to 500).
 MAX_TRIAL_ROWS = 50
-#: validation:<metric> names whose larger value is better; every other objective is minimised.
-_MAXIMISED = ("auc", "roc_auc_score", "accuracy", "f1", "map", "ndcg", "aucpr")
-
-
-def _maximised(metric: str) -> bool:
-    return metric.split(":")[-1] in _MAXIMISED
 
 
 def _values(hyperparameters: Mapping[str, Any]) -> str:
@@ -30,7 +25,7 @@ def tuning_section(trials: Mapping[str, Any] | None) -> dict | None:
     if not trials or not trials.get("trials"):
         return None
     metric = str(trials.get("objective_metric") or "objective")
-    maximise = _maximised(metric)
+    maximise = trials.get("objective_type") == "Maximize"
     scored = [trial for trial in trials["trials"] if trial.get("objective") is not None]
     unscored = [trial for trial in trials["trials"] if trial.get("objective") is None]
     ordered = sorted(scored, key=lambda trial: -trial["objective"] if maximise else trial["objective"]) + unscored

@@ -11,12 +11,12 @@ from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.names import RUN_ID_TAG
 from sagedrop.pipeline.costing import run_cost
 from sagedrop.pipeline.deployment import hosting_names
 from sagedrop.pipeline.reporting import render_final_report
 from sagedrop.pipeline.run_record import build_run_record, describe_failure, run_key
 from sagedrop.pipeline.state import Failure, FailureHandled, FailureInput, Finished, FinishInput, RunState
-from sagedrop.pipeline.training import RUN_ID_TAG
 from sagedrop.pipeline.tuning import trials_key
 
 LOG = logging.getLogger(__name__)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sagedrop.algorithms import LINEAR_LEARNER_PROBLEMS, Algorithm
 from sagedrop.aws.sagemaker import SageMakerGateway
-from sagedrop.cleanup.model import STACK_TAG
 from sagedrop.errors import InvalidConfigError, SageMakerLimitExceeded
 from sagedrop.image_uris import LINEAR_LEARNER, image_uri, xgboost_image_uri
-from sagedrop.names import run_prefix, training_job_name
+from sagedrop.names import RUN_ID_TAG, STACK_TAG, run_prefix, training_job_name
 from sagedrop.pipeline.state import CheckTrainingInput, DatasetSummary, StartTrainingInput, Training
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
 from sagedrop.run_config import RunConfig
@@ -15,8 +14,6 @@ from sagedrop.run_config.hyperparameters import NO_VALIDATION_MAX_ROUNDS, hyperp
 from sagedrop.settings import PipelineSettings
 
 _SPOT_WAIT_FACTOR = 2  # how long to wait for spot capacity, as a multiple of the runtime limit
-#: Every SageMaker resource of a run carries it (beside STACK_TAG): the failure path finds the run's jobs by it.
-RUN_ID_TAG = "sagedrop:run-id"
 
 
 def algorithm_image(algorithm: Algorithm, settings: PipelineSettings) -> str:

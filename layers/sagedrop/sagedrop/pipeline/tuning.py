@@ -321,6 +321,7 @@ def take_best_trial(state: TakeBestTrialInput, sagemaker: SageMakerGateway, buck
         {
             "tuning_job": state.tuning.job_name,
             "objective_metric": state.tuning.objective_metric,
+            "objective_type": OBJECTIVE_TYPES[state.tuning.objective_metric],
             "best_training_job": state.tuning.best_training_job,
             "best_objective": state.tuning.best_objective,
             "trials": trials,
