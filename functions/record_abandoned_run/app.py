@@ -12,10 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagedrop.aws.clients import RetryPolicy, client
-from sagedrop.aws.execution_reader import ExecutionReader
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.stepfunctions import Executions
 from sagedrop.pipeline.abandoned import record_abandoned_run
 from sagedrop.settings import PipelineSettings
 
@@ -27,7 +27,7 @@ SETTINGS = PipelineSettings.from_environ()
 SAGEMAKER = SageMakerGateway(client("sagemaker", retries=RetryPolicy.SELF))
 BUCKET = DataBucket(client("s3", retries=RetryPolicy.SELF), SETTINGS.data_bucket)
 NOTIFIER = Notifier(client("sns", retries=RetryPolicy.SELF), SETTINGS.notification_topic_arn)
-EXECUTIONS = ExecutionReader(client("stepfunctions", retries=RetryPolicy.SELF))
+EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF))
 
 
 @logger.inject_lambda_context

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sagedrop.aws.execution_reader import ExecutionReader
+from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
 from sagedrop.pipeline.abandoned import latest_run_state, record_abandoned_run, terminal_failure
 from sagedrop.pipeline.finishing import handle_failure
@@ -121,7 +121,7 @@ def backstop(world: World, event: dict, sagemaker=None):
         sagemaker=sagemaker or world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,
-        executions=ExecutionReader(boto3.client("stepfunctions", region_name=REGION)),
+        executions=Executions(boto3.client("stepfunctions", region_name=REGION)),
     )
 
 
@@ -161,7 +161,7 @@ def test_nothing_is_done_twice_when_the_failure_path_already_recorded_the_run(wo
         sagemaker=FakeSageMaker(),
         bucket=world.bucket,
         notifier=world.notifier,
-        executions=ExecutionReader(machine.sfn),
+        executions=Executions(machine.sfn),
     )
     world.notifications()  # the failure path's own message
     before = world.run_json()

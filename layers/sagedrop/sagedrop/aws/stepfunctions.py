@@ -1,4 +1,4 @@
-"""Starting executions and reading their history."""
+"""Starting executions and reading them: their history, and an ended one's status, input and error."""
 
 from __future__ import annotations
 
@@ -40,3 +40,7 @@ class Executions:
         for page in self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
         return events
+
+    def describe(self, execution_arn: str) -> dict:
+        """DescribeExecution: ``status``, ``input`` and, for most ended executions, ``error`` and ``cause``."""
+        return self.client.describe_execution(executionArn=execution_arn)

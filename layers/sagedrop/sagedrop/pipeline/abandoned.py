@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sagedrop.aws.execution_reader import ExecutionReader
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
+from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError, SagedropError
 from sagedrop.pipeline.finishing import record_failure
 from sagedrop.pipeline.run_record import run_key
@@ -86,7 +86,7 @@ def record_abandoned_run(
     sagemaker: SageMakerGateway,
     bucket: DataBucket,
     notifier: Notifier,
-    executions: ExecutionReader,
+    executions: Executions,
 ) -> AbandonedRunOutcome:
     """Record the failure of the execution in ``event`` unless its failure path already did."""
     detail = parse_status_change(event).detail
@@ -131,7 +131,7 @@ def record_abandoned_run(
     )
 
 
-def _history(executions: ExecutionReader, execution_arn: str) -> list[dict] | None:
+def _history(executions: Executions, execution_arn: str) -> list[dict] | None:
     try:
         return executions.history(execution_arn)
     except Exception:  # noqa: BLE001 - the input alone still lets the run be recorded
