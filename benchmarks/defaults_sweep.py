@@ -1,6 +1,6 @@
 """Which XGBoost defaults should a run train with? A sweep on the pipeline's own splits.
 
-    python benchmarks/defaults_sweep.py [--datasets bank,digits,wine,diabetes] [--seeds 3] [--runs DIR]
+    python benchmarks/defaults_sweep.py [--datasets bank,digits,wine,diabetes,abalone] [--seeds 3] [--runs DIR]
         [--split-seeds 1729,1,2] [--only REGEX] [--threads 1]
 
 Each data set goes through the whole-file preprocessing (``prepare_dataset`` with the built-in run
@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.resources
 import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
 
@@ -44,8 +46,8 @@ import xgboost as xgb
 from sklearn import datasets as sk_datasets
 from sklearn import metrics as sk_metrics
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threshold_rules import THRESHOLD_RULES, oracle_f1  # beside this script
 
-from sagedrop.analysis.threshold import F1, ThresholdRule, candidate_counts, choose_threshold, rule_values
 from sagedrop.dataset import prepare_dataset
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
 from sagedrop.run_config import resolve_run_config
@@ -61,6 +63,9 @@ MAXIMIZE = frozenset(MAXIMIZE_METRICS)
 # --- data ---------------------------------------------------------------------------------------
 
 
+ABALONE = importlib.resources.files("sklego") / "data" / "abalone.zip" if find_spec("sklego") else None
+
+
 def _sklearn_csv(loader: Callable) -> bytes:
     frame = loader(as_frame=True).frame
     return frame.to_csv(index=False).encode()
@@ -71,6 +76,8 @@ DATASETS: dict[str, tuple[Callable[[], bytes], str]] = {
     "digits": (lambda: _sklearn_csv(sk_datasets.load_digits), "target"),
     "wine": (lambda: _sklearn_csv(sk_datasets.load_wine), "target"),
     "diabetes": (lambda: _sklearn_csv(sk_datasets.load_diabetes), "target"),
+    # the UCI table scikit-lego ships in its wheel (a dev dependency): rings, a regression
+    "abalone": (lambda: pd.read_csv(ABALONE).to_csv(index=False).encode(), "rings"),
 }
 
 
@@ -136,43 +143,6 @@ def run_splits(name: str, runs: Path) -> Splits:
 
 
 # --- metrics ------------------------------------------------------------------------------------
-
-
-F1_RULE = ThresholdRule(F1)
-
-
-def pipeline_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    """The threshold the pipeline's analysis chooses (F1 of class 1, class 1 above it)."""
-    return choose_threshold(y, scores, F1_RULE).value
-
-
-def bagged_threshold(y: np.ndarray, scores: np.ndarray, rounds: int = 100) -> float:
-    """Candidate rule: the median of the pipeline's choice over bootstrap resamples of the rows."""
-    rng = np.random.default_rng(0)
-    picks = [rng.integers(0, len(y), len(y)) for _ in range(rounds)]
-    return float(np.median([pipeline_threshold(y[rows], scores[rows]) for rows in picks]))
-
-
-def smoothed_threshold(y: np.ndarray, scores: np.ndarray, window: float = 0.02) -> float:
-    """Candidate rule: the best F1 after averaging it over neighbouring candidates (``window`` of them)."""
-    thresholds, tp, fp = candidate_counts(y, scores)
-    positives = int((y == 1).sum())
-    f1 = rule_values(F1_RULE, tp, fp, positives, len(y) - positives)
-    width = max(1, int(len(f1) * window))
-    return float(thresholds[int(np.argmax(np.convolve(f1, np.ones(width) / width, mode="same")))])
-
-
-def oracle_f1(y: np.ndarray, scores: np.ndarray) -> float:
-    """The F1 of the best threshold on these rows themselves: what no rule can beat."""
-    return choose_threshold(y, scores, F1_RULE).score
-
-
-#: column → the rule that chooses the threshold on the validation split
-THRESHOLD_RULES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "f1@thr": pipeline_threshold,
-    "f1@bag": bagged_threshold,
-    "f1@smooth": smoothed_threshold,
-}
 
 
 def scores_of(problem_type: ProblemType, y: np.ndarray, predicted: np.ndarray, thresholds: Mapping[str, float]) -> dict:
@@ -404,6 +374,24 @@ def table(dataset: str, problem_type: ProblemType, results: list[Result], splits
     return "\n".join(lines)
 
 
+#: the figure whose spread over splits is printed under the table
+SPREAD = {ProblemType.BINARY: "f1@thr", ProblemType.MULTICLASS: "accuracy", ProblemType.REGRESSION: "r2"}
+
+
+def spread(problem_type: ProblemType, per_split: list[list[Result]], seeds: list[int | None]) -> str:
+    """Each candidate's SPREAD figure on each split, and its standard deviation over the splits."""
+    column = SPREAD[problem_type]
+    width = max(len(result.name) for result in per_split[0]) + 2
+    heads = "".join(f"{'seed ' + str(seed):>11}" for seed in seeds)
+    lines = [f"{column} on each split (mean over the xgboost / HistGB seeds)"]
+    lines.append(f"{'candidate':<{width}}{heads}{'sd':>9}")
+    for same in zip(*per_split, strict=True):
+        values = [result.figures[column] for result in same]
+        cells = "".join(f"{value:>11.4f}" for value in values)
+        lines.append(f"{same[0].name:<{width}}{cells}{float(np.std(values, ddof=1)):>9.4f}")
+    return "\n".join(lines)
+
+
 def over_splits(per_split: list[list[Result]]) -> list[Result]:
     """Each candidate's figures, rounds and seconds averaged over the splits (same candidates in each)."""
     merged = []
@@ -453,6 +441,8 @@ def main() -> None:
             splits = run_splits(name, Path(args.runs)) if args.runs else pipeline_splits(name, split_seed)
             per_split.append(sweep(splits, args.seeds, only))
         print(table(name, splits.problem_type, over_splits(per_split), len(per_split)), flush=True)
+        if len(per_split) > 1:
+            print(spread(splits.problem_type, per_split, split_seeds), flush=True)
         print(flush=True)
 
 
