@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "model_quality.py"
@@ -142,3 +143,43 @@ def test_the_table_aligns_its_columns_and_shows_missing_figures_as_a_dash():
     header_end = lines[0].index("HistGB") + len("HistGB")
     assert lines[2][header_end - 6 : header_end] == "0.9301"
     assert lines[3][header_end - 6 : header_end] == "0.6100"
+
+
+def test_histgb_gets_the_threshold_the_pipeline_would_choose_on_the_validation_split_and_applies_it_above():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import f1_score
+
+    from sagedrop.analysis.threshold import F1, ThresholdRule, choose_threshold
+
+    rng = np.random.default_rng(7)
+
+    def split(rows):
+        x = rng.normal(size=(rows, 3))
+        return x, (x[:, 0] + rng.normal(scale=1.5, size=rows) > 1.2).astype(float)
+
+    train, validation, test = split(600), split(300), split(300)
+
+    figures = model_quality._histgb_once("binary_classification", train, validation, test, seed=0)
+
+    model = HistGradientBoostingClassifier(random_state=0).fit(*train)
+    expected = choose_threshold(validation[1], model.predict_proba(validation[0])[:, 1], ThresholdRule(F1)).value
+    assert figures["threshold"] == expected
+    assert figures["f1"] == f1_score(test[1], model.predict_proba(test[0])[:, 1] > expected)
+
+
+def test_abalone_is_skipped_with_the_reason_when_scikit_lego_is_missing(monkeypatch):
+    monkeypatch.setattr(model_quality.importlib.util, "find_spec", lambda name: None)
+
+    assert "scikit-lego" in model_quality.unavailable("abalone")
+    assert model_quality.unavailable("digits") is None
+
+
+def test_abalone_is_written_from_scikit_legos_bundled_copy_with_its_rings_label(tmp_path):
+    pytest.importorskip("sklego")
+    import pandas as pd
+
+    frame = pd.read_csv(model_quality.dataset_csv("abalone", tmp_path))
+
+    assert len(frame) == 4177
+    assert model_quality.DATASETS["abalone"].label in frame.columns
+    assert frame["rings"].nunique() > 10  # a regression by the pipeline's inference
