@@ -80,6 +80,7 @@ def _input(path: Path) -> Path:
 
 
 def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
+    from sagedrop.dataset.options import PrepareOptions
     from sagedrop.dataset.parts import DirSink
     from sagedrop.dataset.streaming import scan, write
     from sagedrop.errors import (
@@ -106,7 +107,7 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
         started = time.perf_counter()
         opener = _opener(path)
         try:
-            plan = scan(opener, config, source)
+            plan = scan(opener, PrepareOptions.of(config), source)
         except DataLeakageError as error:
             if error.report is not None:
                 (out / "data_report.json").write_text(json.dumps(error.report, indent=2, default=str))
