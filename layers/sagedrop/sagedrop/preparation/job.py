@@ -1,4 +1,4 @@
-"""The preparation job's entry point: ``python3 prepare.pyz --upload DIR --options FILE --output DIR ...``.
+"""The preparation job's entry point: ``python3 prepare.pyz --job FILE --upload DIR --output DIR --outcome DIR``.
 
 Runs in a SageMaker Processing job on the scikit-learn image for uploads above the stack's
 LambdaPrepareMaxBytes (see sagedrop.pipeline.preparation_job), the same ``prepare_upload`` the
@@ -39,11 +39,9 @@ RECORDED_ERRORS = (InvalidCsvError, LabelNotFoundError, UnusableLabelError, Data
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sagedrop-prepare")
+    parser.add_argument("--job", required=True, help="job.json: source, public_prefix and the PrepareOptions")
     parser.add_argument("--upload", required=True, help="folder holding the uploaded CSV (one file)")
-    parser.add_argument("--options", required=True, help="options.json: the run's PrepareOptions")
-    parser.add_argument("--source", required=True, help="the upload's key, as messages and schema.json name it")
     parser.add_argument("--output", required=True, help="folder published as the run's prefix")
-    parser.add_argument("--public-prefix", default="", help="where --output is published (s3://bucket/runs/<id>/)")
     parser.add_argument("--outcome", required=True, help="folder for outcome.json")
     return parser.parse_args(argv)
 
@@ -56,11 +54,12 @@ def upload_file(folder: Path) -> Path:
 
 
 def run(arguments: argparse.Namespace) -> dict:
-    options = PrepareOptions.from_dict(json.loads(Path(arguments.options).read_text(encoding="utf-8")))
+    job = json.loads(Path(arguments.job).read_text(encoding="utf-8"))
+    options = PrepareOptions.from_dict(job["options"])
     upload = upload_file(Path(arguments.upload))
-    store = DirStore(Path(arguments.output), arguments.public_prefix)
+    store = DirStore(Path(arguments.output), job.get("public_prefix", ""))
     try:
-        outcome = prepare_upload(lambda: upload.open("rb"), options, arguments.source, store)
+        outcome = prepare_upload(lambda: upload.open("rb"), options, job["source"], store)
     except RECORDED_ERRORS as error:
         return {"error": {"type": type(error).__name__, "message": str(error)}}
     return {"parts": outcome.parts}
