@@ -3,7 +3,8 @@
 Input: the run state (``preparation.job_name``, ``preparation.polls``, ``preparation.config``).
 Output (ResultPath ``$.preparation``): ``{"job_name", "status", "polls", "config", "failure_reason",
 "billable_seconds", "prepared"}`` — ``prepared`` (what "Prepare the data" returns) once Completed;
-the state machine's Choice routes on ``status``, bounds the loop with ``polls`` and copies
+once Completed, it also writes ``runs/<run-id>/inference/model.tar.gz`` from ``schema.json``, as
+"Prepare the data" does; the state machine's Choice routes on ``status``, bounds the loop with ``polls`` and copies
 ``prepared`` to ``$.prepared``.
 Raises the named error the job recorded for bad input (InvalidCsvError, LabelNotFoundError,
 UnusableLabelError, DataLeakageError), exactly as the preprocessing Lambda raises it.

@@ -15,7 +15,8 @@ keeps one validation (``RunConfig``) instead of a second, hand-written one in th
 The exact upload version is copied (server-side) to ``runs/<run-id>/preparation/upload/``: a
 Processing input names a prefix, not an object version, and the copy is what the job reads even if
 the key is overwritten meanwhile. Bad input does not fail the job: it writes ``outcome.json`` and
-"Check the preparation job" raises the same named error as the Lambda.
+"Check the preparation job" raises the same named error as the Lambda. Once the data is written,
+the check step builds the inference tarball from ``schema.json`` as the Lambda route does.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sagedrop.errors import PreparationJobFailed
 from sagedrop.image_uris import SKLEARN, image_uri
 from sagedrop.limits import PREPARATION_MAX_RUNTIME_SECONDS, PREPARATION_VOLUME_MARGIN_GB
 from sagedrop.names import preparation_job_name, run_prefix
-from sagedrop.pipeline.preparing import prepared_state, resolve_config, schema_key
+from sagedrop.pipeline.preparing import prepared_state, resolve_config, schema_key, write_inference_tarball
 from sagedrop.pipeline.processing import CONTAINER_ROOT, processing_input, run_seconds, zip_application
 from sagedrop.pipeline.state import CheckPreparationJobInput, PreparationJob, PrepareInput
 from sagedrop.pipeline.training import sagemaker_tags
@@ -149,6 +150,7 @@ def check_preparation_job(
         if "error" in outcome:
             raise_recorded(outcome["error"])
         schema = bucket.read_json(schema_key(state.run_id))
+        write_inference_tarball(bucket, state.run_id, schema)
         prepared = prepared_state(
             state.run_id, bucket, preparation.config, preparation.config_source, schema, outcome["parts"]
         )

@@ -24,6 +24,8 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.s3_streams import ObjectStreams
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import S3Sink, part_name
+from sagedrop.inference.artifact import FeaturizerArtifact
+from sagedrop.inference.packaging import build_model_tarball
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.state import Channels, DatasetSummary, Prepared, PrepareInput
 from sagedrop.preparation.core import (
@@ -95,6 +97,12 @@ def resolve_config(state: PrepareInput, bucket: DataBucket, settings: PipelineSe
     return config, (config_key if override is not None else None)
 
 
+def write_inference_tarball(bucket: DataBucket, run_id: str, schema: dict) -> str:
+    """The featurizer/decoder tarball the deployed model serves with, frozen from ``schema.json``."""
+    tarball = build_model_tarball(FeaturizerArtifact.from_schema(schema))
+    return bucket.write_bytes(inference_key(run_id), tarball, "application/gzip")
+
+
 def prepared_state(
     run_id: str, bucket: DataBucket, config: RunConfig, config_source: str | None, schema: dict, parts: dict
 ) -> Prepared:
@@ -134,4 +142,5 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
         return bucket.client.get_object(Bucket=bucket.bucket, Key=source_key, **extra)["Body"]
 
     outcome = prepare_upload(opener, PrepareOptions.of(config), source_key, S3Store(bucket, state.run_id))
+    write_inference_tarball(bucket, state.run_id, outcome.schema)
     return prepared_state(state.run_id, bucket, config, config_source, outcome.schema, outcome.parts)

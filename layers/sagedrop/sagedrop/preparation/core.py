@@ -1,9 +1,13 @@
-"""One preparation: scan the upload, write the data report, the splits, the schema and the inference tarball.
+"""One preparation: scan the upload, write the data report, the splits and the schema.
 
 The same function runs in the preprocessing Lambda (the store is the run's S3 prefix) and in the
 Processing job (a local folder, uploaded to that prefix when the job ends), so both routes write the
 same files under the same names. ``data_report.json`` comes first, and also when the data gate stops
 the run (DataLeakageError), so that the reason can be read.
+
+The inference tarball (``INFERENCE_FILE``) is built from ``schema.json`` by the Lambda of either
+route (``sagedrop.pipeline.preparing.write_inference_tarball``): it packs the serving code from the
+layer's source files, which a zip application does not have as files.
 """
 
 from __future__ import annotations
@@ -18,8 +22,6 @@ from sagedrop.dataset.parts import DirSink, Sink
 from sagedrop.dataset.stream import Opener
 from sagedrop.dataset.streaming import RAW_TEST, Written, scan, write
 from sagedrop.errors import DataLeakageError
-from sagedrop.inference.artifact import FeaturizerArtifact
-from sagedrop.inference.packaging import build_model_tarball
 
 #: Names relative to the run's prefix (``runs/<run-id>/``); the splits are ``parts.part_name``'s.
 SCHEMA_FILE = "schema.json"
@@ -84,6 +86,4 @@ def prepare_upload(opener: Opener, options: PrepareOptions, source: str, store: 
     store.write_json(DATA_REPORT_FILE, plan.data_report)
     written: Written = write(opener, plan, store.sink)
     store.write_json(SCHEMA_FILE, plan.schema)
-    tarball = build_model_tarball(FeaturizerArtifact.from_schema(plan.schema))
-    store.write_bytes(INFERENCE_FILE, tarball, "application/gzip")
     return Outcome(schema=plan.schema, parts=written.parts)
