@@ -64,6 +64,9 @@ STREAM_SAMPLE_CELLS = 2_000_000
 #: minutes is the margin for a slower CPU share and S3 reads. Larger uploads are prepared by a SageMaker
 #: Processing job (the default of the stack parameter LambdaPrepareMaxBytes, which routes them).
 LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024
+#: The preparation job's instance: one process reads the upload as a stream (it peaked under 0.5 GB),
+#: so two vCPUs and 8 GiB are plenty, whatever instance the run trains on.
+PREPARATION_INSTANCE_TYPE = "ml.m5.large"
 #: The preparation job's MaxRuntimeInSeconds: at the 3.5 MB/s above, 12 GB of CSV.
 PREPARATION_MAX_RUNTIME_SECONDS = 3_600
 #: Its disk (VolumeSizeInGB) holds the upload, its splits (about as large) and the raw test split:

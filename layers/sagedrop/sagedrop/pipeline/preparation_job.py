@@ -29,7 +29,11 @@ from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.errors import PreparationJobFailed
 from sagedrop.image_uris import SKLEARN, image_uri
-from sagedrop.limits import PREPARATION_MAX_RUNTIME_SECONDS, PREPARATION_VOLUME_MARGIN_GB
+from sagedrop.limits import (
+    PREPARATION_INSTANCE_TYPE,
+    PREPARATION_MAX_RUNTIME_SECONDS,
+    PREPARATION_VOLUME_MARGIN_GB,
+)
 from sagedrop.names import preparation_job_name, run_prefix
 from sagedrop.pipeline.preparing import prepared_state, resolve_config, schema_key, write_inference_tarball
 from sagedrop.pipeline.processing import CONTAINER_ROOT, processing_input, run_seconds, zip_application
@@ -41,8 +45,6 @@ from sagedrop.settings import PipelineSettings
 JOB_MODULE = "sagedrop.preparation.job"
 APP_NAME = "prepare.pyz"
 JOB_FILE = "job.json"
-#: One process reads the upload as a stream: two vCPUs and 8 GiB are plenty (it peaked under 0.5 GB).
-INSTANCE_TYPE = "ml.m5.large"
 _ERRORS = {error.__name__: error for error in RECORDED_ERRORS}
 
 
@@ -76,7 +78,7 @@ def preparation_job_request(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": INSTANCE_TYPE,
+                "InstanceType": PREPARATION_INSTANCE_TYPE,
                 "VolumeSizeInGB": volume_size_gb(upload_bytes),
             }
         },
