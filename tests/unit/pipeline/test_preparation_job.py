@@ -30,7 +30,7 @@ from sagedrop.pipeline.preparation_job import (
     upload_prefix,
 )
 from sagedrop.pipeline.preparing import data_report_key, prepare_run
-from sagedrop.pipeline.state import CheckPreparationJobInput, PrepareInput, parse_state
+from sagedrop.pipeline.state import CheckPreparationJobInput, PrepareInput, RunState, parse_state
 
 from .conftest import BUCKET, REGION, ROLE_ARN, RUN_ID, STACK, make_settings
 
@@ -255,3 +255,27 @@ def test_a_running_job_is_polled_again(stubbed, bucket):
     started = start(stubbed, bucket, upload(bucket, customers()))
     checked = check(stubbed, bucket, started, "InProgress")
     assert checked.status == "InProgress" and checked.polls == 1 and checked.prepared is None
+
+
+def test_after_the_job_the_state_carries_the_configuration_once(stubbed, bucket, tmp_path):
+    # Given a completed job's check output, through the two Pass states that follow it in the ASL
+    source = upload(bucket, customers(), {"label": "y"})
+    started = start(stubbed, bucket, source)
+    (request,) = stubbed.calls("CreateProcessingJob")
+    run_like_processing(bucket, request, tmp_path)
+    checked = check(stubbed, bucket, started).as_dict()
+    asl = json.loads((Path(__file__).resolve().parents[3] / "statemachine" / "pipeline.asl.json").read_text())
+    take, keep = asl["States"]["Take the prepared data"], asl["States"]["Keep the job's summary"]
+    assert (take["InputPath"], take["ResultPath"]) == ("$.preparation.prepared", "$.prepared")
+    assert (take["Next"], keep["ResultPath"]) == ("Keep the job's summary", "$.preparation")
+    document = state(source, preparation=checked)
+    document["prepared"] = checked["prepared"]
+    document["preparation"] = {  # every path the Pass reads is in the check's output (a missing one is fatal)
+        name[:-2]: checked[path.removeprefix("$.preparation.")] for name, path in keep["Parameters"].items()
+    }
+
+    # Then the state is a valid run state for the next steps, with the configuration in $.prepared only
+    parsed = parse_state(document, RunState)
+    assert parsed.preparation.config is None and parsed.prepared.config.label == "y"
+    assert json.dumps(document).count('"split"') == 1
+    assert document["preparation"]["billable_seconds"] == 62

@@ -27,7 +27,7 @@ import posixpath
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.dataset.options import PrepareOptions
-from sagedrop.errors import PreparationJobFailed
+from sagedrop.errors import InvalidEventError, PreparationJobFailed
 from sagedrop.image_uris import SKLEARN, image_uri
 from sagedrop.limits import (
     PREPARATION_INSTANCE_TYPE,
@@ -144,6 +144,8 @@ def check_preparation_job(
 ) -> PreparationJob:
     """One poll of the job; once Completed, ``prepared`` — or the named error the job recorded, raised."""
     preparation = state.preparation
+    if preparation.config is None:
+        raise InvalidEventError("preparation.config is missing: the job's configuration travels until it completes")
     job = sagemaker.describe_processing_job(preparation.job_name)
     status = job["ProcessingJobStatus"]
     update: dict = {"status": status, "polls": preparation.polls + 1}
@@ -156,7 +158,8 @@ def check_preparation_job(
         prepared = prepared_state(
             state.run_id, bucket, preparation.config, preparation.config_source, schema, outcome["parts"]
         )
-        update.update(prepared=prepared, failure_reason=None, billable_seconds=run_seconds(job))
+        # billable_seconds is always set here: the state machine's summary Pass reads it by path
+        update.update(prepared=prepared, failure_reason=None, billable_seconds=run_seconds(job) or 0)
     else:
         update["failure_reason"] = (
             job.get("FailureReason") or job.get("ExitMessage") or f"preparation job {preparation.job_name} is {status}"

@@ -118,13 +118,15 @@ class PreparationJob(Section):
 
     The route of an upload above ``limits.lambda_prepare_max_bytes``. The effective configuration is
     resolved when the job starts and travels here until the job has written the data; once Completed,
-    ``prepared`` is what "Prepare the data" returns, and the next state copies it to ``$.prepared``.
+    ``prepared`` is what "Prepare the data" returns. "Take the prepared data" moves it to
+    ``$.prepared`` and "Keep the job's summary" leaves only the job's name, status, polls and run
+    time here, so the configuration is never carried twice (the state's 256 KiB).
     """
 
     job_name: str
     status: ProcessingJobStatus
     polls: int = Field(ge=0)
-    config: ConfigSection
+    config: ConfigSection | None = None
     config_source: str | None = None
     failure_reason: str | None = None
     billable_seconds: int | None = Field(default=None, ge=0)  #: the job's run time (what Processing bills)
