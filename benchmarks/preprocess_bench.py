@@ -71,6 +71,7 @@ def child(mode: str, path: str) -> None:
 
     config = resolve_run_config({}, {"label": "y"}, "bench")
     if mode == "streamed":
+        from sagedrop.dataset.options import PrepareOptions
         from sagedrop.dataset.parts import DirSink
         from sagedrop.dataset.streaming import scan, write
 
@@ -78,7 +79,7 @@ def child(mode: str, path: str) -> None:
             return open(path, "rb")  # noqa: SIM115 - the preparation closes it
 
         with tempfile.TemporaryDirectory() as out:
-            write(opener, scan(opener, config, "bench.csv"), DirSink(Path(out)))
+            write(opener, scan(opener, PrepareOptions.of(config), "bench.csv"), DirSink(Path(out)))
     elif mode == "whole-file prepare":
         from sagedrop.dataset.prepare import prepare_dataset
 

@@ -4,8 +4,9 @@
 images of each region, but the SDK takes seconds to import and pulls in scipy, so the Lambda
 functions read this generated table instead (sagedrop.image_uris), and tests/infra/test_image_uris.py
 checks that the two agree for every region. The images sagedrop uses: the built-in XGBoost and
-Linear Learner algorithms (training and hosting), and the scikit-learn serving image that runs the
-featurizer and label decoder of the inference pipeline.
+Linear Learner algorithms (training and hosting), and the scikit-learn image that runs the
+featurizer and label decoder of the inference pipeline and the preparation job of a large upload
+(the SDK's SKLearnProcessor takes the same image: it has one for training and inference).
 
 The SDK lives in its own virtualenv (its pins clash with the project's):
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from sagemaker.core import image_uris
 
 # framework → (versions, the scopes whose images must agree). XGBoost and Linear Learner train and
-# serve with one image; the scikit-learn image is only used to serve.
+# serve with one image; the scikit-learn image serves and runs the preparation job.
 IMAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "xgboost": (("1.7-1", "3.0-5"), ("training", "inference")),
     "linear-learner": (("1",), ("training", "inference")),

@@ -24,7 +24,7 @@ from typing import IO
 from sagedrop.pipeline.run_record import state_timings
 from sagedrop_local import predict_cli, prepare_cli, score_cli
 from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
-from sagedrop_local.files import read_input, writable_folder
+from sagedrop_local.files import open_input, writable_folder
 from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
 from sagedrop_local.terminal import EscapingStream, one_line
 
@@ -67,12 +67,13 @@ class ProgressPrinter:
         return f"   {part.get('status')} (poll {part.get('polls')})" if part.get("status") else ""
 
 
-def _read_csv_argument(path: Path) -> tuple[bytes, str]:
-    """The CSV's bytes and its upload name; ``.csv.gz`` is decompressed, as the bucket wants ``.csv``."""
-    data, name = read_input(path)
+def _open_csv_argument(path: Path):
+    """An opener of the CSV's bytes, its upload name and size; ``.csv.gz`` is decompressed as it is read,
+    as the bucket wants ``.csv``; the file is never held whole (it is uploaded as a stream)."""
+    opener, name, size = open_input(path)
     if not name.lower().endswith(".csv"):
         name += ".csv"
-    return data, name
+    return opener, name, size
 
 
 def load_run_config(path: str | None, *, label: str | None = None, keep_endpoint: bool = False) -> dict | None:
@@ -109,20 +110,21 @@ def _run_config(args: argparse.Namespace) -> dict | None:
 
 
 def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
-    data, name = _read_csv_argument(Path(args.csv))
+    opener, name, size = _open_csv_argument(Path(args.csv))
     out = writable_folder(Path(args.out), "--out", "run.json, evaluation.json and report.html")
     config = _run_config(args)
     writable_folder(Path(args.state_dir), "--state-dir", "the local SageMaker's state")
     folder = f"incoming/{Path(name).stem}"
     started = time.perf_counter()
-    stream.write(f"sagedrop local run: {args.csv} ({len(data):,} bytes)\n")
+    stream.write(f"sagedrop local run: {args.csv} ({size:,} bytes)\n")
     with (
         _cloud(Path(args.state_dir), out, stream) as cloud,
         wakeable_retry_waits(enabled=isinstance(cloud, LocalCloud)) as wake,
     ):
         if config is not None:
             cloud.put_object(f"{folder}/sagedrop.json", json.dumps(config).encode(), "application/json")
-        outcome = cloud.start_run(data, f"{folder}/{name}")
+        with opener() as source:
+            outcome = cloud.start_run_from(source, f"{folder}/{name}")
         stream.write(f"  uploaded s3://{cloud.bucket}/{folder}/{name}\n")
         if not outcome.get("started"):
             stream.write(f"sagedrop: no run started: {outcome.get('reason')}\n")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _reason(error: OSError) -> str:
@@ -37,6 +39,36 @@ def read_input(path: Path) -> tuple[bytes, str]:
             ) from None
         name = name[: -len(".gz")]
     return data, name
+
+
+def open_input(path: Path) -> tuple[Callable[[], BinaryIO], str, int]:
+    """An opener of the CSV's bytes, its name and its size, checked as ``read_input`` checks them, never held whole.
+
+    A ``.gz`` is decompressed as it is read (its name loses the suffix); it is read through once
+    here, in blocks, so that a broken one stops the command before anything is uploaded, and for
+    its decompressed size.
+    """
+    if path.is_dir():
+        raise SystemExit(f"sagedrop: {path}: is a directory; give the CSV file")
+    if not path.exists():
+        raise SystemExit(f"sagedrop: {path}: no such file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise SystemExit(f"sagedrop: {path}: cannot be read ({_reason(error)})") from None
+    if not path.name.lower().endswith(".gz"):
+        return (lambda: path.open("rb")), path.name, path.stat().st_size
+    size = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                size += len(block)
+    except (OSError, EOFError, zlib.error) as error:
+        raise SystemExit(
+            f"sagedrop: {path}: not a whole gzip file ({error}); give the .csv, or a .csv.gz that gunzip reads"
+        ) from None
+    return (lambda: gzip.open(path, "rb")), path.name[: -len(".gz")], size
 
 
 def writable_folder(path: Path, option: str, holds: str) -> Path:

@@ -80,6 +80,7 @@ def _input(path: Path) -> Path:
 
 
 def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
+    from sagedrop.dataset.options import PrepareOptions
     from sagedrop.dataset.parts import DirSink
     from sagedrop.dataset.streaming import scan, write
     from sagedrop.errors import (
@@ -106,7 +107,7 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
         started = time.perf_counter()
         opener = _opener(path)
         try:
-            plan = scan(opener, config, source)
+            plan = scan(opener, PrepareOptions.of(config), source)
         except DataLeakageError as error:
             if error.report is not None:
                 (out / "data_report.json").write_text(json.dumps(error.report, indent=2, default=str))
@@ -145,12 +146,13 @@ def _print_plan(stream: IO[str], plan, written, config, size: int, seconds: floa
     sampled = plan.data_report.get("sampled")
     if sampled:
         write(f"  data report: from a sample of {sampled['rows']:,} of {sampled['of_rows']:,} rows\n")
+    limit = f"{LAMBDA_PREPROCESS_MAX_BYTES / 2**20:,.0f} MiB"
     if size <= LAMBDA_PREPROCESS_MAX_BYTES:
-        where = f"the preprocessing Lambda (uploads up to {LAMBDA_PREPROCESS_MAX_BYTES / 2**20:,.0f} MiB)"
+        where = f"the preprocessing Lambda (uploads up to {limit}, the stack's default LambdaPrepareMaxBytes)"
     else:
         where = (
-            f"SageMaker Processing: above the Lambda's {LAMBDA_PREPROCESS_MAX_BYTES / 2**20:,.0f} MiB "
-            "(that route is not built yet: today such an upload would exceed the Lambda's 15 minutes)"
+            f"a SageMaker Processing job running the same code on the scikit-learn image (uploads above {limit}, "
+            "the stack's default LambdaPrepareMaxBytes)"
         )
     write(f"  in the cloud, preprocessing would run on {where}\n")
     write(_estimate(config, size))

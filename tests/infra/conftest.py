@@ -26,6 +26,8 @@ CHECKOV_VENV = ROOT / ".venv-checkov"
 FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "start_pipeline": "StartPipelineFunction",
     "preprocess": "PreprocessFunction",
+    "start_preparation_job": "StartPreparationJobFunction",
+    "check_preparation_job": "CheckPreparationJobFunction",
     "start_tuning": "StartTuningFunction",
     "check_tuning": "CheckTuningFunction",
     "take_best_trial": "TakeBestTrialFunction",

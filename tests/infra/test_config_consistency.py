@@ -1,4 +1,4 @@
-"""template.yaml agrees with the run configuration model on every key the stack sets.
+"""template.yaml agrees with the run configuration model on every key the stack sets, and with the size limits.
 
 For each RunConfig field that names a StackDefault: the parameter exists, its Default is the model's
 default in the form the environment variable carries, its bounds are the field's, and every function
@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from sagedrop.limits import LAMBDA_PREPROCESS_MAX_BYTES, MAX_UPLOAD_BYTES
 from sagedrop.run_config import RunConfig, defaults_from_environment, json_schema, resolve_run_config, stack_defaults
+from sagedrop.settings import StarterSettings
 
 STACK_DEFAULTS = stack_defaults()
 
@@ -73,3 +75,15 @@ def test_the_template_defaults_resolve_to_the_built_in_configuration(template):
         for stack in STACK_DEFAULTS.values()
     }
     assert resolve_run_config(defaults_from_environment(environment), None, "template.yaml") == RunConfig()
+
+
+def test_the_upload_size_parameters_default_to_the_declared_limits(template):
+    parameters = template["Parameters"]
+    assert parameters["MaxUploadBytes"]["Default"] == MAX_UPLOAD_BYTES
+    assert parameters["LambdaPrepareMaxBytes"]["Default"] == LAMBDA_PREPROCESS_MAX_BYTES
+    # the starter's fallback when the variable is unset is the same limit
+    assert StarterSettings.from_environ({"STATE_MACHINE_ARN": "arn"}).lambda_prepare_max_bytes == (
+        LAMBDA_PREPROCESS_MAX_BYTES
+    )
+    # by default both routes are reachable: some accepted uploads go to the Processing job
+    assert LAMBDA_PREPROCESS_MAX_BYTES < MAX_UPLOAD_BYTES

@@ -35,6 +35,8 @@ from .conftest import (
 #: The pipeline's tasks (the scoring state machine has its own, see _tasks).
 STATE_MACHINE_TASKS = {
     "PreprocessFunction",
+    "StartPreparationJobFunction",
+    "CheckPreparationJobFunction",
     "StartTuningFunction",
     "CheckTuningFunction",
     "TakeBestTrialFunction",
@@ -71,6 +73,7 @@ STARTER_ENVIRONMENT = {
     "POLL_INTERVAL_SECONDS",
     "MAX_POLLS",
     "MAX_UPLOAD_BYTES",
+    "LAMBDA_PREPARE_MAX_BYTES",
 }
 CLEANUP_ENVIRONMENT = {
     "CLEANUP_LOOKBACK_HOURS",
@@ -370,6 +373,7 @@ def test_pass_role_only_on_the_sagemaker_role_and_only_to_sagemaker(translated):
     assert sorted(passing) == [
         "DeployModelFunctionRole",
         "StartAnalysisFunctionRole",
+        "StartPreparationJobFunctionRole",
         "StartTrainingFunctionRole",
         "StartTransformFunctionRole",
         "StartTuningFunctionRole",
@@ -472,6 +476,7 @@ def test_parameter_defaults(template):
         "PollIntervalSeconds": 60,
         "MaxPolls": 60,
         "MaxUploadBytes": 2147483648,
+        "LambdaPrepareMaxBytes": 1572864000,
         "MaxTrainingSeconds": 3600,
         "MaxConcurrentTrainingJobs": 0,
         "UseSpotTraining": "false",

@@ -92,6 +92,14 @@ class UploadTooLarge(SagedropError):
     """The upload is larger than the stack's MaxUploadBytes; refused from the event's size, unread."""
 
 
+class PreparationJobFailed(SagedropError):
+    """The preparation job of a large upload ended Failed or Stopped; the cause is SageMaker's FailureReason."""
+
+
+class PreparationJobTimedOut(SagedropError):
+    """The preparation job was still running after the wait loop's maximum number of polls."""
+
+
 class TuningFailed(SagedropError):
     """The tuning job ended Failed or Stopped; the cause is SageMaker's FailureReason."""
 

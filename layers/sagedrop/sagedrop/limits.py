@@ -61,5 +61,14 @@ STREAM_SAMPLE_CELLS = 2_000_000
 #: the streamed preparation peaked at 250-380 MB from 100 MB to 2 GB of CSV). Its throughput, both
 #: passes together, was 3.5-7 MB/s of bank-like CSV on a busy shared 2-core machine
 #: (benchmarks/preprocess_bench.py), so 1.5 GB takes 4-7 minutes there: the rest of Lambda's 15
-#: minutes is the margin for a slower CPU share and S3 reads. Larger uploads belong to SageMaker Processing.
+#: minutes is the margin for a slower CPU share and S3 reads. Larger uploads are prepared by a SageMaker
+#: Processing job (the default of the stack parameter LambdaPrepareMaxBytes, which routes them).
 LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024
+#: The preparation job's instance: one process reads the upload as a stream (it peaked under 0.5 GB),
+#: so two vCPUs and 8 GiB are plenty, whatever instance the run trains on.
+PREPARATION_INSTANCE_TYPE = "ml.m5.large"
+#: The preparation job's MaxRuntimeInSeconds: at the 3.5 MB/s above, 12 GB of CSV.
+PREPARATION_MAX_RUNTIME_SECONDS = 3_600
+#: Its disk (VolumeSizeInGB) holds the upload, its splits (about as large) and the raw test split:
+#: three times the upload, and this much besides.
+PREPARATION_VOLUME_MARGIN_GB = 10

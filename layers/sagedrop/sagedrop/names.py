@@ -66,6 +66,11 @@ def analysis_job_name(run_id: str, attempt: str | None = None) -> str:
     return _sagemaker_name(run_id, f"a{attempt or secrets.token_hex(3)}")
 
 
+def preparation_job_name(run_id: str, attempt: str | None = None) -> str:
+    """The preparation (Processing job) name of a large upload, unique per attempt like the training job's."""
+    return _sagemaker_name(run_id, f"p{attempt or secrets.token_hex(3)}")
+
+
 def model_name(run_id: str) -> str:
     return _sagemaker_name(run_id, "model")
 

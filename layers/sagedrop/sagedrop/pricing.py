@@ -125,6 +125,8 @@ def estimate_run_cost(
     training_instance_count: int = 1,
     processing_instance_type: str | None = None,
     processing_seconds: float | None = None,
+    preparation_instance_type: str | None = None,
+    preparation_seconds: float | None = None,
     endpoint_instance_type: str | None = None,
     endpoint_instance_count: int = 1,
     endpoint_seconds: float | None = None,
@@ -140,6 +142,8 @@ def estimate_run_cost(
       ``training_instance_count`` x the training price of ``training_instance_type``;
     * the model analysis: ``processing_seconds`` (its run time) x the processing price of
       ``processing_instance_type`` (one instance);
+    * the preparation job of a large upload: ``preparation_seconds`` x the processing price of
+      ``preparation_instance_type`` (one instance);
     * the endpoint: with ``serverless_memory_mb`` a serverless endpoint, billed for the seconds it
       processed requests (pass the evaluation's seconds in ``endpoint_seconds``: an upper bound);
       otherwise ``endpoint_seconds`` up (creation to deletion) x ``endpoint_instance_count`` x the
@@ -176,6 +180,16 @@ def estimate_run_cost(
                 processing_seconds / _SECONDS_PER_HOUR,
                 "instance-hour",
                 prices.processing.price(processing_instance_type),
+            )
+        )
+    if preparation_seconds and preparation_instance_type:
+        used.append(prices.processing)
+        items.append(
+            _item(
+                f"Data preparation ({preparation_instance_type} x 1)",
+                preparation_seconds / _SECONDS_PER_HOUR,
+                "instance-hour",
+                prices.processing.price(preparation_instance_type),
             )
         )
     if endpoint_seconds and serverless_memory_mb:

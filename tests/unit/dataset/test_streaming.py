@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagedrop.dataset import read_table
+from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import DirSink, PartWriter
 from sagedrop.dataset.passes import split_of_rows
 from sagedrop.dataset.prepare import prepare_dataset
@@ -47,7 +48,7 @@ def opener_of(data: bytes):
 
 
 def prepare_streamed(data: bytes, out: Path, chunk_chars: int = 1 << 20, **override):
-    plan = scan(opener_of(data), config(**override), SOURCE, chunk_chars=chunk_chars)
+    plan = scan(opener_of(data), PrepareOptions.of(config(**override)), SOURCE, chunk_chars=chunk_chars)
     written = write(opener_of(data), plan, DirSink(out), chunk_chars=chunk_chars)
     return plan, written
 
@@ -129,7 +130,7 @@ def test_a_class_only_outside_the_train_split_is_a_named_error():
     labels = np.where(splits == 0, "no", "yes")  # every "yes" lands in validation or test
     frame = pd.DataFrame({"x": np.arange(n) % 7, "y": labels})
     with pytest.raises(UnusableLabelError, match="the train split holds one class only"):
-        scan(opener_of(frame.to_csv(index=False).encode()), config(label="y", seed=1729), SOURCE)
+        scan(opener_of(frame.to_csv(index=False).encode()), PrepareOptions.of(config(label="y", seed=1729)), SOURCE)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ def test_errors_name_the_same_line_as_the_whole_file_reader(bad_line):
     with pytest.raises(InvalidCsvError) as whole:
         read_table(data, source=SOURCE)
     with pytest.raises(InvalidCsvError) as streamed:
-        scan(opener_of(data), config(label="y"), SOURCE, chunk_chars=200)
+        scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE, chunk_chars=200)
     assert str(streamed.value) == str(whole.value)
 
 
@@ -257,7 +258,7 @@ def test_a_sampled_report_takes_counts_and_identifiers_from_every_row(monkeypatc
         {"code": np.arange(n) // 2 + 7, "colour": rng.choice(["red", "blue", "NA"], n), "y": rng.choice(["a", "b"], n)}
     )
     data = frame.to_csv(index=False).encode()
-    plan = scan(opener_of(data), config(label="y"), SOURCE)
+    plan = scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE)
     whole = prepare_dataset(data, config(label="y"), SOURCE).data_report
     report = plan.data_report
     # Then the report says it sampled, and what it can count is counted on every row

@@ -79,3 +79,14 @@ def test_a_tuned_run_pays_for_every_trial():
     tuned = items_by_what(run_cost(RECORD, config, finished_at=T0, lambda_memory_mb={}, trial_seconds=480))["Training"]
     assert tuned["quantity"] == pytest.approx(480 / 3600, abs=1e-6)
     assert single["quantity"] == pytest.approx(120 / 3600, abs=1e-6)
+
+
+def test_a_large_uploads_preparation_job_is_priced_on_its_own_instance():
+    record = {**RECORD, "preparation": {"job_name": "p", "status": "Completed", "billable_seconds": 1800}}
+    cost = run_cost(record, RunConfig(), finished_at=T0 + timedelta(seconds=723), lambda_memory_mb=MEMORY)
+    item = items_by_what(cost)["Data preparation"]
+    assert item["what"] == "Data preparation (ml.m5.large x 1)"
+    assert item["usd"] == pytest.approx(0.5 * bundled_prices().processing.price("ml.m5.large"), abs=1e-6)
+    assert "Data preparation" not in items_by_what(
+        run_cost(RECORD, RunConfig(), finished_at=T0 + timedelta(seconds=723), lambda_memory_mb=MEMORY)
+    )

@@ -158,6 +158,7 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
         "endpoint_config": "c",
         "endpoint": "e",
         "inference_artifact": "s3://b/runs/x/inference/deployed/model.tar.gz",
+        "preparation_job": None,  # the Lambda prepared the data
         "analysis_job": "job-1-a",
         "deleted": ["e", "c", "m"],
     }

@@ -17,6 +17,7 @@ from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import leakage
 from sagedrop.dataset.encoding import DROPPED, NUMERIC, _unique_name, text_encoding
 from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_problem_type, label_stats_from_training
+from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.passes import LABEL_TRACKED_VALUES, ColumnScan, LabelScan, split_at
 from sagedrop.dataset.profile import build_data_report
 from sagedrop.dataset.split import SPLITS
@@ -218,7 +219,7 @@ def data_report(
     types: Mapping[str, str],
     scans: Mapping[str, ColumnScan],
     rows: int,
-    config: Any,
+    config: PrepareOptions,
     source: str,
     fractions: tuple[float, float, float],
 ) -> dict[str, Any]:
@@ -238,8 +239,8 @@ def data_report(
         source=source,
         input_rows=rows,
         train_rows=np.flatnonzero(splits == 0),
-        acknowledged=config.data_checks.acknowledge,
-        enabled=config.data_checks.enabled,
+        acknowledged=config.acknowledge,
+        enabled=config.checks_enabled,
         seed=config.seed,
     )
     del splits

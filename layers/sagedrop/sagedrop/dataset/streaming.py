@@ -32,6 +32,7 @@ from sagedrop.dataset.detect import CP1252, Encoding
 from sagedrop.dataset.encoding import apply_encodings
 from sagedrop.dataset.label import resolve_label
 from sagedrop.dataset.leakage import gate_message
+from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import PartWriter, Sink
 from sagedrop.dataset.passes import ColumnScan, LabelScan, row_keys, split_of_rows
 from sagedrop.dataset.reader import MIN_DATA_ROWS, _Distinct
@@ -48,7 +49,6 @@ from sagedrop.dataset.stream import (
 from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
 from sagedrop.errors import DataLeakageError, LabelNotFoundError, UnusableLabelError
 from sagedrop.limits import STREAM_CHUNK_CHARS, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
-from sagedrop.run_config import RunConfig
 
 RAW_TEST = "data/raw/test.csv"
 
@@ -78,15 +78,15 @@ class Written:
     raw_test: str = RAW_TEST
 
 
-def scan(opener: Opener, config: RunConfig, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Plan:
+def scan(opener: Opener, options: PrepareOptions, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Plan:
     """Pass 1; every problem is the named error the whole-file path raises (DataLeakageError last)."""
     try:
-        return _scan(opener, config, source, chunk_chars, None)
+        return _scan(opener, options, source, chunk_chars, None)
     except RetryAsCp1252:
-        return _scan(opener, config, source, chunk_chars, CP1252)
+        return _scan(opener, options, source, chunk_chars, CP1252)
 
 
-def _scan(opener: Opener, config: RunConfig, source: str, chunk_chars: int, encoding: Encoding | None) -> Plan:
+def _scan(opener: Opener, config: PrepareOptions, source: str, chunk_chars: int, encoding: Encoding | None) -> Plan:
     with opener() as stream:
         head = read_head(stream)
     dialect = detect_dialect(head, config.delimiter, source, encoding)
@@ -95,7 +95,7 @@ def _scan(opener: Opener, config: RunConfig, source: str, chunk_chars: int, enco
         label = resolve_label(dialect.names, config.label)
     except LabelNotFoundError as exc:
         raise LabelNotFoundError(f"{source}: {exc}") from None
-    fractions = (config.split.train, config.split.validation, config.split.test)
+    fractions = config.fractions
     scans = {name: ColumnScan() for name in dialect.names}
     label_scan = LabelScan()
     sample = _Sample(min(STREAM_SAMPLE_ROWS, max(1, STREAM_SAMPLE_CELLS // len(dialect.names))))

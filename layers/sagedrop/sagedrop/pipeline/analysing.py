@@ -10,16 +10,11 @@ evaluation reads ``analysis.json`` for the explanations.
 
 from __future__ import annotations
 
-import io
-import math
-import zipfile
-from datetime import datetime
-
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
-from sagedrop.inference.packaging import import_closure
 from sagedrop.limits import ANALYSIS_MAX_RUNTIME_SECONDS, ANALYSIS_SAMPLE_ROWS
 from sagedrop.names import analysis_job_name, run_prefix
+from sagedrop.pipeline.processing import CONTAINER_ROOT, processing_input, run_seconds, zip_application
 from sagedrop.pipeline.state import AnalyseInput, Analysis, CheckAnalysisInput
 from sagedrop.pipeline.training import algorithm_image, sagemaker_tags
 from sagedrop.run_config import DecisionThreshold
@@ -28,9 +23,6 @@ from sagedrop.settings import PipelineSettings
 JOB_MODULE = "sagedrop.analysis.job"
 APP_NAME = "analysis.pyz"
 ANALYSIS_FILE = "analysis.json"  # what sagedrop.analysis.job writes
-CONTAINER_ROOT = "/opt/ml/processing"
-_MAIN = b"import sys\n\nfrom sagedrop.analysis.job import main\n\nsys.exit(main())\n"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def code_key(run_id: str) -> str:
@@ -46,31 +38,8 @@ def analysis_key(run_id: str) -> str:
 
 
 def build_analysis_app() -> bytes:
-    """The zip application (``python3 analysis.pyz …``): ``__main__`` and the job's import closure.
-
-    Byte-for-byte the same for the same code (fixed member dates), so a retried step uploads the same object.
-    """
-    closure = import_closure([JOB_MODULE])
-    package_root = closure["sagedrop"].parent.parent
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo("__main__.py", _ZIP_DATE), _MAIN)
-        for path in sorted(closure.values()):
-            archive.writestr(zipfile.ZipInfo(path.relative_to(package_root).as_posix(), _ZIP_DATE), path.read_bytes())
-    return raw.getvalue()
-
-
-def _input(name: str, uri: str) -> dict:
-    return {
-        "InputName": name,
-        "S3Input": {
-            "S3Uri": uri,
-            "LocalPath": f"{CONTAINER_ROOT}/input/{name}",
-            "S3DataType": "S3Prefix",
-            "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated",
-        },
-    }
+    """The zip application (``python3 analysis.pyz …``): ``__main__`` and the job's import closure."""
+    return zip_application(JOB_MODULE)
 
 
 def threshold_arguments(threshold: DecisionThreshold) -> list[str]:
@@ -94,14 +63,14 @@ def analysis_job_request(
     config, dataset = state.prepared.config, state.prepared.dataset
     bucket = f"s3://{settings.data_bucket}/"
     inputs = [
-        _input("code", code_uri),
-        _input("model", state.training.model_artifact),
-        _input("schema", bucket + dataset.schema_key),
-        _input("test", dataset.channels.test),
+        processing_input("code", code_uri),
+        processing_input("model", state.training.model_artifact),
+        processing_input("schema", bucket + dataset.schema_key),
+        processing_input("test", dataset.channels.test),
     ]
     arguments = ["--model", f"{CONTAINER_ROOT}/input/model", "--schema", f"{CONTAINER_ROOT}/input/schema"]
     if dataset.channels.validation is not None:
-        inputs.append(_input("validation", dataset.channels.validation))
+        inputs.append(processing_input("validation", dataset.channels.validation))
         arguments += ["--validation", f"{CONTAINER_ROOT}/input/validation"]
     arguments += ["--test", f"{CONTAINER_ROOT}/input/test", "--output", f"{CONTAINER_ROOT}/output"]
     arguments += threshold_arguments(config.decision_threshold)
@@ -154,13 +123,6 @@ def start_analysis(
     return Analysis(job_name=job_name, status="InProgress", polls=0)
 
 
-def _run_seconds(job: dict) -> int | None:
-    started, ended = job.get("ProcessingStartTime"), job.get("ProcessingEndTime")
-    if not (isinstance(started, datetime) and isinstance(ended, datetime)):
-        return None
-    return max(0, math.ceil((ended - started).total_seconds()))
-
-
 def check_analysis(state: CheckAnalysisInput, sagemaker: SageMakerGateway, bucket: DataBucket) -> Analysis:
     """One poll of the analysis job; once Completed, the threshold and rounds from ``analysis.json``."""
     analysis = state.analysis
@@ -176,7 +138,7 @@ def check_analysis(state: CheckAnalysisInput, sagemaker: SageMakerGateway, bucke
             threshold=threshold.get("value"),
             rounds=(document.get("rounds") or {}).get("kept"),
             failure_reason=None,
-            billable_seconds=_run_seconds(job),
+            billable_seconds=run_seconds(job),
         )
     else:
         update["failure_reason"] = (

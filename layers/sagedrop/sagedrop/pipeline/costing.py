@@ -1,10 +1,11 @@
 """What a finished run cost, estimated from its record: billable seconds x the dated price tables.
 
 Training: DescribeTrainingJob's BillableTimeInSeconds (a tuned run: every trial's training time).
-The model analysis: its Processing job's run time. The endpoint: from the moment "Deploy the model"
-started until the run finished (it is deleted then; a kept endpoint goes on costing, which the
-estimate cannot know); a serverless one for the evaluation's seconds, an upper bound of the time it
-served. Step Functions: one transition per state visit. Lambda: each task state's visits at its function's memory.
+The model analysis, and a large upload's preparation job: each Processing job's run time. The
+endpoint: from the moment "Deploy the model" started until the run finished (it is deleted then; a
+kept endpoint goes on costing, which the estimate cannot know); a serverless one for the
+evaluation's seconds, an upper bound of the time it served. Step Functions: one transition per
+state visit. Lambda: each task state's visits at its function's memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sagedrop.errors import InvalidConfigError
+from sagedrop.limits import PREPARATION_INSTANCE_TYPE
 from sagedrop.pricing import Prices, estimate_run_cost, lambda_uses
 from sagedrop.run_config import RunConfig
 
@@ -68,11 +70,14 @@ def run_cost(
         serving = endpoint_seconds(steps, finished_at)
     training = record.get("training") or {}
     analysis = record.get("analysis") or {}
+    preparation = record.get("preparation") or {}
     return estimate_run_cost(
         training_instance_type=config.training_instance_type,
         training_billable_seconds=trial_seconds if trial_seconds is not None else training.get("billable_seconds"),
         processing_instance_type=config.training_instance_type,
         processing_seconds=analysis.get("billable_seconds"),
+        preparation_instance_type=PREPARATION_INSTANCE_TYPE,
+        preparation_seconds=preparation.get("billable_seconds"),
         endpoint_instance_type=config.endpoint_instance_type,
         endpoint_seconds=serving,
         serverless_memory_mb=config.serverless.memory_size_mb if config.serverless else None,

@@ -202,6 +202,12 @@ def record_failure(
     if state.tuning is not None:
         tuning_job = state.tuning.job_name
         attempt(f"stop tuning job {tuning_job}", lambda: sagemaker.stop_tuning_job_if_running(tuning_job))
+    if state.preparation is not None:
+        preparation_job = state.preparation.job_name
+        attempt(
+            f"stop preparation job {preparation_job}",
+            lambda: sagemaker.stop_processing_job_if_running(preparation_job),
+        )
     if state.analysis is not None:
         name = state.analysis.job_name
         attempt(f"stop analysis job {name}", lambda: sagemaker.stop_processing_job_if_running(name))

@@ -82,6 +82,7 @@ def build_run_record(
     training = document.get("training", {})
     endpoint = document.get("endpoint", {})
     analysis = document.get("analysis", {})
+    preparation = document.get("preparation", {})
     evaluation = document.get("evaluation", {})
     return {
         "run_id": state.run_id,
@@ -102,6 +103,7 @@ def build_run_record(
             # What the deployed model serves with (the decision threshold packed in): scoring uses the same.
             "inference_artifact": endpoint.get("inference_artifact"),
             "analysis_job": analysis.get("job_name"),
+            "preparation_job": preparation.get("job_name"),
             "deleted": deleted,
         },
         "training": {
@@ -118,6 +120,15 @@ def build_run_record(
             "billable_seconds": analysis.get("billable_seconds"),
         }
         if analysis
+        else None,
+        # A large upload's preparation job (absent when the Lambda prepared the data).
+        "preparation": {
+            "job_name": preparation.get("job_name"),
+            "status": preparation.get("status"),
+            "billable_seconds": preparation.get("billable_seconds"),
+            "failure_reason": preparation.get("failure_reason"),
+        }
+        if preparation
         else None,
         "evaluation": {
             "evaluation_key": evaluation.get("evaluation_key"),

@@ -114,8 +114,12 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
         "requested_at": datetime.now(UTC).isoformat(),
         "source": obj.as_dict(),
         "poll": _poll(settings),
-        # The state machine refuses a larger upload from its event size, before anything reads it.
-        "limits": {"max_upload_bytes": settings.max_upload_bytes},
+        # The state machine refuses a larger upload from its event size, before anything reads it,
+        # and prepares one above lambda_prepare_max_bytes in a Processing job instead of the Lambda.
+        "limits": {
+            "max_upload_bytes": settings.max_upload_bytes,
+            "lambda_prepare_max_bytes": settings.lambda_prepare_max_bytes,
+        },
     }
     execution_arn, started = executions.start(run_id, document)
     if not started:

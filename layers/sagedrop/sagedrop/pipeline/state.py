@@ -77,6 +77,8 @@ class Limits(Section):
     """Bounds the starter puts in the execution input (stack parameters); the state machine checks them."""
 
     max_upload_bytes: int = Field(ge=1)
+    #: Larger uploads are prepared by a Processing job, not the Lambda (absent: always the Lambda).
+    lambda_prepare_max_bytes: int | None = Field(default=None, ge=0)
 
 
 class Channels(Section):
@@ -109,6 +111,26 @@ class Prepared(Section):
 
     config: ConfigSection
     dataset: DatasetSummary
+
+
+class PreparationJob(Section):
+    """Written by "Start the preparation job" and each "Check the preparation job" poll (``$.preparation``).
+
+    The route of an upload above ``limits.lambda_prepare_max_bytes``. The effective configuration is
+    resolved when the job starts and travels here until the job has written the data; once Completed,
+    ``prepared`` is what "Prepare the data" returns. "Take the prepared data" moves it to
+    ``$.prepared`` and "Keep the job's summary" leaves only the job's name, status, polls and run
+    time here, so the configuration is never carried twice (the state's 256 KiB).
+    """
+
+    job_name: str
+    status: ProcessingJobStatus
+    polls: int = Field(ge=0)
+    config: ConfigSection | None = None
+    config_source: str | None = None
+    failure_reason: str | None = None
+    billable_seconds: int | None = Field(default=None, ge=0)  #: the job's run time (what Processing bills)
+    prepared: Prepared | None = None
 
 
 class Training(Section):
@@ -237,6 +259,7 @@ class RunState(Section):
     poll: Polling
     limits: Limits | None = None
     execution_arn: str | None = None
+    preparation: PreparationJob | None = None
     prepared: Prepared | None = None
     tuning: Tuning | None = None
     training: Training | None = None
@@ -251,6 +274,10 @@ class RunState(Section):
 # --- what each step needs: the same document, with the sections it reads required ---------------
 class PrepareInput(RunState):
     pass
+
+
+class CheckPreparationJobInput(RunState):
+    preparation: PreparationJob
 
 
 class StartTrainingInput(RunState):

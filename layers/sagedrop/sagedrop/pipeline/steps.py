@@ -26,6 +26,10 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("preprocess", "sagedrop.pipeline.preparing:prepare_run", state.PrepareInput, state.Prepared,
          "$.prepared", ("DataBucket",)),
+    Step("start_preparation_job", "sagedrop.pipeline.preparation_job:start_preparation_job", state.PrepareInput,
+         state.PreparationJob, "$.preparation", ("SageMakerGateway", "DataBucket")),
+    Step("check_preparation_job", "sagedrop.pipeline.preparation_job:check_preparation_job",
+         state.CheckPreparationJobInput, state.PreparationJob, "$.preparation", ("SageMakerGateway", "DataBucket")),
     Step("start_tuning", "sagedrop.pipeline.tuning:start_tuning", state.StartTuningInput, state.Tuning,
          "$.tuning", ("SageMakerGateway",)),
     Step("check_tuning", "sagedrop.pipeline.tuning:check_tuning", state.CheckTuningInput, state.Tuning,
