@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
-from sagedrop.limits import MAX_UPLOAD_BYTES
+from sagedrop.limits import EVALUATION_TRANSFORM_BYTES, MAX_UPLOAD_BYTES
 from sagedrop.names import run_id_for
 from sagedrop.pipeline.starting import UploadedObject, ignore_reason, parse_object_created, start_for_upload, start_run
 from sagedrop.scoring.names import scoring_id_for
@@ -166,7 +166,10 @@ def test_the_execution_input_carries_the_source_and_poll_settings(stepfunctions)
     assert document["source"]["key"] == detail["object"]["key"]
     assert document["source"]["version_id"] == detail["object"]["version-id"]
     assert document["poll"] == {"interval_seconds": 2, "max_polls": 9}
-    assert document["limits"] == {"max_upload_bytes": MAX_UPLOAD_BYTES}
+    assert document["limits"] == {
+        "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "evaluation_transform_bytes": EVALUATION_TRANSFORM_BYTES,
+    }
 
 
 def test_a_new_version_of_the_same_key_starts_a_second_run(stepfunctions):

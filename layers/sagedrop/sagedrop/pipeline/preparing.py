@@ -97,6 +97,7 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
             schema_key=schema_key(run_id),
             channels=Channels(**channels),
             raw_test_key=raw_test_key(run_id),
+            raw_test_bytes=written.raw_test_bytes,
             inference_artifact=bucket.uri(inference_key(run_id)),
             label=schema["label"],
             problem_type=schema["problem_type"],

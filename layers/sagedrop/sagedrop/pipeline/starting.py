@@ -114,8 +114,12 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
         "requested_at": datetime.now(UTC).isoformat(),
         "source": obj.as_dict(),
         "poll": _poll(settings),
-        # The state machine refuses a larger upload from its event size, before anything reads it.
-        "limits": {"max_upload_bytes": settings.max_upload_bytes},
+        # The state machine refuses a larger upload from its event size, before anything reads it,
+        # and evaluates a raw test split over evaluation_transform_bytes with Batch Transform.
+        "limits": {
+            "max_upload_bytes": settings.max_upload_bytes,
+            "evaluation_transform_bytes": settings.evaluation_transform_bytes,
+        },
     }
     execution_arn, started = executions.start(run_id, document)
     if not started:
