@@ -356,7 +356,9 @@ def test_only_xgboost_models_are_analysed_and_only_tuning_configs_tune(pipeline)
 
 def test_a_test_split_over_the_stacks_size_is_evaluated_by_batch_transform(pipeline):
     states = _states(pipeline)
-    assert states["Is the endpoint in service?"]["Choices"][0]["Next"] == "Is the test split too large for the endpoint?"
+    assert (
+        states["Is the endpoint in service?"]["Choices"][0]["Next"] == "Is the test split too large for the endpoint?"
+    )
     choice = states["Is the test split too large for the endpoint?"]
     assert choice["Default"] == "Evaluate the model"  # no limit in the input (an older execution): the endpoint
     [rule] = choice["Choices"]

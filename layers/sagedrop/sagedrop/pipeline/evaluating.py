@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.s3_streams import ObjectStreams
 from sagedrop.errors import InvalidPredictionError
 from sagedrop.evaluation import build_evaluation, chart_data, headline_metrics, render_report_html
 from sagedrop.evaluation.permutation import permutation_importance
-from sagedrop.evaluation.streams import endpoint_scores, read_labels, read_raw_sample, sample_positions, transform_scores
+from sagedrop.evaluation.streams import (
+    endpoint_scores,
+    read_labels,
+    read_raw_sample,
+    sample_positions,
+    transform_scores,
+)
 from sagedrop.limits import EVALUATION_BATCH_BYTES, PERMUTATION_SAMPLE_ROWS, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.state import EvaluateInput, Evaluation

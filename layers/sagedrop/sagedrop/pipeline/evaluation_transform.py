@@ -65,7 +65,9 @@ def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str])
     return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
 
 
-def stage_rows(records: Iterable[list[str]], write: Callable[[str], None], max_line_bytes: int = MAX_RECORD_BYTES) -> int:
+def stage_rows(
+    records: Iterable[list[str]], write: Callable[[str], None], max_line_bytes: int = MAX_RECORD_BYTES
+) -> int:
     """Write one JSON request per data row of ``records`` (the header first); returns the rows.
 
     Raises InvalidCsvError for a row whose field count is not the header's, or whose request would be
