@@ -161,6 +161,8 @@ def test_a_transform_answer_that_is_not_one_prediction_names_its_line():
     two = json.dumps({"predictions": [{"probabilities": [0.2, 0.8]}] * 2})
     with pytest.raises(InvalidPredictionError, match="line 2 of the transform output answers 2 rows"):
         transform_scores(io.StringIO(f"{one}\n{two}\n"), BINARY)
+    with pytest.raises(InvalidPredictionError, match="line 1 of the transform output answers no list of rows"):
+        transform_scores(io.StringIO('{"predictions": {"probabilities": [0.2, 0.8]}}\n'), BINARY)
     with pytest.raises(InvalidPredictionError, match="line 1 of the transform output is not"):
         transform_scores(io.StringIO("predicted_label,probability\n"), BINARY)
 

@@ -94,9 +94,8 @@ def transform_scores(output: IO[str], problem_type: str) -> np.ndarray:
                     f"line {line_number} of the transform output is not the predictions contract: {error!r}"
                 ) from None
             if not isinstance(predictions, list) or len(predictions) != 1:
-                raise InvalidPredictionError(
-                    f"line {line_number} of the transform output answers {len(predictions)} rows, not one"
-                )
+                count = f"{len(predictions)} rows" if isinstance(predictions, list) else "no list of rows"
+                raise InvalidPredictionError(f"line {line_number} of the transform output answers {count}, not one")
             rows.append(predictions[0])
         if rows:
             parts.append(prediction_scores(rows, problem_type))
