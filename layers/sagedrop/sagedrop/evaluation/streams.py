@@ -80,26 +80,38 @@ def endpoint_scores(
 def transform_scores(output: IO[str], problem_type: str) -> np.ndarray:
     """Scores from a transform job's output: one JSON answer (``{"predictions": [one row]}``) per line."""
     parts: list[np.ndarray] = []
-    line_number = 0
+    first_line = 1
     while lines := list(islice(output, BLOCK_LINES)):
-        rows = []
-        for line in lines:
-            line_number += 1
-            if not line.strip():  # AssembleWith Line may leave blank lines between answers
-                continue
-            try:
-                predictions = json.loads(line)["predictions"]
-            except (ValueError, KeyError, TypeError) as error:
-                raise InvalidPredictionError(
-                    f"line {line_number} of the transform output is not the predictions contract: {error!r}"
-                ) from None
-            if not isinstance(predictions, list) or len(predictions) != 1:
-                count = f"{len(predictions)} rows" if isinstance(predictions, list) else "no list of rows"
-                raise InvalidPredictionError(f"line {line_number} of the transform output answers {count}, not one")
-            rows.append(predictions[0])
-        if rows:
-            parts.append(prediction_scores(rows, problem_type))
+        parts.append(prediction_scores(_answers(lines, first_line), problem_type))
+        first_line += len(lines)
     return _joined(parts, problem_type)
+
+
+def _answers(lines: list[str], first_line: int) -> list:
+    """The one prediction of each non-blank line (AssembleWith Line may leave blank lines between answers)."""
+    answers = [line for line in lines if line.strip()]
+    try:  # one parse for the block; a bad line is then found line by line, to name it
+        documents = json.loads("[" + ",".join(answers) + "]")
+        rows = [document["predictions"] for document in documents]
+        if len(rows) == len(answers) and all(isinstance(row, list) and len(row) == 1 for row in rows):
+            return [row[0] for row in rows]
+    except (ValueError, KeyError, TypeError):
+        pass
+    picked = []
+    for number, line in enumerate(lines, start=first_line):
+        if not line.strip():
+            continue
+        try:
+            predictions = json.loads(line)["predictions"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise InvalidPredictionError(
+                f"line {number} of the transform output is not the predictions contract: {error!r}"
+            ) from None
+        if not isinstance(predictions, list) or len(predictions) != 1:
+            count = f"{len(predictions)} rows" if isinstance(predictions, list) else "no list of rows"
+            raise InvalidPredictionError(f"line {number} of the transform output answers {count}, not one")
+        picked.append(predictions[0])
+    return picked
 
 
 def _joined(parts: list[np.ndarray], problem_type: str) -> np.ndarray:
