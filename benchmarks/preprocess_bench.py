@@ -19,7 +19,7 @@ own (peak RSS from ``os.wait4``):
 * ``whole-file evaluation``: what the evaluation did before it streamed — every test part and the
   raw test split read whole, then ``predict_raw_csv`` — with the same stand-in endpoint.
 
-The evaluation columns' MB/s are of the raw test split (30 % of the CSV by default). The endpoint
+The evaluation columns' MB/s are of the raw test split (15 % of the CSV by default). The endpoint
 route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BYTES``: the pipeline
 takes the transform route there.
 Goals (issue 10): peak RSS under 400 MB at every size (preparation and evaluation), and at least 3x

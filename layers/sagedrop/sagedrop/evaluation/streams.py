@@ -6,7 +6,7 @@ over the GetObject stream, so a quoted field may hold delimiters and line breaks
 InvokeEndpoint requests, at most ``concurrency`` in flight; a transform job's output is read line by
 line. What stays is what the metrics need, as compact numpy arrays: the labels (float64, 8 bytes a
 row) and the scores (float64: 8 bytes a row, 8 per class for multiclass). That is O(rows) — about
-16 bytes a row, some 95 MB for the 6 million test rows of a 2 GB bank-like upload — and it is
+16 bytes a row, some 47 MB for the 2.9 million test rows of a 2 GB bank-like upload — and it is
 acceptable because the metrics need every score at once (ROC AUC ranks them all, the curves sort
 them, 40-60 bytes a row more while they run): exact metrics cannot be computed from a bounded
 summary, and a few bytes a row is a small fraction of the 100 bytes of text each row came from.
