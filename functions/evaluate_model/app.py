@@ -1,6 +1,7 @@
-"""Evaluate the model: the test split through the endpoint, scored against its labels.
+"""Evaluate the model: the test split through the endpoint (or a Batch Transform job), scored against its labels.
 
-Input: the run state (``run_id``, ``prepared.dataset``, ``training``, ``endpoint.endpoint_name``).
+Input: the run state (``run_id``, ``prepared.dataset``, ``training``, ``endpoint.endpoint_name``; and
+``evaluation_transform.output_key`` when the state machine took the Batch Transform route).
 Output (ResultPath ``$.evaluation``): ``{"evaluation_key", "report_key", "headline": {metric: value}}``;
 ``runs/<run-id>/evaluation.json`` (the public contract) and ``report.html`` are in the bucket, the
 headline metrics go to CloudWatch (EMF) and the tutorial-style confusion table to the log.
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sagedrop.aws.clients import RetryPolicy, client
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.s3_streams import ObjectStreams
 from sagedrop.evaluation import confusion_table
 from sagedrop.pipeline.evaluating import evaluate_run
 from sagedrop.pipeline.state import EvaluateInput, parse_state
@@ -37,6 +39,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = evaluate_run(
         state,
         bucket,
+        ObjectStreams(S3, SETTINGS.data_bucket),
         EndpointInvoker(RUNTIME, state.endpoint.endpoint_name, serverless=state.prepared.config.serverless is not None),
     )
     for name, value in result.headline.items():

@@ -37,6 +37,8 @@ FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "check_analysis": "CheckAnalysisFunction",
     "deploy_model": "DeployModelFunction",
     "check_endpoint": "CheckEndpointFunction",
+    "start_evaluation_transform": "StartEvaluationTransformFunction",
+    "check_evaluation_transform": "CheckEvaluationTransformFunction",
     "evaluate_model": "EvaluateModelFunction",
     "finish_run": "FinishRunFunction",
     "handle_failure": "HandleFailureFunction",

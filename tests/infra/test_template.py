@@ -46,6 +46,8 @@ STATE_MACHINE_TASKS = {
     "CheckAnalysisFunction",
     "DeployModelFunction",
     "CheckEndpointFunction",
+    "StartEvaluationTransformFunction",
+    "CheckEvaluationTransformFunction",
     "EvaluateModelFunction",
     "FinishRunFunction",
     "HandleFailureFunction",
@@ -74,6 +76,7 @@ STARTER_ENVIRONMENT = {
     "MAX_POLLS",
     "MAX_UPLOAD_BYTES",
     "LAMBDA_PREPARE_MAX_BYTES",
+    "EVALUATION_TRANSFORM_BYTES",
 }
 CLEANUP_ENVIRONMENT = {
     "CLEANUP_LOOKBACK_HOURS",
@@ -477,6 +480,7 @@ def test_parameter_defaults(template):
         "MaxPolls": 60,
         "MaxUploadBytes": 2147483648,
         "LambdaPrepareMaxBytes": 1572864000,
+        "EvaluationTransformBytes": 104857600,
         "MaxTrainingSeconds": 3600,
         "MaxConcurrentTrainingJobs": 0,
         "UseSpotTraining": "false",
@@ -595,3 +599,16 @@ def test_the_finish_functions_memory_map_matches_each_task_states_function(templ
     variables = resources["FinishRunFunction"]["Properties"]["Environment"]["Variables"]
     assert lambda_memory_from_environ(variables) == expected
     assert LAMBDA_MEMORY_VARIABLE in variables
+
+
+def test_the_evaluation_transform_size_defaults_to_the_limit_the_code_declares(template, resources):
+    from sagedrop.limits import EVALUATION_TRANSFORM_BYTES
+    from sagedrop.settings import StarterSettings
+
+    assert template["Parameters"]["EvaluationTransformBytes"]["Default"] == EVALUATION_TRANSFORM_BYTES
+    starter = resources["StartPipelineFunction"]["Properties"]["Environment"]["Variables"]
+    assert starter["EVALUATION_TRANSFORM_BYTES"] == {"Ref": "EvaluationTransformBytes"}
+    # unset (a starter deployed before the parameter): the same limit
+    assert StarterSettings.from_environ({"STATE_MACHINE_ARN": "arn"}).evaluation_transform_bytes == (
+        EVALUATION_TRANSFORM_BYTES
+    )

@@ -124,6 +124,14 @@ class EndpointTimedOut(SagedropError):
     """The endpoint was still not in service after the wait loop's maximum number of polls."""
 
 
+class EvaluationTransformFailed(SagedropError):
+    """The evaluation's Batch Transform job ended Failed or Stopped; the cause is SageMaker's FailureReason."""
+
+
+class EvaluationTransformTimedOut(SagedropError):
+    """The evaluation's Batch Transform job was still running after the wait loop's maximum number of polls."""
+
+
 class UnexpectedStatus(SagedropError):
     """SageMaker reported a status the wait loop does not know; the cause is the status."""
 

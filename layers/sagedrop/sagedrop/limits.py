@@ -31,6 +31,14 @@ EXECUTION_NAME_MAX_CHARS = 80
 #: The largest upload a run accepts by default (stack parameter MaxUploadBytes): larger ones are refused from
 #: the S3 event's size, before anything is read.
 MAX_UPLOAD_BYTES = 2 * 1024**3
+#: Above this size of raw test split (bytes) the evaluation scores the test rows with a Batch Transform
+#: job of the deployed model instead of InvokeEndpoint from a Lambda (stack parameter
+#: EvaluationTransformBytes). The Lambda route is bound by Lambda's 15 minutes and the endpoint's
+#: throughput: 100 MiB is about a million bank-like rows (a 700 MB upload at the default 15 % test split),
+#: minutes of requests for one ml.m5.large; a transform job has no time limit of ours but costs a job's
+#: start-up. The evaluation's peak RSS either way (benchmarks/preprocess_bench.py, stand-in endpoint):
+#: 154-167 MB by the endpoint for 100-300 MB uploads, 379 MB by the transform for a 2 GB upload.
+EVALUATION_TRANSFORM_BYTES = 100 * 1024**2
 #: Test rows the model analysis explains (TreeSHAP cost grows with rows × trees × depth).
 ANALYSIS_SAMPLE_ROWS = 2_000
 #: Test rows the permutation importance re-scores once per column (a model the analysis cannot open).

@@ -83,6 +83,11 @@ def endpoint_name(run_id: str) -> str:
     return _sagemaker_name(run_id, "endpoint")
 
 
+def evaluation_transform_job_name(run_id: str) -> str:
+    """The evaluation's Batch Transform job: one per run, so a retried start finds the job it created."""
+    return _sagemaker_name(run_id, "evaluate")
+
+
 def run_prefix(run_id: str) -> str:
     """Where everything a run writes lives in the data bucket."""
     return f"runs/{run_id}/"

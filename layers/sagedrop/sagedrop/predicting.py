@@ -144,17 +144,23 @@ def contract_scores(answer: bytes, problem_type: str, expected: int) -> np.ndarr
     """
     try:
         rows = json.loads(answer)["predictions"]
-        if problem_type == ProblemType.REGRESSION:
-            scores = np.array([float(row["predicted_label"]) for row in rows], dtype=float)
-        else:
-            scores = np.array([[float(p) for p in row["probabilities"]] for row in rows], dtype=float)
-            if problem_type == ProblemType.BINARY:
-                scores = scores[:, 1]
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise InvalidPredictionError(f"the endpoint's answer is not the predictions contract: {error!r}") from None
+    scores = prediction_scores(rows, problem_type)
     if len(scores) != expected:
         raise InvalidPredictionError(f"the endpoint answered {len(scores)} predictions for {expected} rows")
     return scores
+
+
+def prediction_scores(rows: list, problem_type: str) -> np.ndarray:
+    """The scores of the contract's ``predictions`` rows (see :func:`contract_scores`)."""
+    try:
+        if problem_type == ProblemType.REGRESSION:
+            return np.array([float(row["predicted_label"]) for row in rows], dtype=float)
+        scores = np.array([[float(p) for p in row["probabilities"]] for row in rows], dtype=float)
+        return scores[:, 1] if problem_type == ProblemType.BINARY else scores
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise InvalidPredictionError(f"the endpoint's answer is not the predictions contract: {error!r}") from None
 
 
 def predict_raw_csv(

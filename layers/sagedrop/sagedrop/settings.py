@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sagedrop.environment import integer, required
 from sagedrop.errors import InvalidConfigError
 from sagedrop.image_uris import supported_regions, supported_versions
-from sagedrop.limits import LAMBDA_PREPROCESS_MAX_BYTES, MAX_UPLOAD_BYTES
+from sagedrop.limits import EVALUATION_TRANSFORM_BYTES, LAMBDA_PREPROCESS_MAX_BYTES, MAX_UPLOAD_BYTES
 from sagedrop.run_config import defaults_from_environment, resolve_run_config
 
 
@@ -73,6 +73,7 @@ class StarterSettings:
     incoming_prefix: str = "incoming/"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     lambda_prepare_max_bytes: int = LAMBDA_PREPROCESS_MAX_BYTES
+    evaluation_transform_bytes: int = EVALUATION_TRANSFORM_BYTES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> StarterSettings:
@@ -83,4 +84,7 @@ class StarterSettings:
             max_polls=integer(env, "MAX_POLLS", 60, minimum=1),
             max_upload_bytes=integer(env, "MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES, minimum=1),
             lambda_prepare_max_bytes=integer(env, "LAMBDA_PREPARE_MAX_BYTES", LAMBDA_PREPROCESS_MAX_BYTES, minimum=0),
+            evaluation_transform_bytes=integer(
+                env, "EVALUATION_TRANSFORM_BYTES", EVALUATION_TRANSFORM_BYTES, minimum=0
+            ),
         )

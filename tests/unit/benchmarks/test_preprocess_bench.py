@@ -26,3 +26,20 @@ def test_the_streamed_preparation_is_measured_in_a_child_process(tmp_path):
     path = preprocess_bench.generate(1, tmp_path)
     throughput, rss = preprocess_bench.measure("streamed", path)
     assert throughput > 0 and 50 < rss < 2_000
+
+
+def test_the_evaluation_is_measured_by_both_routes_on_the_prepared_folder(tmp_path):
+    import json
+
+    path = preprocess_bench.generate(1, tmp_path)
+    prepared = tmp_path / "prepared"
+    preprocess_bench.measure("streamed", path, prepared)
+    preprocess_bench.write_transform_output(prepared)
+    run = prepared / preprocess_bench.RUN
+    raw = run / "data" / "raw" / "test.csv"
+    test_rows = sum(1 for _ in raw.open()) - 1
+    for mode in ("evaluation (endpoint)", "evaluation (transform)"):
+        (run / "evaluation.json").unlink(missing_ok=True)
+        throughput, rss = preprocess_bench.measure(mode, prepared, size_of=raw)
+        assert throughput > 0 and 50 < rss < 2_000
+        assert json.loads((run / "evaluation.json").read_text())["rows"] == test_rows > 0

@@ -158,6 +158,8 @@ def test_quoted_newlines_across_chunk_boundaries_are_whole_records(tmp_path):
     plan, written = prepare_streamed(data, tmp_path, chunk_chars=50, label="y")
     assert plan.schema["rows"]["input"] == 100
     assert sum(written.rows.values()) == 100
+    # the raw test split's size travels in the run state: it decides endpoint or Batch Transform
+    assert written.raw_test_bytes == (tmp_path / written.raw_test).stat().st_size > 0
 
 
 class GeneratedStream(io.RawIOBase):

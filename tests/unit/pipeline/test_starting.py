@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError
-from sagedrop.limits import LAMBDA_PREPROCESS_MAX_BYTES, MAX_UPLOAD_BYTES
+from sagedrop.limits import EVALUATION_TRANSFORM_BYTES, LAMBDA_PREPROCESS_MAX_BYTES, MAX_UPLOAD_BYTES
 from sagedrop.names import run_id_for
 from sagedrop.pipeline.starting import UploadedObject, ignore_reason, parse_object_created, start_for_upload, start_run
 from sagedrop.scoring.names import scoring_id_for
@@ -169,6 +169,7 @@ def test_the_execution_input_carries_the_source_and_poll_settings(stepfunctions)
     assert document["limits"] == {
         "max_upload_bytes": MAX_UPLOAD_BYTES,
         "lambda_prepare_max_bytes": LAMBDA_PREPROCESS_MAX_BYTES,
+        "evaluation_transform_bytes": EVALUATION_TRANSFORM_BYTES,
     }
 
 

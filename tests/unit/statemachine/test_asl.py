@@ -51,12 +51,15 @@ MACHINES = {
             "Check the analysis",
             "Deploy the model",
             "Check the endpoint",
+            "Start the evaluation transform",
+            "Check the evaluation transform",
         ),
         {
             "Start tuning": "Check tuning",
             "Start training": "Check training",
             "Analyse the model": "Check the analysis",
             "Deploy the model": "Check the endpoint",
+            "Start the evaluation transform": "Check the evaluation transform",
         },
         "$.poll.interval_seconds",
     ),
@@ -325,6 +328,7 @@ def test_every_error_the_state_machine_sets_is_a_declared_error_class(definition
     [
         ("Is tuning finished?", "tuning", "Take the best trial"),
         ("Is the analysis finished?", "analysis", "Deploy the model"),
+        ("Is the evaluation transform finished?", "evaluation_transform", "Evaluate the model"),
     ],
 )
 def test_the_tuning_and_analysis_loops_route_like_the_training_loop(pipeline, choice, section, completed):
@@ -348,3 +352,21 @@ def test_only_xgboost_models_are_analysed_and_only_tuning_configs_tune(pipeline)
     assert analysed["Default"] == "Deploy the model"
     assert states["Tune or train?"]["Default"] == "Start training"
     assert "$.prepared.config.tuning" in json.dumps(states["Tune or train?"]["Choices"])
+
+
+def test_a_test_split_over_the_stacks_size_is_evaluated_by_batch_transform(pipeline):
+    states = _states(pipeline)
+    assert (
+        states["Is the endpoint in service?"]["Choices"][0]["Next"] == "Is the test split too large for the endpoint?"
+    )
+    choice = states["Is the test split too large for the endpoint?"]
+    assert choice["Default"] == "Evaluate the model"  # no limit in the input (an older execution): the endpoint
+    [rule] = choice["Choices"]
+    assert rule["Next"] == "Start the evaluation transform"
+    assert {
+        "Variable": "$.prepared.dataset.raw_test_bytes",
+        "NumericGreaterThanPath": "$.limits.evaluation_transform_bytes",
+    } in rule["And"]
+    assert states["Start the evaluation transform"]["ResultPath"] == "$.evaluation_transform"
+    timed_out = states["Evaluation transform took too long"]["Parameters"]
+    assert timed_out["Error"] == "EvaluationTransformTimedOut"

@@ -33,11 +33,12 @@ def importance_by_column(
     the last entry of each row is the bias, which belongs to no column.
     """
     values = np.abs(np.asarray(contributions, dtype=float))
+    # Sums, not means: the shares are the same, and a mean of tiny contributions can underflow to 0.
     if values.ndim == 3:
-        values = values.mean(axis=1)
+        values = values.sum(axis=1)
     if values.ndim != 2 or values.shape[1] != len(features) + 1:
         raise ValueError(f"contributions of shape {values.shape} do not fit {len(features)} features")
-    per_feature = values[:, :-1].mean(axis=0) if len(values) else np.zeros(len(features))
+    per_feature = values[:, :-1].sum(axis=0)
     totals: dict[str, float] = {}
     for feature, value in zip(features, per_feature, strict=True):
         column = owner.get(feature)

@@ -27,6 +27,10 @@ class BatchTransformGateway(SageMakerGateway):
                 return False
             raise
 
+    def transform_instance_types(self) -> tuple[str, ...]:
+        """The instance types CreateTransformJob accepts (botocore's model: some endpoint types are not)."""
+        return tuple(self.client.meta.service_model.shape_for("TransformInstanceType").enum)
+
     def describe_transform_job(self, name: str) -> dict:
         return self._call("describe_transform_job", TransformJobName=name)
 

@@ -76,6 +76,7 @@ class Written:
     parts: dict[str, list[str]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     raw_test: str = RAW_TEST
+    raw_test_bytes: int = 0
 
 
 def scan(opener: Opener, options: PrepareOptions, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Plan:
@@ -172,7 +173,7 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
     for split, writer in writers.items():
         written.parts[split] = writer.close()
         written.rows[split] = writer.rows
-    raw.close()
+    written.raw_test_bytes = raw.close()
     return written
 
 

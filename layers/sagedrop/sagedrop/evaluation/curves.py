@@ -35,11 +35,13 @@ def precision_recall_curve(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.n
     n_pos = int(positive.sum())
     if n_pos == 0:
         return np.empty(0), np.empty(0), np.empty(0)
-    true_positives, false_positives, thresholds = threshold_counts(positive, scores)
-    predicted = true_positives + false_positives
+    true_positives, predicted, thresholds = threshold_counts(positive, scores)
+    predicted += true_positives  # false positives + true positives, in place: arrays as long as the test split
     precision = true_positives / predicted  # never 0/0: each threshold predicts at least one row
-    recall = true_positives / n_pos
-    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
+    del predicted
+    precision = np.r_[precision[::-1], 1.0]
+    recall = np.r_[(true_positives / n_pos)[::-1], 0.0]
+    return precision, recall, thresholds[::-1]
 
 
 def average_precision(y_true: np.ndarray, scores: np.ndarray) -> float | None:
@@ -48,6 +50,10 @@ def average_precision(y_true: np.ndarray, scores: np.ndarray) -> float | None:
     ``None`` when no test row is positive.
     """
     precision, recall, _ = precision_recall_curve(y_true, scores)
+    return _area_under_steps(precision, recall)
+
+
+def _area_under_steps(precision: np.ndarray, recall: np.ndarray) -> float | None:
     if not len(precision):
         return None
     return float(-np.sum(np.diff(recall) * precision[:-1]))
@@ -64,8 +70,9 @@ def cumulative_gain(y_true: np.ndarray, scores: np.ndarray, bins: int = GAIN_BIN
     n_pos = int(positive.sum())
     if n_pos == 0:
         return None
-    true_positives, false_positives, _ = threshold_counts(positive, scores)
-    rows_taken = np.r_[0, true_positives + false_positives]
+    true_positives, rows_taken, _ = threshold_counts(positive, scores)
+    rows_taken += true_positives  # in place: arrays as long as the test split
+    rows_taken = np.r_[0, rows_taken]
     share = np.arange(1, bins + 1) / bins
     gain = np.interp(share * len(positive), rows_taken, np.r_[0, true_positives]) / n_pos
     return {"share": share.tolist(), "gain": gain.tolist(), "lift": (gain / share).tolist()}
@@ -125,7 +132,7 @@ def _binary_chart_data(y_true: np.ndarray, probabilities: np.ndarray) -> dict[st
         data["roc"] = {"fpr": _rounded(fpr), "tpr": _rounded(tpr)}
     precision, recall, _ = precision_recall_curve(y_true, probabilities)
     if len(precision):
-        data["average_precision"] = average_precision(y_true, probabilities)
+        data["average_precision"] = _area_under_steps(precision, recall)  # the curve in hand, not computed again
         recall, precision = downsample_curve(recall, precision, MAX_CURVE_POINTS)
         data["precision_recall"] = {"recall": _rounded(recall), "precision": _rounded(precision)}
     gain = cumulative_gain(y_true, probabilities)

@@ -51,32 +51,56 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula; ``None`` if one class."""
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula; ``None`` if one class.
+
+    The positives' rank sum is taken group by group of tied scores (each at its mean rank) from the
+    sorted scores, without an array of every row's rank: about 20 bytes a row at its peak instead of
+    65, which matters to the evaluation Lambda at millions of test rows. Ranks and their sums are
+    whole or half numbers far below 2**53, so the sum is exact and the area is what
+    :func:`average_ranks` gives.
+    """
     positive = np.asarray(y_true) == 1
     n_pos = int(positive.sum())
     n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = average_ranks(scores)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(scores, kind="mergesort")
+    positives = np.flatnonzero(positive[order])  # sorted positions of the positive rows
+    ordered = scores[order]
+    del order
+    # -1, the last position of each group of equal scores, the last position
+    bounds = np.concatenate(([-1], np.flatnonzero(ordered[1:] != ordered[:-1]), [len(positive) - 1]))
+    del ordered
+    group = np.searchsorted(bounds, positives)  # each positive's group (1-based): bounds[g-1] < p <= bounds[g]
+    # mean rank of a group = (first + last) / 2 + 1 (ranks are 1-based)
+    rank_sum = (int((bounds[group - 1] + 1).sum()) + int(bounds[group].sum())) / 2.0 + n_pos
+    return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def threshold_counts(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True and false positives when predicting positive at or above each distinct score.
 
     ``(true_positives, false_positives, thresholds)`` with thresholds in decreasing order — the
-    counts every threshold curve (ROC, precision-recall, gain) is drawn from.
+    counts every threshold curve (ROC, precision-recall, gain) is drawn from. Temporaries are
+    dropped as soon as they are used: the evaluation runs this on millions of test rows.
     """
     y_true = np.asarray(y_true) == 1
     scores = np.asarray(scores, dtype=float)
     order = np.argsort(-scores, kind="mergesort")
-    ordered_scores = scores[order]
     ordered_true = y_true[order]
+    ordered_scores = scores[order]
+    del order
     # A curve only moves at the last row of each run of equal scores.
-    last_of_run = np.r_[ordered_scores[1:] != ordered_scores[:-1], True] if len(scores) else np.empty(0, bool)
+    if len(scores):
+        last_of_run = np.append(np.flatnonzero(ordered_scores[1:] != ordered_scores[:-1]), len(scores) - 1)
+    else:
+        last_of_run = np.empty(0, np.int64)
+    thresholds = ordered_scores[last_of_run]
+    del ordered_scores
     true_positives = np.cumsum(ordered_true)[last_of_run]
-    false_positives = np.cumsum(~ordered_true)[last_of_run]
-    return true_positives, false_positives, ordered_scores[last_of_run]
+    false_positives = last_of_run + 1 - true_positives  # rows taken minus the positives among them
+    return true_positives, false_positives, thresholds
 
 
 def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +114,9 @@ def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     if n_pos == 0 or n_neg == 0:
         return np.empty(0), np.empty(0)
     true_positives, false_positives, _ = threshold_counts(positive, scores)
-    return np.r_[0.0, false_positives / n_neg], np.r_[0.0, true_positives / n_pos]
+    fpr = np.r_[0.0, false_positives / n_neg]
+    del false_positives  # one curve-long array at a time: the test split may have millions of rows
+    return fpr, np.r_[0.0, true_positives / n_pos]
 
 
 def downsample_curve(x: np.ndarray, y: np.ndarray, max_points: int = 200) -> tuple[np.ndarray, np.ndarray]:

@@ -3,18 +3,28 @@
 The rows go as the upload had them (raw columns, text and all, with a header line), so the
 evaluation tests the whole deployed pipeline — featurizer, algorithm and label decoder — and not
 a pre-encoded shortcut. The labels to score against are the encoded ones of the test split.
+Above the stack's EvaluationTransformBytes the same rows went through a Batch Transform job of the
+deployed model instead (``sagedrop.pipeline.evaluation_transform``) and its output is read here.
+Memory is bounded by the chunks in flight plus a few bytes a test row (``sagedrop.evaluation.streams``).
 """
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from sagedrop.aws.runtime import EndpointInvoker
 from sagedrop.aws.s3 import DataBucket
-from sagedrop.evaluation import build_evaluation, chart_data, features_only, headline_metrics, render_report_html
-from sagedrop.evaluation.permutation import permutation_importance, read_raw_sample
+from sagedrop.aws.s3_streams import ObjectStreams
+from sagedrop.errors import InvalidPredictionError
+from sagedrop.evaluation import build_evaluation, chart_data, headline_metrics, render_report_html
+from sagedrop.evaluation.permutation import permutation_importance
+from sagedrop.evaluation.streams import (
+    endpoint_scores,
+    read_labels,
+    read_raw_sample,
+    sample_positions,
+    transform_scores,
+)
 from sagedrop.limits import EVALUATION_BATCH_BYTES, PERMUTATION_SAMPLE_ROWS, SERVERLESS_EVALUATION_BATCH_BYTES
 from sagedrop.names import run_prefix
 from sagedrop.pipeline.state import EvaluateInput, Evaluation
@@ -46,32 +56,58 @@ def _trials(bucket: DataBucket, state: EvaluateInput) -> dict | None:
     return json.loads(data) if data is not None else None
 
 
-def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvoker) -> Evaluation:
+def evaluate_run(
+    state: EvaluateInput, bucket: DataBucket, streams: ObjectStreams, invoker: EndpointInvoker
+) -> Evaluation:
     """Score the model on the test split; write evaluation.json and report.html.
 
-    Returns their keys and the headline metrics.
+    Streams every input (``sagedrop.evaluation.streams``): the labels from the encoded test parts,
+    the scores from the endpoint (the raw test split in bounded requests) or, when the state machine
+    took the Batch Transform route (``$.evaluation_transform``), from the job's output. Only the
+    labels and the scores are kept, as numpy arrays. Returns the keys and the headline metrics.
     """
     run_id = state.run_id
     dataset = state.prepared.dataset
     schema = bucket.read_json(dataset.schema_key)
+    delimiter = schema.get("delimiter") or ","
     # The test split may be several part files (in key order, the raw test split's row order).
     parts = bucket.keys(bucket.key_of(dataset.channels.test))
-    labels = np.concatenate([features_only(bucket.read_bytes(key))[0] for key in parts])
+    labels = read_labels(streams.open_text(key) for key in parts)
     serverless = state.prepared.config.serverless is not None
+    max_bytes = SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES
 
     def score_raw(data: bytes):
         return predict_raw_csv(
             data,
             invoker.invoke,
             dataset.problem_type,
-            delimiter=schema.get("delimiter") or ",",
-            max_bytes=SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
+            delimiter=delimiter,
+            max_bytes=max_bytes,
             max_rows=rows_per_request(dataset.feature_count),
             concurrency=CONCURRENT_BATCHES,
         )
 
-    raw = bucket.read_bytes(dataset.raw_test_key)
-    predictions = score_raw(raw)
+    transform = state.evaluation_transform
+    if transform is not None:
+        with streams.open_text(transform.output_key) as output:
+            predictions = transform_scores(output, dataset.problem_type)
+        source = f"the transform job {transform.job_name}"
+    else:
+        with streams.open_text(dataset.raw_test_key) as raw:
+            predictions = endpoint_scores(
+                raw,
+                invoker.invoke,
+                dataset.problem_type,
+                delimiter=delimiter,
+                max_bytes=max_bytes,
+                max_rows=rows_per_request(dataset.feature_count),
+                concurrency=CONCURRENT_BATCHES,
+            )
+        source = "the endpoint"
+    if len(predictions) != len(labels):
+        raise InvalidPredictionError(
+            f"{source} answered {len(predictions):,} predictions for the {len(labels):,} rows of the test split"
+        )
     analysis = state.analysis
     analysed = bucket.read_json(analysis.analysis_key) if analysis is not None and analysis.analysis_key else None
     evaluation = build_evaluation(
@@ -86,11 +122,12 @@ def evaluate_run(state: EvaluateInput, bucket: DataBucket, invoker: EndpointInvo
     )
     if analysed is None and dataset.problem_type is not None:
         # No analysis job (Linear Learner): explain by permutation, through the endpoint, by uploaded column.
-        sample, picked = read_raw_sample(
-            raw, schema.get("delimiter") or ",", PERMUTATION_SAMPLE_ROWS, state.prepared.config.seed
-        )
+        # The seeded positions among the test rows, picked from one more pass over the raw split.
+        picked = sample_positions(len(labels), PERMUTATION_SAMPLE_ROWS, state.prepared.config.seed)
+        with streams.open_text(dataset.raw_test_key) as raw:
+            sample = read_raw_sample(raw, delimiter, picked)
         evaluation["feature_importance"] = permutation_importance(
-            sample, labels[picked], score_raw, dataset.problem_type, delimiter=schema.get("delimiter") or ","
+            sample, labels[picked], score_raw, dataset.problem_type, delimiter=delimiter
         )
         evaluation["importance_method"] = f"permutation importance through the endpoint on {len(sample):,} test rows"
     bucket.write_json(evaluation_key(run_id), evaluation)

@@ -11,6 +11,7 @@ from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.aws.transform_jobs import BatchTransformGateway
 from sagedrop.names import RUN_ID_TAG
 from sagedrop.pipeline.costing import run_cost
 from sagedrop.pipeline.deployment import hosting_names
@@ -211,6 +212,13 @@ def record_failure(
     if state.analysis is not None:
         name = state.analysis.job_name
         attempt(f"stop analysis job {name}", lambda: sagemaker.stop_processing_job_if_running(name))
+    if state.evaluation_transform is not None:
+        transform_job = state.evaluation_transform.job_name
+        # the same client, seen as the transform calls' gateway
+        attempt(
+            f"stop evaluation transform job {transform_job}",
+            lambda: BatchTransformGateway(sagemaker.client).stop_transform_job_if_running(transform_job),
+        )
     if not _keep_endpoint(state):
         attempt("delete the endpoint", lambda: deleted.extend(sagemaker.delete_hosting(**_hosting_args(run_id))))
 

@@ -156,7 +156,13 @@ def check_preparation_job(
         schema = bucket.read_json(schema_key(state.run_id))
         write_inference_tarball(bucket, state.run_id, schema)
         prepared = prepared_state(
-            state.run_id, bucket, preparation.config, preparation.config_source, schema, outcome["parts"]
+            state.run_id,
+            bucket,
+            preparation.config,
+            preparation.config_source,
+            schema,
+            outcome["parts"],
+            outcome["raw_test_bytes"],
         )
         # billable_seconds is always set here: the state machine's summary Pass reads it by path
         update.update(prepared=prepared, failure_reason=None, billable_seconds=run_seconds(job) or 0)

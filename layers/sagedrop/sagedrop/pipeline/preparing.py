@@ -104,7 +104,13 @@ def write_inference_tarball(bucket: DataBucket, run_id: str, schema: dict) -> st
 
 
 def prepared_state(
-    run_id: str, bucket: DataBucket, config: RunConfig, config_source: str | None, schema: dict, parts: dict
+    run_id: str,
+    bucket: DataBucket,
+    config: RunConfig,
+    config_source: str | None,
+    schema: dict,
+    parts: dict,
+    raw_test_bytes: int,
 ) -> Prepared:
     """The ``$.prepared`` section from what the preparation wrote (either route)."""
     # only validation may be empty (split.validation = 0)
@@ -115,6 +121,7 @@ def prepared_state(
             schema_key=schema_key(run_id),
             channels=Channels(**channels),
             raw_test_key=raw_test_key(run_id),
+            raw_test_bytes=raw_test_bytes,
             inference_artifact=bucket.uri(inference_key(run_id)),
             label=schema["label"],
             problem_type=schema["problem_type"],
@@ -143,4 +150,6 @@ def prepare_run(state: PrepareInput, bucket: DataBucket, settings: PipelineSetti
 
     outcome = prepare_upload(opener, PrepareOptions.of(config), source_key, S3Store(bucket, state.run_id))
     write_inference_tarball(bucket, state.run_id, outcome.schema)
-    return prepared_state(state.run_id, bucket, config, config_source, outcome.schema, outcome.parts)
+    return prepared_state(
+        state.run_id, bucket, config, config_source, outcome.schema, outcome.parts, outcome.raw_test_bytes
+    )

@@ -115,10 +115,12 @@ def start_run(obj: UploadedObject, executions: Executions, settings: StarterSett
         "source": obj.as_dict(),
         "poll": _poll(settings),
         # The state machine refuses a larger upload from its event size, before anything reads it,
-        # and prepares one above lambda_prepare_max_bytes in a Processing job instead of the Lambda.
+        # and prepares one above lambda_prepare_max_bytes in a Processing job instead of the Lambda,
+        # and evaluates a raw test split over evaluation_transform_bytes with Batch Transform.
         "limits": {
             "max_upload_bytes": settings.max_upload_bytes,
             "lambda_prepare_max_bytes": settings.lambda_prepare_max_bytes,
+            "evaluation_transform_bytes": settings.evaluation_transform_bytes,
         },
     }
     execution_arn, started = executions.start(run_id, document)

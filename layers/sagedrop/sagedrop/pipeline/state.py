@@ -22,6 +22,7 @@ from sagedrop.run_config import RunConfig
 
 TrainingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 ProcessingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+TransformJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 EndpointStatus = Literal[
     "OutOfService",
     "Creating",
@@ -79,6 +80,9 @@ class Limits(Section):
     max_upload_bytes: int = Field(ge=1)
     #: Larger uploads are prepared by a Processing job, not the Lambda (absent: always the Lambda).
     lambda_prepare_max_bytes: int | None = Field(default=None, ge=0)
+    #: Above this many bytes of raw test split the evaluation scores it with a Batch Transform job
+    #: (stack parameter EvaluationTransformBytes); absent in executions started before it existed.
+    evaluation_transform_bytes: int | None = Field(default=None, ge=0)
 
 
 class Channels(Section):
@@ -95,6 +99,7 @@ class DatasetSummary(Section):
     schema_key: str
     channels: Channels
     raw_test_key: str  #: the test split as uploaded: what the evaluation sends, as a caller would
+    raw_test_bytes: int | None = Field(default=None, ge=0)  #: its size: it decides endpoint or Batch Transform
     inference_artifact: str  #: S3 URI of the featurizer/decoder tarball the deployed model serves with
     label: str
     problem_type: ProblemType
@@ -219,6 +224,21 @@ class Endpoint(Section):
     failure_reason: str | None = None
 
 
+class EvaluationTransform(Section):
+    """Written by "Start the evaluation transform" and each "Check the evaluation transform" poll.
+
+    (``$.evaluation_transform``; only when the raw test split is over the stack's EvaluationTransformBytes.)
+    """
+
+    job_name: str
+    status: TransformJobStatus
+    polls: int = Field(ge=0)
+    input_key: str  #: the staged test rows the job reads (JSON Lines, one request per line)
+    output_key: str  #: the job's output: one JSON answer per line, in input order
+    rows: int = Field(ge=0)
+    failure_reason: str | None = None
+
+
 class Evaluation(Section):
     """Written by "Evaluate the model" (``$.evaluation``)."""
 
@@ -265,6 +285,7 @@ class RunState(Section):
     training: Training | None = None
     analysis: Analysis | None = None
     endpoint: Endpoint | None = None
+    evaluation_transform: EvaluationTransform | None = None
     evaluation: Evaluation | None = None
     result: Finished | None = None
     failure: Failure | None = None
@@ -316,6 +337,15 @@ class DeployInput(RunState):
 
 class CheckEndpointInput(RunState):
     endpoint: Endpoint
+
+
+class StartEvaluationTransformInput(RunState):
+    prepared: Prepared
+    endpoint: Endpoint
+
+
+class CheckEvaluationTransformInput(RunState):
+    evaluation_transform: EvaluationTransform
 
 
 class EvaluateInput(RunState):

@@ -64,10 +64,12 @@ class DirStore:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the caller needs to describe the prepared data: the schema and the part files of each split."""
+    """What the caller needs to describe the prepared data: the schema, the part files of each split
+    and the raw test split's size (the evaluation's route depends on it)."""
 
     schema: dict[str, Any]
     parts: dict[str, list[str]]
+    raw_test_bytes: int
 
 
 def prepare_upload(opener: Opener, options: PrepareOptions, source: str, store: Store) -> Outcome:
@@ -86,4 +88,4 @@ def prepare_upload(opener: Opener, options: PrepareOptions, source: str, store: 
     store.write_json(DATA_REPORT_FILE, plan.data_report)
     written: Written = write(opener, plan, store.sink)
     store.write_json(SCHEMA_FILE, plan.schema)
-    return Outcome(schema=plan.schema, parts=written.parts)
+    return Outcome(schema=plan.schema, parts=written.parts, raw_test_bytes=written.raw_test_bytes)

@@ -7,7 +7,7 @@ preprocessing Lambda runs. ``--upload`` is the folder the job's input filled wit
 is that S3 prefix, so that messages name the files where the run will have them), ``--outcome`` the
 folder uploaded to ``runs/<run-id>/preparation/output/``, which receives ``outcome.json``:
 
-``{"parts": {"train": [...], "validation": [...], "test": [...]}}`` or
+``{"parts": {"train": [...], "validation": [...], "test": [...]}, "raw_test_bytes": N}`` or
 ``{"error": {"type": "InvalidCsvError", "message": "..."}}``
 
 Bad input is an outcome, not a crash: the job ends Completed (so that its outputs, the data report
@@ -62,7 +62,7 @@ def run(arguments: argparse.Namespace) -> dict:
         outcome = prepare_upload(lambda: upload.open("rb"), options, job["source"], store)
     except RECORDED_ERRORS as error:
         return {"error": {"type": type(error).__name__, "message": str(error)}}
-    return {"parts": outcome.parts}
+    return {"parts": outcome.parts, "raw_test_bytes": outcome.raw_test_bytes}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,184 @@
+"""Evaluation at scale: above a size, the test split is scored by a Batch Transform job, not by InvokeEndpoint.
+
+The state machine takes this route when the raw test split is over the stack's
+EvaluationTransformBytes (``limits.EVALUATION_TRANSFORM_BYTES`` by default): a Lambda sending it
+through the endpoint would run into its 15 minutes. "Start the evaluation transform" stages the
+rows and creates the job; "Check the evaluation transform" polls it in the bounded wait loop;
+"Evaluate the model" then reads the job's output (streamed) instead of calling the endpoint.
+
+* **The model** is the deployed one (``$.endpoint.model_name``), so the transform evaluates exactly
+  what the endpoint serves. A serverless run's model is its single-container form: a SageMaker model
+  does not belong to an endpoint type, and a transform job runs it on an instance as any model.
+  The instance is the run's ``endpoint_instance_type`` when Batch Transform offers it (``ml.t2.*``
+  and a few others are endpoint-only), else ``FALLBACK_INSTANCE_TYPE``.
+* **The input** is the raw test split staged as JSON Lines, one ``{"instances": [{column: value}]}``
+  request per line, values as the text written. The raw test split itself cannot be the input:
+  with ``SplitType: Line`` its header line would be sent as a record of its own (the featurizer
+  refuses a header without rows), and a quoted value holding a line break would be cut in two.
+  JSON escapes line breaks, carries the column names, and is read by the featurizer exactly as the
+  CSV field (``sagedrop.inference.featurizer``), so the metrics are those of the endpoint route.
+* ``BatchStrategy: SingleRecord``: MultiRecord fails on a model whose scikit-learn container runs in
+  front of the algorithm's (sagemaker-python-sdk#4042). ``AssembleWith: Line``: one answer a line.
+* No ``DataProcessing``: the raw test split has no label column (nothing to filter out), and the
+  labels the metrics use are the encoded ones of the test split, paired with the answers by order
+  (a transform keeps its input's order within an object); the counts are checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from sagedrop.aws.s3 import DataBucket
+from sagedrop.aws.s3_streams import ObjectStreams
+from sagedrop.aws.transform_jobs import BatchTransformGateway
+from sagedrop.errors import InvalidCsvError
+from sagedrop.evaluation.streams import raw_records
+from sagedrop.names import evaluation_transform_job_name, run_prefix
+from sagedrop.pipeline.state import CheckEvaluationTransformInput, EvaluationTransform, StartEvaluationTransformInput
+from sagedrop.pipeline.training import sagemaker_tags
+from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB, MAX_RECORD_BYTES
+from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS
+from sagedrop.settings import PipelineSettings
+
+JSON = "application/json"
+#: Batch Transform's instance when the endpoint's type is not offered for transform jobs.
+FALLBACK_INSTANCE_TYPE = "ml.m5.large"
+#: Staged lines written at once.
+WRITE_BATCH_RECORDS = 4096
+
+
+def transform_prefix(run_id: str) -> str:
+    return f"{run_prefix(run_id)}evaluation/transform/"
+
+
+def transform_input_key(run_id: str) -> str:
+    return f"{transform_prefix(run_id)}input/test.jsonl"
+
+
+def transform_output_key(run_id: str) -> str:
+    """Batch Transform names its output after the input object, with ``.out`` appended."""
+    return f"{transform_prefix(run_id)}output/test.jsonl.out"
+
+
+def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str]) -> str:
+    return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
+
+
+def stage_rows(
+    records: Iterable[list[str]], write: Callable[[str], None], max_line_bytes: int = MAX_RECORD_BYTES
+) -> int:
+    """Write one JSON request per data row of ``records`` (the header first); returns the rows.
+
+    Raises InvalidCsvError for a row whose field count is not the header's, or whose request would be
+    over a transform request's payload (the endpoint route refuses such a row as well).
+    """
+    records = iter(records)
+    header = next(records, None)
+    if header is None:
+        raise InvalidCsvError("the raw test split is empty: no header line")
+    rows = 0
+    lines: list[str] = []
+    for row, record in enumerate(records, start=1):
+        if len(record) != len(header):
+            raise InvalidCsvError(f"raw test row {row} has {len(record)} fields, the header has {len(header)}")
+        line = json.dumps({"instances": [dict(zip(header, record, strict=True))]}, separators=(",", ":")) + "\n"
+        if len(line) > max_line_bytes:  # ASCII (ensure_ascii): characters are bytes
+            raise InvalidCsvError(
+                f"raw test row {row} is {len(line):,} bytes as a request: a transform request carries at most "
+                f"{max_line_bytes:,}"
+            )
+        lines.append(line)
+        rows += 1
+        if len(lines) >= WRITE_BATCH_RECORDS:
+            write("".join(lines))
+            lines = []
+    if lines:
+        write("".join(lines))
+    if rows == 0:
+        raise InvalidCsvError("the raw test split has a header line and no rows")
+    return rows
+
+
+def transform_job_request(
+    state: StartEvaluationTransformInput, settings: PipelineSettings, bucket: DataBucket, instance_type: str
+) -> dict:
+    """The CreateTransformJob request (pure)."""
+    run_id = state.run_id
+    input_key = transform_input_key(run_id)
+    return {
+        "TransformJobName": evaluation_transform_job_name(run_id),
+        "ModelName": state.endpoint.model_name,
+        # SingleRecord, never MultiRecord: see the module docstring (sagemaker-python-sdk#4042).
+        "BatchStrategy": "SingleRecord",
+        "MaxPayloadInMB": MAX_PAYLOAD_IN_MB,
+        "MaxConcurrentTransforms": MAX_CONCURRENT_TRANSFORMS,
+        "TransformInput": {
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": bucket.uri(input_key.rsplit("/", 1)[0] + "/")}
+            },
+            "ContentType": JSON,
+            "CompressionType": "None",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {
+            "S3OutputPath": bucket.uri(transform_output_key(run_id).rsplit("/", 1)[0] + "/"),
+            "Accept": JSON,
+            "AssembleWith": "Line",
+        },
+        "TransformResources": {"InstanceType": instance_type, "InstanceCount": 1},
+        "Tags": sagemaker_tags(settings, run_id),
+    }
+
+
+def start_evaluation_transform(
+    state: StartEvaluationTransformInput,
+    sagemaker: BatchTransformGateway,
+    bucket: DataBucket,
+    streams: ObjectStreams,
+    settings: PipelineSettings,
+) -> EvaluationTransform:
+    """Stage the raw test split as JSON Lines, then CreateTransformJob on the deployed model.
+
+    Memory holds one batch of records. A retried step stages the same rows again and finds the job
+    by its derived name. Returns the job with ``status: "InProgress"`` and ``polls: 0``.
+    """
+    run_id = state.run_id
+    dataset = state.prepared.dataset
+    schema = bucket.read_json(dataset.schema_key)
+    input_key = transform_input_key(run_id)
+    with streams.open_text(dataset.raw_test_key) as raw, streams.writer(input_key, "application/jsonlines") as out:
+        rows = stage_rows(raw_records(raw, schema.get("delimiter") or ","), out.write)
+    instance_type = transform_instance_type(
+        state.prepared.config.endpoint_instance_type, sagemaker.transform_instance_types()
+    )
+    request = transform_job_request(state, settings, bucket, instance_type)
+    sagemaker.create_transform_job(request)
+    return EvaluationTransform(
+        job_name=request["TransformJobName"],
+        status="InProgress",
+        polls=0,
+        input_key=input_key,
+        output_key=transform_output_key(run_id),
+        rows=rows,
+    )
+
+
+def check_evaluation_transform(
+    state: CheckEvaluationTransformInput, sagemaker: BatchTransformGateway
+) -> EvaluationTransform:
+    """One poll of the job: ``polls`` incremented; a reason when it ended without completing."""
+    transform = state.evaluation_transform
+    described = sagemaker.describe_transform_job(transform.job_name)
+    status = described["TransformJobStatus"]
+    reason = None
+    if status in ("Failed", "Stopped"):
+        reason = described.get("FailureReason") or f"transform job {transform.job_name} is {status}"
+    polls = transform.polls + 1
+    return transform.model_copy(
+        update={
+            "status": status,
+            "failure_reason": reason,
+            "polls": polls,
+        }
+    )
