@@ -42,6 +42,10 @@ LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPolls": "600"}
 LOCAL_STARTUP_SECONDS = 0.0
 
 
+#: Waiting between two reads of a running execution, as a multiple of how long the last read took.
+HISTORY_SHARE = 4
+
+
 def default_state_dir() -> Path:
     return Path.home() / ".sagedrop" / "local"
 
@@ -115,10 +119,15 @@ class CloudClient:
         timeout_seconds: float = 3600,
         poll_seconds: float = 0.2,
     ) -> dict:
-        """Block until the execution ends, passing each new history event to ``on_event``."""
+        """Block until the execution ends, passing each new history event to ``on_event``.
+
+        Each read returns the whole history (the local executor ignores paging), so the pause after
+        a read is at least HISTORY_SHARE times the read: progress stays a small share of the run.
+        """
         seen = 0
         deadline = time.monotonic() + timeout_seconds
         while True:
+            started = time.monotonic()
             description = self.sfn.describe_execution(executionArn=execution_arn)
             if on_event:
                 events = self.history(execution_arn)
@@ -129,7 +138,7 @@ class CloudClient:
                 return description
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {execution_arn} still running after {timeout_seconds} s")
-            time.sleep(poll_seconds)
+            time.sleep(max(poll_seconds, HISTORY_SHARE * (time.monotonic() - started)))
 
     def notifications(self, mentioning: str | None = None) -> list[dict]:
         """Messages the run notification topic published, taken from the local inbox.
