@@ -135,3 +135,22 @@ def test_the_zip_application_is_reproducible():
     names = set(__import__("zipfile").ZipFile(io.BytesIO(build_analysis_app())).namelist())
     assert {"__main__.py", "sagedrop/analysis/job.py", "sagedrop/analysis/threshold.py"} <= names
     assert not any(name.startswith(("sagedrop/aws", "sagedrop/pipeline")) for name in names)
+
+
+def test_the_validation_split_is_scored_chunk_by_chunk_over_its_parts(prepared, job_folders, tmp_path, monkeypatch):
+    from sagedrop.analysis import job
+
+    _, booster = job_folders
+    validation = prepared.validation
+    halves = (validation.iloc[: len(validation) // 2], validation.iloc[len(validation) // 2 :])
+    files = []
+    for index, half in enumerate(halves):
+        files.append(tmp_path / f"part-{index:05d}.csv")
+        files[-1].write_bytes(to_headerless_csv(half))
+    monkeypatch.setattr(job, "CHUNK_ROWS", 7)  # many chunks per part, the last one short
+
+    labels, scores = job.scored_split(files, booster)
+
+    whole = booster.predict(xgb.DMatrix(validation.iloc[:, 1:].to_numpy(float)))
+    assert labels.tolist() == validation.iloc[:, 0].astype(float).tolist()
+    assert scores == pytest.approx(whole, abs=1e-6)

@@ -71,11 +71,23 @@ def csv_files(folder: str | None) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.is_file()) if folder else []
 
 
-def read_split(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and features of a label-first, headerless numeric split (all its part files)."""
-    frames = [pd.read_csv(path, header=None, dtype=float) for path in files]
-    data = pd.concat(frames, ignore_index=True).to_numpy() if frames else np.zeros((0, 1))
-    return data[:, 0], data[:, 1:]
+def scored_split(files: list[Path], booster) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and the model's scores of a label-first, headerless numeric split, chunk by chunk.
+
+    Only the two columns are kept (16 bytes a row), never the features of the whole split.
+    """
+    import xgboost
+
+    labels: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for path in files:
+        for chunk in pd.read_csv(path, header=None, dtype=float, chunksize=CHUNK_ROWS):
+            data = chunk.to_numpy()
+            labels.append(data[:, 0])
+            scores.append(booster.predict(xgboost.DMatrix(data[:, 1:], missing=np.nan), validate_features=False))
+    if not labels:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(labels), np.concatenate(scores)
 
 
 def sample_split(files: list[Path], rows: int, seed: int) -> np.ndarray:
@@ -119,14 +131,11 @@ def analyse(arguments: argparse.Namespace) -> dict:
 
 
 def _threshold(arguments: argparse.Namespace, booster) -> dict:
-    import xgboost
-
     if arguments.threshold_value is not None:
         return {"value": arguments.threshold_value, "chosen_on": "configuration", "metric": None}
-    labels, features = read_split(csv_files(arguments.validation))
+    labels, scores = scored_split(csv_files(arguments.validation), booster)
     if len(labels) == 0:
         return {"value": 0.5, "chosen_on": "default", "metric": None, "reason": "no validation split"}
-    scores = booster.predict(xgboost.DMatrix(features, missing=np.nan), validate_features=False)
     rule = ThresholdRule(arguments.threshold_metric, arguments.false_positive_cost, arguments.false_negative_cost)
     choice = choose_threshold(labels, scores, rule)
     return {
