@@ -76,6 +76,8 @@ def test_bank_full_over_the_limit_is_evaluated_by_a_transform_job_with_the_endpo
     for section in ("metrics", "metrics_at_0_5", "confusion_matrix", "baseline"):
         assert by_endpoint[section] == by_transform[section], section
     assert by_transform["metrics"]["roc_auc"] > 0.9
+    assert by_transform["scored_by"] == {"route": "batch_transform", "resource": transform["job_name"]}
+    assert by_endpoint["scored_by"] == {"route": "endpoint", "resource": state["endpoint"]["endpoint_name"]}
     cloud.client("sagemaker").delete_endpoint(EndpointName=state["endpoint"]["endpoint_name"])
 
 

@@ -76,7 +76,9 @@ def test_the_transform_route_gives_the_endpoint_routes_evaluation_and_permutatio
                      "rows": ROWS}  # fmt: skip
         evaluate_run(state(evaluation_transform=transform), bucket, streams, Invoker(endpoint))
         by_transform = json.loads(s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/evaluation.json")["Body"].read())
-    # Then the evaluation is the same document
+    # Then the evaluation is the same document, but for the route it names
+    assert by_transform.pop("scored_by") == {"route": "batch_transform", "resource": "j"}
+    assert by_endpoint.pop("scored_by")["route"] == "endpoint"
     assert by_transform == by_endpoint
     assert by_endpoint["rows"] == ROWS
     assert by_endpoint["importance_method"].startswith("permutation importance through the endpoint on 1,000")

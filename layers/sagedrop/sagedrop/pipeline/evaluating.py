@@ -92,6 +92,7 @@ def evaluate_run(
         with streams.open_text(transform.output_key) as output:
             predictions = transform_scores(output, dataset.problem_type)
         source = f"the transform job {transform.job_name}"
+        scored_by = {"route": "batch_transform", "resource": transform.job_name}
     else:
         with streams.open_text(dataset.raw_test_key) as raw:
             predictions = endpoint_scores(
@@ -104,6 +105,7 @@ def evaluate_run(
                 concurrency=CONCURRENT_BATCHES,
             )
         source = "the endpoint"
+        scored_by = {"route": "endpoint", "resource": state.endpoint.endpoint_name}
     if len(predictions) != len(labels):
         raise InvalidPredictionError(
             f"{source} answered {len(predictions):,} predictions for the {len(labels):,} rows of the test split"
@@ -120,6 +122,7 @@ def evaluate_run(
         label_stats=schema.get("label_stats", {}),
         analysis=analysed,
     )
+    evaluation["scored_by"] = scored_by  # which route scored the test split (the metrics are the same either way)
     if analysed is None and dataset.problem_type is not None:
         # No analysis job (Linear Learner): explain by permutation, through the endpoint, by uploaded column.
         # The seeded positions among the test rows, picked from one more pass over the raw split.
@@ -138,6 +141,7 @@ def evaluate_run(
         "training_metrics": dict(state.training.metrics or {}),
         "analysis_job": analysis.job_name if analysis is not None else None,
         "endpoint": state.endpoint.endpoint_name,
+        "test_split_scored_by": source,
         "config": state.prepared.config.as_dict(),
     }
     charts = chart_data(dataset.problem_type, labels, predictions)
