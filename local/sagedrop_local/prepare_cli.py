@@ -10,7 +10,6 @@ preprocess, and an estimate of the run's cost and duration. No AWS account is us
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import time
 import zlib
@@ -44,41 +43,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     prepare.set_defaults(handler=prepare_command)
 
 
-def _opener(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return lambda: gzip.open(path, "rb")
-    return lambda: path.open("rb")
-
-
-def _size(path: Path) -> int:
-    """The size of the CSV as it would be uploaded (a .gz decompressed, reading it as a stream)."""
-    if not path.name.lower().endswith(".gz"):
-        return path.stat().st_size
-    total = 0
-    try:
-        with gzip.open(path, "rb") as stream:
-            while block := stream.read(1 << 20):
-                total += len(block)
-    except (OSError, EOFError, zlib.error) as error:
-        raise SystemExit(
-            f"sagedrop: {path}: not a whole gzip file ({error}); give the .csv, or a .csv.gz that gunzip reads"
-        ) from None
-    return total
-
-
-def _input(path: Path) -> Path:
-    if path.is_dir():
-        raise SystemExit(f"sagedrop: {path}: is a directory; give the CSV file")
-    if not path.exists():
-        raise SystemExit(f"sagedrop: {path}: no such file")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as error:
-        raise SystemExit(f"sagedrop: {path}: cannot be read ({error.strerror or error})") from None
-    return path
-
-
 def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
     from sagedrop.dataset.options import PrepareOptions
     from sagedrop.dataset.parts import DirSink
@@ -92,20 +56,18 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
     )
     from sagedrop.run_config import resolve_run_config
     from sagedrop_local.cli import load_run_config
-    from sagedrop_local.files import writable_folder
+    from sagedrop_local.files import open_input, writable_folder
 
-    path = _input(Path(args.csv))
+    path = Path(args.csv)
+    opener, name, size = open_input(path)
     out = writable_folder(Path(args.out), "--out", "the splits, schema.json and data_report.json")
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
     source = f"incoming/{Path(name).stem}/{name if name.lower().endswith('.csv') else name + '.csv'}"
-    size = _size(path)
     try:
         override = load_run_config(args.config, label=args.label)
         config = resolve_run_config(
             {}, override, source=f"--config {args.config}" if args.config else "the command line"
         )
         started = time.perf_counter()
-        opener = _opener(path)
         try:
             plan = scan(opener, PrepareOptions.of(config), source)
         except DataLeakageError as error:
