@@ -38,7 +38,7 @@ from sagedrop.names import evaluation_transform_job_name, run_prefix
 from sagedrop.pipeline.state import CheckEvaluationTransformInput, EvaluationTransform, StartEvaluationTransformInput
 from sagedrop.pipeline.training import sagemaker_tags
 from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB, MAX_RECORD_BYTES
-from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS
+from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS, poll_transform
 from sagedrop.settings import PipelineSettings
 
 JSON = "application/json"
@@ -169,16 +169,4 @@ def check_evaluation_transform(
 ) -> EvaluationTransform:
     """One poll of the job: ``polls`` incremented; a reason when it ended without completing."""
     transform = state.evaluation_transform
-    described = sagemaker.describe_transform_job(transform.job_name)
-    status = described["TransformJobStatus"]
-    reason = None
-    if status in ("Failed", "Stopped"):
-        reason = described.get("FailureReason") or f"transform job {transform.job_name} is {status}"
-    polls = transform.polls + 1
-    return transform.model_copy(
-        update={
-            "status": status,
-            "failure_reason": reason,
-            "polls": polls,
-        }
-    )
+    return transform.model_copy(update=poll_transform(sagemaker, transform.job_name, transform.polls))

@@ -112,20 +112,19 @@ def start_transform(
     )
 
 
-def check_transform(state: CheckTransformInput, sagemaker: BatchTransformGateway) -> Transform:
-    """One poll of the job: ``polls`` incremented; a reason when it ended without completing."""
-    transform = state.transform
-    described = sagemaker.describe_transform_job(transform.job_name)
+def poll_transform(sagemaker: BatchTransformGateway, job_name: str, polls: int) -> dict:
+    """One DescribeTransformJob: ``status``, ``polls`` + 1 and a ``failure_reason`` when it ended without completing."""
+    described = sagemaker.describe_transform_job(job_name)
     status = described["TransformJobStatus"]
     reason = None
     if status in ("Failed", "Stopped"):
-        reason = described.get("FailureReason") or f"transform job {transform.job_name} is {status}"
-    polls = transform.polls + 1
-    return transform.model_copy(
-        update={
-            "status": status,
-            "failure_reason": reason,
-            "polls": polls,
-            "wait_seconds": poll_wait_seconds(state.poll.interval_seconds, polls),
-        }
-    )
+        reason = described.get("FailureReason") or f"transform job {job_name} is {status}"
+    return {"status": status, "failure_reason": reason, "polls": polls + 1}
+
+
+def check_transform(state: CheckTransformInput, sagemaker: BatchTransformGateway) -> Transform:
+    """One poll of the job: ``polls`` incremented; a reason when it ended without completing."""
+    transform = state.transform
+    update = poll_transform(sagemaker, transform.job_name, transform.polls)
+    update["wait_seconds"] = poll_wait_seconds(state.poll.interval_seconds, update["polls"])
+    return transform.model_copy(update=update)
