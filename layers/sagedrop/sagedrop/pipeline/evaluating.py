@@ -74,18 +74,16 @@ def evaluate_run(
     parts = bucket.keys(bucket.key_of(dataset.channels.test))
     labels = read_labels(streams.open_text(key) for key in parts)
     serverless = state.prepared.config.serverless is not None
-    max_bytes = SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES
+    # How rows go to the endpoint, for the whole test split and for the permutation sample alike.
+    requests = {
+        "delimiter": delimiter,
+        "max_bytes": SERVERLESS_EVALUATION_BATCH_BYTES if serverless else EVALUATION_BATCH_BYTES,
+        "max_rows": rows_per_request(dataset.feature_count),
+        "concurrency": CONCURRENT_BATCHES,
+    }
 
     def score_raw(data: bytes):
-        return predict_raw_csv(
-            data,
-            invoker.invoke,
-            dataset.problem_type,
-            delimiter=delimiter,
-            max_bytes=max_bytes,
-            max_rows=rows_per_request(dataset.feature_count),
-            concurrency=CONCURRENT_BATCHES,
-        )
+        return predict_raw_csv(data, invoker.invoke, dataset.problem_type, **requests)
 
     transform = state.evaluation_transform
     if transform is not None:
@@ -95,15 +93,7 @@ def evaluate_run(
         scored_by = {"route": "batch_transform", "resource": transform.job_name}
     else:
         with streams.open_text(dataset.raw_test_key) as raw:
-            predictions = endpoint_scores(
-                raw,
-                invoker.invoke,
-                dataset.problem_type,
-                delimiter=delimiter,
-                max_bytes=max_bytes,
-                max_rows=rows_per_request(dataset.feature_count),
-                concurrency=CONCURRENT_BATCHES,
-            )
+            predictions = endpoint_scores(raw, invoker.invoke, dataset.problem_type, **requests)
         source = "the endpoint"
         scored_by = {"route": "endpoint", "resource": state.endpoint.endpoint_name}
     if len(predictions) != len(labels):
