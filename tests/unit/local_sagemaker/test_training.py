@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from botocore.exceptions import ClientError
+from sklearn.metrics import f1_score
 
 from .conftest import BUCKET, make_dataset, training_request, upload_channels, wait_for_job
 
@@ -65,6 +66,51 @@ def test_default_metric_is_reported_for_both_channels_without_eval_metric(sagema
     final = wait_for_job(sagemaker, "job-default-metric")
 
     assert {m["MetricName"] for m in final["FinalMetricDataList"]} == {"train:logloss", "validation:logloss"}
+
+
+@pytest.mark.parametrize("metrics", ["auc", "auc,f1"])
+def test_train_channel_metric_is_the_one_the_container_reports_for_the_last_round(sagemaker, s3, metrics):
+    # Given a job that stops early; the emulator evaluates the train channel once, after boosting
+    parts = upload_channels(s3, f"runs/tm-{len(metrics)}", make_dataset(rows=600, seed=11))
+    hyperparameters = {
+        "objective": "binary:logistic",
+        "num_round": "200",
+        "early_stopping_rounds": "5",
+        "eta": "0.3",
+        "eval_metric": metrics,
+    }
+    name = f"job-train-metric-{len(metrics)}"
+
+    # When
+    sagemaker.create_training_job(**training_request(name, f"runs/tm-{len(metrics)}", hyperparameters))
+    final = wait_for_job(sagemaker, name)
+
+    # Then train:auc is what xgboost gives when it evaluates the train channel every round, as the
+    # container's watchlist does, at the round the training stopped
+    reported = {m["MetricName"]: m["Value"] for m in final["FinalMetricDataList"]}
+    train = xgb.DMatrix(parts["train"][:, 1:], label=parts["train"][:, 0])
+    validation = xgb.DMatrix(parts["validation"][:, 1:], label=parts["validation"][:, 0])
+    history: dict = {}
+
+    def f1(predictions, data):  # the container computes f1 with scikit-learn at 0.5
+        return "f1", f1_score(data.get_label(), predictions > 0.5)
+
+    xgb.train(
+        {"objective": "binary:logistic", "eta": 0.3, "eval_metric": ["auc"], "verbosity": 0},
+        train,
+        200,
+        evals=[(train, "train"), (validation, "validation")],
+        evals_result=history,
+        custom_metric=f1 if "f1" in metrics else None,
+        callbacks=[
+            xgb.callback.EarlyStopping(rounds=5, metric_name=metrics.split(",")[-1], maximize=True, save_best=True)
+        ],
+        verbose_eval=False,
+    )
+    assert len(history["train"]["auc"]) < 200  # it did stop early
+    for metric in metrics.split(","):
+        assert reported[f"train:{metric}"] == pytest.approx(history["train"][metric][-1], abs=1e-6)
+        assert reported[f"validation:{metric}"] == pytest.approx(history["validation"][metric][-1], abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +172,9 @@ def test_header_row_is_silently_read_as_data(sagemaker, s3):
 
 def test_stop_training_job_goes_through_stopping_to_stopped(sagemaker, s3):
     upload_channels(s3, "runs/r4", make_dataset(rows=60))
-    sagemaker.create_training_job(**training_request("job-stop", "runs/r4"))
+    # rounds enough that the job cannot finish before the stop request arrives
+    endless = {"objective": "binary:logistic", "num_round": "1000000", "max_depth": "3", "eval_metric": "auc"}
+    sagemaker.create_training_job(**training_request("job-stop", "runs/r4", endless))
 
     sagemaker.stop_training_job(TrainingJobName="job-stop")
     stopping = sagemaker.describe_training_job(TrainingJobName="job-stop")
