@@ -29,7 +29,7 @@ from typing import IO, Any, BinaryIO
 
 import boto3
 
-from sagedrop_local import environ
+from sagedrop_local import environ, lazy_batch
 from sagedrop_local.lambdas import LocalLambdaRuntime
 from sagedrop_local.stack import ACCOUNT_ID, LocalStack
 
@@ -220,6 +220,7 @@ class LocalCloud(CloudClient):
         # CloudClient only, not moto or the local SageMaker (which imports xgboost: seconds).
         from moto import mock_aws
 
+        lazy_batch.install()  # before moto's Step Functions interpreter is first imported
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self.log: IO[str] | None = None
 
