@@ -43,7 +43,7 @@ LOCAL_STARTUP_SECONDS = 0.0
 
 
 #: Waiting between two reads of a running execution, as a multiple of how long the last read took.
-HISTORY_SHARE = 4
+HISTORY_SHARE = 9
 
 
 def default_state_dir() -> Path:
@@ -204,6 +204,7 @@ class LocalCloud(CloudClient):
         parameter_overrides: dict[str, str] | None = None,
         startup_seconds: float = LOCAL_STARTUP_SECONDS,
         clock: Callable[[], datetime] | None = None,
+        warm_containers: bool = False,
     ) -> None:
         if not (root / "template.yaml").exists():
             raise FileNotFoundError(f"{root} has no template.yaml: run sagedrop from a checkout of the project")
@@ -216,6 +217,7 @@ class LocalCloud(CloudClient):
         _name_state_machines(self.stack)
         self.startup_seconds = startup_seconds
         self.clock = clock
+        self.warm_containers = warm_containers  # the commands' clouds: containers started ahead of need
         # Imported here, not at the top: a command that talks to a running ``local up`` needs
         # CloudClient only, not moto or the local SageMaker (which imports xgboost: seconds).
         from moto import mock_aws
@@ -309,9 +311,12 @@ class LocalCloud(CloudClient):
             logs_client=self.session.client("logs"),
             cloudwatch_client=self.session.client("cloudwatch"),
             startup_seconds=self.startup_seconds,
+            warm_containers=self.warm_containers,
             **({"clock": self.clock} if self.clock else {}),
         )
         self.sagemaker.install(self.session)
+        if self.warm_containers:
+            self.sagemaker.prewarm()
 
         functions = self.stack.functions()
         for function in functions.values():

@@ -43,6 +43,7 @@ class Local:
     clock: Callable[[], datetime] = field(default=utc_now)
     account_id: str = DEFAULT_ACCOUNT_ID
     startup_seconds: float = 1.0
+    interpreters: Any = None  #: warm.WarmInterpreters: container processes started ahead of need
 
     def now(self) -> datetime:
         value = self.clock()

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from sagedrop.image_uris import SKLEARN, XGBOOST, image_uri, supported_versions
+
 from . import observability
 from .botocore_bridge import BotocoreBridge
 from .context import DEFAULT_ACCOUNT_ID, Local, utc_now
@@ -32,13 +34,16 @@ from .endpoints import Endpoints
 from .errors import SageMakerApiError
 from .faults import FaultPlan
 from .hosting import Hosting
+from .processing_container import runner_kind
 from .processing_jobs import ProcessingJobs
 from .runtime import Runtime
+from .script_mode import script_kind
 from .store import Store
 from .tags import Tags
 from .training_jobs import TrainingJobs
 from .transform_jobs import TransformJobs
 from .tuning_jobs import TuningJobs
+from .warm import WarmInterpreters
 from .workers import Workers, fail_unfinished, orphaned, sweep_scratch
 
 Handler = Callable[[dict, str, dict], dict]
@@ -60,6 +65,7 @@ class LocalSageMaker:
         account_id: account in ARNs and error messages.
         faults: errors to inject (a ``FaultPlan`` or its text, see ``faults``); by default the
             ``SAGEDROP_LOCAL_FAULTS`` environment variable.
+        warm_containers: start container processes ahead of need (``warm``); off, each starts cold.
     """
 
     def __init__(
@@ -73,6 +79,7 @@ class LocalSageMaker:
         startup_seconds: float = 1.0,
         account_id: str = DEFAULT_ACCOUNT_ID,
         faults: FaultPlan | str | None = None,
+        warm_containers: bool = False,
     ):
         if isinstance(faults, FaultPlan):
             self.faults = faults
@@ -90,6 +97,7 @@ class LocalSageMaker:
             clock=clock,
             account_id=account_id,
             startup_seconds=startup_seconds,
+            interpreters=WarmInterpreters(self.state_dir) if warm_containers else None,
         )
         self._workers = Workers()
         self._endpoint_worker = EndpointWorker(self._local, self._workers)
@@ -145,11 +153,23 @@ class LocalSageMaker:
             lambda params: self._local.forget_log_group(params.get("logGroupName", "")),
         )
 
+    def prewarm(self) -> None:
+        """Start, in the background, the container processes a run of the pipeline needs first.
+
+        Two scikit-learn serving containers (the inference pipeline's first and last stages) and
+        the analysis job's XGBoost Processing container; the next ones start as these are taken.
+        """
+        if self._local.interpreters is not None:
+            self._local.interpreters.prepare(script_kind(image_uri(SKLEARN, "us-east-1")), count=2)
+            self._local.interpreters.prepare(runner_kind(image_uri(XGBOOST, "us-east-1", supported_versions()[0])))
+
     def close(self) -> None:
         """Stop model servers and background threads. State stays on disk for the next process.
 
         Work this instance could not finish is recorded as failed now, not left in progress.
         """
+        if self._local.interpreters is not None:
+            self._local.interpreters.close()
         self._workers.close()
         self._endpoint_worker.stop_all()
         owner = self._store.owner

@@ -191,7 +191,13 @@ def _load(local: Local, name: str, container: dict, scratch: Path, archives: dic
         except (UnsafeArchive, tarfile.TarError, OSError, EOFError) as error:
             raise ModelLoadError(f"Model archive {url} could not be extracted: {error}") from error
         if own_code:
-            return ScriptContainer(folder, container.get("Environment"), logs.sink(name))
+            return ScriptContainer(
+                folder,
+                container.get("Environment"),
+                logs.sink(name),
+                image=container.get("Image"),
+                interpreters=local.interpreters,
+            )
         server = model_server_for(container, folder)
     except ModelLoadError as error:
         logs.line(name, f"ERROR: {error}")

@@ -28,10 +28,8 @@ from pathlib import Path, PurePosixPath
 
 import botocore.exceptions
 
-from sagedrop_local import environ
-
-from .script_mode import _HOST_ONLY_VARIABLES
 from .training import FAILURE_REASON_LIMIT, UserError, parse_s3_uri
+from .warm import Kind, WarmInterpreters, container_environment, preload_for
 
 CONTAINER_ROOT = "/opt/ml"
 # SageMaker's FailureReason for a non-zero exit, word for word (aws/sagemaker-spark-container's
@@ -83,10 +81,12 @@ def command(app: dict, root: Path) -> list[str]:
 
 
 def environment(job: dict, root: Path) -> dict[str, str]:
-    env = {key: value for key, value in environ.snapshot().items() if key not in _HOST_ONLY_VARIABLES}
-    env.update({key: rewrite(value, root) for key, value in (job.get("Environment") or {}).items()})
-    env["PYTHONUNBUFFERED"] = "1"  # log lines in the order they were written
-    return env
+    return container_environment({key: rewrite(value, root) for key, value in (job.get("Environment") or {}).items()})
+
+
+def runner_kind(image: str | None) -> Kind:
+    """The warm process a ``python`` entrypoint of ``image`` runs in (its own process group, as now)."""
+    return Kind(switches=(), preload=preload_for(image), new_session=True, errors="replace")
 
 
 def prepare(job: dict, root: Path) -> None:
@@ -186,12 +186,24 @@ def algorithm_error(code: int, stderr_tail: str) -> str:
 class ContainerProcess:
     """The entrypoint as a child process (its own process group), its output sent line by line to ``log``."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, log: LogLine):
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log: LogLine,
+        *,
+        image: str | None = None,
+        interpreters: WarmInterpreters | None = None,
+    ):
         try:
-            self._process = subprocess.Popen(  # noqa: S603 — the job's own command, as its container would run it
-                argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-                start_new_session=True,
-            )  # fmt: skip
+            if interpreters is not None and argv[:2] == [sys.executable, str(PYTHON_RUNNER)] and preload_for(image):
+                self._process = interpreters.launch(runner_kind(image), argv[1:], env, cwd, keep_stdin=False)
+            else:
+                self._process = subprocess.Popen(  # noqa: S603 — the job's own command, as its container would run it
+                    argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    errors="replace", start_new_session=True,
+                )  # fmt: skip
         except OSError as error:
             raise ContainerError(
                 f"ClientError: Cannot start the container's entrypoint {argv[0]!r}: {error}"

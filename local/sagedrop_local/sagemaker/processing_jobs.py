@@ -236,7 +236,14 @@ class ProcessingJobs:
             container.prepare(job, root)
             container.download_inputs(self._local.s3, job.get("ProcessingInputs") or [], root, stop_reason, log)
             argv = container.command(job["AppSpecification"], root)
-            process = container.ContainerProcess(argv, container.environment(job, root), root, log)
+            process = container.ContainerProcess(
+                argv,
+                container.environment(job, root),
+                root,
+                log,
+                image=job["AppSpecification"].get("ImageUri"),
+                interpreters=self._local.interpreters,
+            )
             try:
                 outcome = process.wait(stop_reason)
             finally:

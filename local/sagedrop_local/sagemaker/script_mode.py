@@ -22,10 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sagedrop.image_uris import SKLEARN, image_uri
-from sagedrop_local import environ
 
 from .algorithms import repository
 from .model_server import ModelLoadError
+from .warm import Kind, WarmInterpreters, container_environment, preload_for
 
 WORKER_SCRIPT = Path(__file__).with_name("script_container.py")
 PROGRAM_VARIABLE = "SAGEMAKER_PROGRAM"
@@ -33,10 +33,13 @@ PROGRAM_VARIABLE = "SAGEMAKER_PROGRAM"
 SKLEARN_REPOSITORY = repository(image_uri(SKLEARN, "us-east-1"))
 START_TIMEOUT_SECONDS = 120  # model_fn plus the imports of numpy and pandas in a fresh interpreter
 CONTAINER_TIMEOUT_SECONDS = 60  # SageMaker's limit on a container's answer
-# What the parent's environment must not pass on: the host's import path is not the image's.
-_HOST_ONLY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
 
 LogLine = Callable[[str], None]
+
+
+def script_kind(image: str | None) -> Kind:
+    """The warm process a container of ``image`` runs in: isolated, as ``python -I`` starts it."""
+    return Kind(switches=("-I",), preload=preload_for(image), new_session=False)
 
 
 def runs_own_code(container: dict) -> bool:
@@ -68,9 +71,19 @@ def post(port: int, body: bytes, content_type: str | None, accept: str | None) -
 class ScriptContainer:
     """One script-mode container: a child process serving ``model_dir`` (removed again on ``stop``)."""
 
-    def __init__(self, model_dir: Path, environment: dict[str, str] | None, log: LogLine):
+    def __init__(
+        self,
+        model_dir: Path,
+        environment: dict[str, str] | None,
+        log: LogLine,
+        *,
+        image: str | None = None,
+        interpreters: WarmInterpreters | None = None,
+    ):
         self.model_dir = Path(model_dir)
         self.environment = dict(environment or {})
+        self.image = image
+        self._interpreters = interpreters
         self._log = log
         self._process: subprocess.Popen | None = None
         self._port: int | None = None
@@ -87,9 +100,12 @@ class ScriptContainer:
 
     def launch(self) -> None:
         """Start the process without waiting for it (a pipeline starts its containers side by side)."""
-        env = {key: value for key, value in environ.snapshot().items() if key not in _HOST_ONLY_VARIABLES}
-        env.update(self.environment)
-        env["PYTHONUNBUFFERED"] = "1"
+        env = container_environment(self.environment)
+        if self._interpreters is not None and preload_for(self.image):
+            self._process = self._interpreters.launch(
+                script_kind(self.image), [str(WORKER_SCRIPT), str(self.model_dir)], env, self.model_dir, keep_stdin=True
+            )
+            return
         self._process = subprocess.Popen(  # noqa: S603 — our own interpreter and script
             [sys.executable, "-I", str(WORKER_SCRIPT), str(self.model_dir)],
             stdin=subprocess.PIPE,

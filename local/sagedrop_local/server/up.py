@@ -124,7 +124,7 @@ def serve(state_dir: Path, port: int, stream: IO[str]) -> int:
 def _serve(state_dir: Path, port: int, stream: IO[str], stopper: _Stopper) -> int:
     work_dir = state_dir / "up"
     console = _Console(stream)
-    with LocalCloud(work_dir=work_dir, state_dir=state_dir) as cloud:
+    with LocalCloud(work_dir=work_dir, state_dir=state_dir, warm_containers=True) as cloud:
         _route_access_log(work_dir)
         try:
             server = make_server("127.0.0.1", port, None, threaded=True)
