@@ -149,12 +149,25 @@ def test_a_stray_control_character_in_text_is_kept():
         ("{\n" + '  "rows": [1, 2, 3]\n' * 30 + "}\n", "line 1 is a JSON object"),
         ('[{"a": 1, "y": 0},\n' + ' {"a": 2, "y": 1},\n' * 30 + "]\n", "line 1 starts a JSON array"),
         ("[\n" + "  [1, 2, 3],\n" * 30 + "]\n", "line 1 starts a JSON array"),
+        ("[[1, 2, 3],\n" + " [4, 5, 6],\n" * 30 + "]\n", "line 1 starts a JSON array"),
+        ('[ {"a": 1},\n' + ' {"a": 2},\n' * 30 + "]\n", "line 1 starts a JSON array"),
+        ("[[\n" + "  1, 2],\n" * 30 + "]\n", "line 1 starts a JSON array"),
         ("<!DOCTYPE html>\n<html><body>Access Denied</body></html>\n", "line 1 starts an HTML or XML document"),
         ('<?xml version="1.0"?>\n<Error><Code>NoSuchKey</Code></Error>\n', "HTML or XML document"),
     ],
 )
 def test_json_html_and_xml_are_refused_by_name(text, expected):
     assert expected in refused(text.encode())
+
+
+@pytest.mark.parametrize("first", ["[[", "[{x}", "[ [note"])
+def test_a_header_that_only_begins_like_a_json_array_is_read_as_a_header(first):
+    rows = [[first, "y"]] + [[i, i % 2] for i in range(30)]
+
+    table = read_table(written(rows))
+
+    assert list(table.frame.columns) == [first, "y"]
+    assert len(table.frame) == 30
 
 
 def test_a_field_over_the_csv_modules_limit_is_named_with_the_line_where_it_starts():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagedrop.dataset import read_table
+from sagedrop.dataset import read_table, stream
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import DirSink, PartWriter
 from sagedrop.dataset.passes import split_of_rows
@@ -275,3 +275,18 @@ def test_a_sampled_report_takes_counts_and_identifiers_from_every_row(monkeypatc
         1
     ].tolist()
     assert not [f for f in report["checks"]["findings"] if f["check"] == "identifier"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from([",", ";", "a", "1", " ", "\t", "\r", "\n", "\u00a0", "é", "\x1c"])),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    width=st.integers(min_value=1, max_value=4),
+)
+def test_the_field_count_check_finds_the_same_lines_as_a_loop_over_every_line(text, delimiter, width):
+    def ragged(lines):
+        return [(index, record) for index, record in lines if record.strip() and record.count(delimiter) + 1 != width]
+
+    every_line = list(enumerate(text.split("\n")))
+
+    assert ragged(stream._odd_records(text, delimiter, width)) == ragged(every_line)

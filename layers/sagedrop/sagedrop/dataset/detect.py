@@ -32,6 +32,9 @@ CHUNK_BYTES = 1 << 20
 # Control characters other than tab, line feed and carriage return. Text may hold a stray one; a
 # chunk with more than 1% of them (and at least 3) is binary data.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A first line that opens an array of arrays or objects whose first element starts as JSON does:
+# `[{"a": 1},` or `[[1, 2],` — not a header whose first name is `[[`.
+_JSON_ARRAY_START = re.compile(r'\[\s*(?:\[[\s\[]*(?:["\d\-\]]|true|false|null|$)|\{\s*(?:"|\}|$))')
 _NOT_SPACE = re.compile(rb"\S")
 #: A sample of records cut short by its number of fields still holds this many records.
 MIN_SAMPLE_RECORDS = 25
@@ -123,7 +126,7 @@ def check_is_table(encoding: Encoding, data: bytes, fail: Fail) -> None:
                 f"line {line} is a JSON object, not a row of a table: JSON lines are not CSV; "
                 "upload CSV text (a header line, then one line per row)"
             )
-        if isinstance(document, list) or start == "[" or start.startswith(("[{", "[[")):
+        if isinstance(document, list) or start == "[" or _JSON_ARRAY_START.match(start):
             raise fail(f"line {line} starts a JSON array, not a row of a table; upload CSV text")
     lowered = start[:64].lower()
     if lowered.startswith(("<!doctype", "<html", "<?xml")):

@@ -263,9 +263,13 @@ class _Distinct:
     """
 
     def __init__(self, raw: pd.Series | np.ndarray, delimiter: str) -> None:
-        values = raw.fillna("").to_numpy(dtype=object) if isinstance(raw, pd.Series) else raw
-        # A None among raw values is a unique like any other (str() makes it the token 'None').
-        self.codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        values = np.asarray(raw.fillna("").to_numpy(dtype=object) if isinstance(raw, pd.Series) else raw, dtype=object)
+        # Parsed cells are strings: factorizing with the NA sentinel skips pandas' null scan of every
+        # cell, which use_na_sentinel=False makes for object arrays. Should a None or NaN be among the
+        # values, that scan is wanted after all: it is a unique like any other (str() makes it 'None').
+        self.codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        if (self.codes < 0).any():
+            self.codes, uniques = pd.factorize(values, use_na_sentinel=False)
         self.stripped = np.array([str(value).strip() for value in uniques], dtype=object)
         self.missing = np.array([value.lower() in MISSING_TOKENS for value in self.stripped], dtype=bool)
         self.readings = [

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from sagedrop.dataset import detect
@@ -34,6 +35,10 @@ from sagedrop.dataset.reader import (
 )
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import STREAM_CHUNK_CHARS
+
+#: Bytes str.strip removes that are ASCII, as a lookup table over byte values.
+_ASCII_BLANK = np.zeros(256, dtype=bool)
+_ASCII_BLANK[list(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")] = True
 
 #: Bytes read at once from the source stream.
 READ_BYTES = 1 << 20
@@ -241,7 +246,7 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     # pandas pads a short record with empty fields (na_filter is off), so field counts are checked here:
     # without quotes a line is a record and counting delimiters is enough (as the reader's check does)
     if '"' not in text:
-        for offset, record in enumerate(text.split("\n")):
+        for offset, record in _odd_records(text, delimiter, width):
             if record.strip() and record.count(delimiter) + 1 != width:
                 raise fail(_ragged(line + offset, record.count(delimiter) + 1, width))
         if frame is not None and frame.shape[1] == width:
@@ -252,6 +257,27 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     if error is not None or frame is None or frame.shape[1] != width:
         raise error or fail(f"line {line:,}: not readable as CSV")
     return frame.fillna("")  # short records of blank fields: rows without a label, as the reader has them
+
+
+def _odd_records(text: str, delimiter: str, width: int) -> Iterator[tuple[int, str]]:
+    """(index, text) of the lines of ``text`` that may not have ``width`` fields, in order.
+
+    Counted on the UTF-8 bytes with numpy: a line with ``width - 1`` delimiters is fine, and so is
+    one of ASCII blanks only; every other line is yielded for the caller's own check (a line of
+    Unicode spaces is blank to ``str.strip``). The same lines as a loop over ``text.split("\\n")``.
+    """
+    if len(delimiter) != 1 or ord(delimiter) > 127:
+        yield from enumerate(text.split("\n"))
+        return
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    starts, ends = np.r_[0, newlines + 1], np.r_[newlines, len(data)]
+    delimiters = np.flatnonzero(data == ord(delimiter))
+    fields = np.searchsorted(delimiters, ends) - np.searchsorted(delimiters, starts) + 1
+    blanks = np.flatnonzero(_ASCII_BLANK[data] & (data != 10))
+    blank = np.searchsorted(blanks, ends) - np.searchsorted(blanks, starts) == ends - starts
+    for index in np.flatnonzero((fields != width) & ~blank):
+        yield int(index), data[starts[index] : ends[index]].tobytes().decode("utf-8")
 
 
 def _first_ragged(text: str, delimiter: str, width: int, line: int, fail) -> InvalidCsvError | None:
