@@ -36,10 +36,6 @@ from sagedrop.dataset.reader import (
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import STREAM_CHUNK_CHARS
 
-#: Bytes str.strip removes that are ASCII, as a lookup table over byte values.
-_ASCII_BLANK = np.zeros(256, dtype=bool)
-_ASCII_BLANK[list(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")] = True
-
 #: Bytes read at once from the source stream.
 READ_BYTES = 1 << 20
 #: Detection reads at most this much of the file looking for its first records.
@@ -260,11 +256,10 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
 
 
 def _odd_records(text: str, delimiter: str, width: int) -> Iterator[tuple[int, str]]:
-    """(index, text) of the lines of ``text`` that may not have ``width`` fields, in order.
+    """(index, text) of the lines of ``text`` without ``width - 1`` delimiters, in order.
 
-    Counted on the UTF-8 bytes with numpy: a line with ``width - 1`` delimiters is fine, and so is
-    one of ASCII blanks only; every other line is yielded for the caller's own check (a line of
-    Unicode spaces is blank to ``str.strip``). The same lines as a loop over ``text.split("\\n")``.
+    Counted on the UTF-8 bytes with numpy; the caller checks each line it gets as before (a blank
+    one is no record). The same findings as that check on every line of ``text.split("\\n")``.
     """
     if len(delimiter) != 1 or ord(delimiter) > 127:
         yield from enumerate(text.split("\n"))
@@ -274,9 +269,7 @@ def _odd_records(text: str, delimiter: str, width: int) -> Iterator[tuple[int, s
     starts, ends = np.r_[0, newlines + 1], np.r_[newlines, len(data)]
     delimiters = np.flatnonzero(data == ord(delimiter))
     fields = np.searchsorted(delimiters, ends) - np.searchsorted(delimiters, starts) + 1
-    blanks = np.flatnonzero(_ASCII_BLANK[data] & (data != 10))
-    blank = np.searchsorted(blanks, ends) - np.searchsorted(blanks, starts) == ends - starts
-    for index in np.flatnonzero((fields != width) & ~blank):
+    for index in np.flatnonzero(fields != width):
         yield int(index), data[starts[index] : ends[index]].tobytes().decode("utf-8")
 
 

@@ -218,7 +218,7 @@ def headerless_csv(frame: pd.DataFrame) -> str:
         columns.append(text.tolist())
     if not columns or not len(frame):
         return to_headerless_csv(frame).decode("utf-8")
-    return "".join([",".join(row) + "\n" for row in zip(*columns, strict=True)])
+    return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
 
 
 def type_frame(frame: pd.DataFrame, delimiter: str, types: dict[str, str]) -> pd.DataFrame:
