@@ -23,7 +23,8 @@ from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
 from sagedrop_local import predict_cli, prepare_cli, score_cli
-from sagedrop_local.cloud import CloudClient, LocalCloud, default_state_dir
+from sagedrop_local.cloud import LocalCloud
+from sagedrop_local.cloud_client import CloudClient, default_state_dir
 from sagedrop_local.files import open_input, writable_folder
 from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
 from sagedrop_local.terminal import EscapingStream, one_line

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sagedrop_local.cloud import REGION, CloudClient
+from sagedrop_local.cloud_client import REGION, CloudClient
 from sagedrop_local.stack import ACCOUNT_ID
 
 BACKSTOP = "RecordAbandonedRunFunction"

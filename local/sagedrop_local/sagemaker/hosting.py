@@ -11,7 +11,7 @@ from .errors import already_exists, could_not_find, validation_exception
 from .inference_pipeline import check_serverless_host, containers_of
 from .listing import list_call
 from .store import merge_tags
-from .training import parse_s3_uri
+from .training_data import parse_s3_uri
 
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = 200

@@ -41,7 +41,8 @@ from .linear_learner_data import content_type, read_channels, validate_channels
 from .linear_learner_hyperparameters import BINARY, MULTICLASS, REGRESSOR, ClientError
 from .linear_learner_metrics import calibrate, default_threshold, metrics_for
 from .linear_learner_model import LinearModel, LossParameters, Settings, fit, pointwise_loss
-from .training import DataDownloadError, TrainingOutcome, TrainingStopped, download_channel, parse_s3_uri
+from .training import TrainingOutcome, TrainingStopped
+from .training_data import DataDownloadError, download_channel, parse_s3_uri
 
 MODEL_FILE_NAME = "model_algo-1"  # what the real container's model.tar.gz holds
 AUTO_MODELS = 6

@@ -38,7 +38,7 @@ from .inference_pipeline import (
 )
 from .model_server import ModelLoadError
 from .script_mode import ScriptContainer, runs_own_code
-from .training import parse_s3_uri
+from .training_data import parse_s3_uri
 
 
 class ModelDataUnavailable(Exception):

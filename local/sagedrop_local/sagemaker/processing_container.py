@@ -28,7 +28,8 @@ from pathlib import Path, PurePosixPath
 
 import botocore.exceptions
 
-from .training import FAILURE_REASON_LIMIT, UserError, parse_s3_uri
+from .training import FAILURE_REASON_LIMIT, UserError
+from .training_data import parse_s3_uri
 from .warm import Kind, WarmInterpreters, container_environment, preload_for
 
 CONTAINER_ROOT = "/opt/ml"

@@ -19,14 +19,8 @@ from .context import Local, validate_name
 from .errors import SageMakerApiError, validation_exception
 from .listing import list_call
 from .store import Tables, merge_tags, public
-from .training import (
-    AlgorithmError,
-    DataDownloadError,
-    TrainingOutcome,
-    TrainingStopped,
-    UserError,
-    scratch_dir,
-)
+from .training import AlgorithmError, TrainingOutcome, TrainingStopped, UserError, scratch_dir
+from .training_data import DataDownloadError
 from .workers import TRAINING_SCRATCH, Workers, crash_reason
 
 _RUNNING = ("InProgress", "Stopping")

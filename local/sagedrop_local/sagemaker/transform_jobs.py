@@ -37,7 +37,8 @@ from .listing import list_call
 from .model_containers import ContainerLogs, ContainerStartError, ModelDataUnavailable, start_model
 from .script_mode import post
 from .store import Tables, merge_tags, public
-from .training import FAILURE_REASON_LIMIT, parse_s3_uri
+from .training import FAILURE_REASON_LIMIT
+from .training_data import parse_s3_uri
 from .transform_data import (
     ROOT,
     Batch,

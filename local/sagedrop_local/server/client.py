@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from sagedrop.names import run_id_for
 from sagedrop.scoring.names import scoring_id_for
-from sagedrop_local.cloud import REGION, CloudClient
+from sagedrop_local.cloud_client import REGION, CloudClient
 from sagedrop_local.server import discovery
 
 EXECUTION_APPEARS_SECONDS = 60.0  # EventBridge delivers within seconds; past this, the starter failed

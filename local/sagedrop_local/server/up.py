@@ -22,7 +22,8 @@ from typing import IO, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sagedrop_local.cloud import REGION, LocalCloud
+from sagedrop_local.cloud import LocalCloud
+from sagedrop_local.cloud_client import REGION
 from sagedrop_local.server import discovery
 from sagedrop_local.server.app import LocalCloudApp
 from sagedrop_local.server.schedule import Schedule, ScheduledInvocations, UnsupportedSchedule

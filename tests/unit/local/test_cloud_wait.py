@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sagedrop_local.cloud import HISTORY_SHARE, CloudClient
+from sagedrop_local.cloud_client import HISTORY_SHARE, CloudClient
 
 READ_SECONDS = 0.05
 
