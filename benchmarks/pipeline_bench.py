@@ -9,7 +9,8 @@ For each data set (the CSV, and the CSV's rows repeated ten times in a temporary
   warm        a run through a running `sagedrop local up`: from the upload to SUCCEEDED, after one
               untimed run has imported the handlers (as a server does once);
   via up      `sagedrop local run` as its own process while that server runs (it uses the server).
-Each figure is the best of --times runs. Every process gets the same OMP_WAIT_POLICY (PASSIVE
+Each figure is the best of --times runs. ``--compare-warm N`` instead times N warm runs with and N
+without ``local up``'s warm containers. Every process gets the same OMP_WAIT_POLICY (PASSIVE
 unless set), since xgboost's spinning OpenMP threads make either side erratic on a busy machine.
 A benchmark, not a test: it asserts nothing.
 """
@@ -75,9 +76,9 @@ def cold(csv: Path, label: str, scratch: Path) -> tuple[float, dict]:
 class LocalUp:
     """`sagedrop local up` in a subprocess, used through boto3 as a user's code would."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *extra: str) -> None:
         self.state_dir = state_dir
-        command = [sys.executable, "-m", "sagedrop_local.cli", "local", "up", "--port", "0"]
+        command = [sys.executable, "-m", "sagedrop_local.cli", "local", "up", "--port", "0", *extra]
         self.process = subprocess.Popen(
             command + ["--state-dir", str(state_dir)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True
         )
@@ -113,7 +114,17 @@ def main() -> None:
     parser.add_argument("csv", nargs="?", default=str(ROOT / "data" / "bank-full.csv.gz"))
     parser.add_argument("--label", default="y")
     parser.add_argument("--times", type=int, default=1, help="runs per figure; the best is shown (default 1)")
+    parser.add_argument(
+        "--compare-warm",
+        type=int,
+        metavar="N",
+        help="instead: N warm runs on the CSV through a local up with warm containers, then N through one "
+        "started with --cold-containers; prints each run and the means",
+    )
     args = parser.parse_args()
+    if args.compare_warm:
+        compare_warm(Path(args.csv), args.label, args.compare_warm)
+        return
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch_name:
@@ -140,6 +151,26 @@ def main() -> None:
         finally:
             server.stop()
     report(rows)
+
+
+def compare_warm(csv: Path, label: str, runs: int) -> None:
+    """Warm runs through a local up whose containers start ahead of need, then through one whose start cold."""
+    data = csv_bytes(csv)
+    name = re.sub(r"\.csv(\.gz)?$", "", csv.name)
+    results = {}
+    for kind, extra in (("warm containers", ()), ("cold containers", ("--cold-containers",))):
+        with tempfile.TemporaryDirectory() as scratch:
+            server = LocalUp(Path(scratch) / "up-state", *extra)
+            try:
+                server.run(data[:200_000].rsplit(b"\n", 1)[0] + b"\n", "incoming/warmup/warmup.csv", label)
+                results[kind] = [server.run(data, f"incoming/{name}{run}/{name}.csv", label)[0] for run in range(runs)]
+            finally:
+                server.stop()
+    for kind, seconds in results.items():
+        print(
+            f"{kind:<16} mean {sum(seconds) / len(seconds):6.2f} s  min {min(seconds):6.2f} s  "
+            f"max {max(seconds):6.2f} s  runs: {', '.join(f'{value:.2f}' for value in seconds)}"
+        )
 
 
 def report(rows: list[dict]) -> None:

@@ -267,7 +267,7 @@ def cleanup_command(args: argparse.Namespace, stream: IO[str]) -> int:
 def up_command(args: argparse.Namespace, stream: IO[str]) -> int:
     from sagedrop_local.server.up import serve
 
-    return serve(Path(args.state_dir), args.port, stream)
+    return serve(Path(args.state_dir), args.port, stream, warm_containers=not args.cold_containers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -317,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=str(default_state_dir()),
         help="where the local SageMaker keeps endpoints, and the logs go (default: %(default)s)",
+    )
+    up.add_argument(
+        "--cold-containers",
+        action="store_true",
+        help="start each job's and endpoint's container process when it is needed, not ahead (saves the "
+        "memory of three idle Python processes; runs take longer)",
     )
     up.set_defaults(handler=up_command)
 

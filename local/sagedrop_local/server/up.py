@@ -109,7 +109,8 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def serve(state_dir: Path, port: int, stream: IO[str]) -> int:
+def serve(state_dir: Path, port: int, stream: IO[str], *, warm_containers: bool = True) -> int:
+    """Serve until interrupted; ``warm_containers``: keep container processes ready (``sagemaker.warm``)."""
     state_dir = Path(state_dir).resolve()
     running = discovery.find_running(state_dir)
     if running:
@@ -119,13 +120,13 @@ def serve(state_dir: Path, port: int, stream: IO[str]) -> int:
         stream.write(f"sagedrop: 127.0.0.1:{port} is in use; pass --port with another port (0 picks a free one)\n")
         return 1
     with _Stopper() as stopper:
-        return _serve(state_dir, port, stream, stopper)
+        return _serve(state_dir, port, stream, stopper, warm_containers)
 
 
-def _serve(state_dir: Path, port: int, stream: IO[str], stopper: _Stopper) -> int:
+def _serve(state_dir: Path, port: int, stream: IO[str], stopper: _Stopper, warm_containers: bool) -> int:
     work_dir = state_dir / "up"
     console = _Console(stream)
-    with LocalCloud(work_dir=work_dir, state_dir=state_dir, warm_containers=True) as cloud:
+    with LocalCloud(work_dir=work_dir, state_dir=state_dir, warm_containers=warm_containers) as cloud:
         _route_access_log(work_dir)
         try:
             server = make_server("127.0.0.1", port, None, threaded=True)

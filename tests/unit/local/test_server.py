@@ -157,3 +157,15 @@ def test_object_creations_are_reported_and_other_writes_are_not(app, created):
 def test_the_health_document_is_served_without_signature(app, tmp_path):
     response = Client(app).get(HEALTH_PATH)
     assert response.status_code == 200 and response.json == {"state_dir": str(tmp_path)}
+
+
+@pytest.mark.parametrize(("flags", "warm"), [([], True), (["--cold-containers"], False)])
+def test_local_up_keeps_containers_warm_unless_told_not_to(monkeypatch, tmp_path, flags, warm):
+    from sagedrop_local import cli
+    from sagedrop_local.server import up
+
+    served = {}
+    monkeypatch.setattr(up, "serve", lambda state_dir, port, stream, **options: served.update(options) or 0)
+
+    assert cli.main(["local", "up", "--port", "0", "--state-dir", str(tmp_path), *flags]) == 0
+    assert served == {"warm_containers": warm}
