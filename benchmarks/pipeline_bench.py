@@ -99,6 +99,10 @@ class LocalUp:
             sys.exit(f"warm run {final['status']}: {final.get('cause')}")
         return elapsed, final
 
+    def warm_up(self, data: bytes, label: str) -> None:
+        """One untimed run on the first ~200 kB of rows: the server imports its handlers, as it does once."""
+        self.run(data[:200_000].rsplit(b"\n", 1)[0] + b"\n", "incoming/warmup/warmup.csv", label)
+
     def run_cli(self, csv: Path, label: str, out: Path) -> tuple[float, dict]:
         command = [sys.executable, "-m", "sagedrop_local.cli", "local", "run", str(csv), "--label", label]
         wall, _ = timed(command + ["--out", str(out), "--state-dir", str(self.state_dir)])
@@ -135,9 +139,7 @@ def main() -> None:
         big.write_bytes(repeated(data, 10))
         server = LocalUp(scratch / "up-state")
         try:
-            server.run(
-                repeated(data, 1)[:200_000].rsplit(b"\n", 1)[0] + b"\n", "incoming/warmup/warmup.csv", args.label
-            )
+            server.warm_up(data, args.label)
             for label, csv, payload in ((name, Path(args.csv), data), (f"{name} x10", big, big.read_bytes())):
                 figures = {"direct": [], "cold": [], "warm": [], "via up": []}
                 for attempt in range(args.times):
@@ -162,7 +164,7 @@ def compare_warm(csv: Path, label: str, runs: int) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             server = LocalUp(Path(scratch) / "up-state", *extra)
             try:
-                server.run(data[:200_000].rsplit(b"\n", 1)[0] + b"\n", "incoming/warmup/warmup.csv", label)
+                server.warm_up(data, label)
                 results[kind] = [server.run(data, f"incoming/{name}{run}/{name}.csv", label)[0] for run in range(runs)]
             finally:
                 server.stop()

@@ -7,11 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import observability
 from .errors import validation_exception
 from .store import Store
+
+if TYPE_CHECKING:
+    from .warm import WarmInterpreters
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account
 LOG_EVENTS_KEPT = 500  # per stream: enough to republish, not a log archive
@@ -43,7 +46,7 @@ class Local:
     clock: Callable[[], datetime] = field(default=utc_now)
     account_id: str = DEFAULT_ACCOUNT_ID
     startup_seconds: float = 1.0
-    interpreters: Any = None  #: warm.WarmInterpreters: container processes started ahead of need
+    interpreters: WarmInterpreters | None = None  #: container processes started ahead of need
 
     def now(self) -> datetime:
         value = self.clock()
