@@ -29,15 +29,17 @@ from typing import IO, Any, BinaryIO
 
 import boto3
 
-from sagedrop_local import environ, lazy_batch
+from sagedrop_local import environ, lazy_batch, sfn_interpreter
 from sagedrop_local.cloud_client import REGION, CloudClient, default_state_dir
 from sagedrop_local.lambdas import LocalLambdaRuntime
 from sagedrop_local.stack import ACCOUNT_ID, LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Whole seconds are what a Wait state takes; the state machine checks once before its first wait,
-# so work that is done by then never waits at all.
-LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPolls": "600"}
+# A Wait state takes whole seconds, so the local wait loops wait 0 s and the local SageMaker's
+# Describe paces them instead: it answers when the job's or endpoint's status changes, or after
+# LONG_POLL_SECONDS (sagemaker/long_poll.py). A loop ends when the work does, polling once a second.
+LOCAL_PARAMETERS = {"PollIntervalSeconds": "0", "MaxPolls": "600"}
+LONG_POLL_SECONDS = 1.0
 # The cloud takes minutes to provision; locally nothing needs emulating (tests may ask for more).
 LOCAL_STARTUP_SECONDS = 0.0
 
@@ -87,6 +89,7 @@ class LocalCloud(CloudClient):
         from moto import mock_aws
 
         lazy_batch.install()  # before moto's Step Functions interpreter is first imported
+        sfn_interpreter.install()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self.log: IO[str] | None = None
 
@@ -176,6 +179,7 @@ class LocalCloud(CloudClient):
             cloudwatch_client=self.session.client("cloudwatch"),
             startup_seconds=self.startup_seconds,
             warm_containers=self.warm_containers,
+            long_poll_seconds=LONG_POLL_SECONDS,
             **({"clock": self.clock} if self.clock else {}),
         )
         self.sagemaker.install(self.session)

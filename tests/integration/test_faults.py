@@ -382,10 +382,14 @@ def test_an_aborted_run_is_recorded_by_the_backstop_and_its_job_stopped(cloud, s
     deadline = time.monotonic() + 30
     while not training_jobs_of(cloud, outcome["run_id"]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    # Stopped in "Wait for training", not while a task is in flight: moto's executor can turn a
-    # StopExecution that races a running Lambda task into that task's failure (seen once under load).
-    while cloud.history(outcome["execution_arn"])[-1]["type"] != "WaitStateEntered" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Stopped while "Check training" is in flight (its Describe long-polls), after the loop went
+    # round: where a stop usually lands locally. sfn_interpreter keeps such an execution ABORTED.
+    while time.monotonic() < deadline:
+        history = cloud.history(outcome["execution_arn"])
+        checks = sum(event["type"] == "LambdaFunctionScheduled" for event in history)
+        if checks >= 4 and history[-1]["type"] == "LambdaFunctionStarted":
+            break
+        time.sleep(0.02)
     cloud.sfn.stop_execution(executionArn=outcome["execution_arn"])
     final = cloud.wait(outcome["execution_arn"], timeout_seconds=30)
     assert final["status"] == "ABORTED"

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sagedrop_local.cloud import LONG_POLL_SECONDS
 from tests.integration.conftest import run_to_end
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -26,8 +27,14 @@ def _endpoints(cloud) -> list[str]:
 def test_a_small_csv_trains_deploys_evaluates_and_cleans_up(cloud, bank_sample):
     # Given a CSV dropped into incoming/
     key = "incoming/bank/bank-sample.csv"
-    # When the S3 event reaches the starter and the execution runs
-    outcome, final = run_to_end(cloud, key, bank_sample)
+    # When the S3 event reaches the starter and the execution runs (its jobs slower to start than
+    # one long-polled Describe, so that the wait loops go round)
+    startup = cloud.sagemaker.startup_seconds
+    cloud.sagemaker.startup_seconds = LONG_POLL_SECONDS + 0.5
+    try:
+        outcome, final = run_to_end(cloud, key, bank_sample)
+    finally:
+        cloud.sagemaker.startup_seconds = startup
     run = f"runs/{outcome['run_id']}/"
 
     # Then it succeeds, with the documented layout in the bucket

@@ -80,7 +80,8 @@ class StarterSettings:
         env = os.environ if environ is None else environ
         return cls(
             state_machine_arn=required(env, "STATE_MACHINE_ARN"),
-            poll_interval_seconds=integer(env, "POLL_INTERVAL_SECONDS", 60, minimum=1),
+            # 0 only where Describe itself waits for a change (the local cloud); the template asks >= 5.
+            poll_interval_seconds=integer(env, "POLL_INTERVAL_SECONDS", 60, minimum=0),
             max_polls=integer(env, "MAX_POLLS", 60, minimum=1),
             max_upload_bytes=integer(env, "MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES, minimum=1),
             lambda_prepare_max_bytes=integer(env, "LAMBDA_PREPARE_MAX_BYTES", LAMBDA_PREPROCESS_MAX_BYTES, minimum=0),

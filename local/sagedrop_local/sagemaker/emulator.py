@@ -13,7 +13,8 @@ run a pipeline of containers or the tarball's own code),
 ``tuning_jobs`` (Automatic Model Tuning: its trials are training jobs),
 ``runtime`` (InvokeEndpoint), ``algorithms`` (which emulation an image gets: ``training`` and
 ``model_server`` for XGBoost, the ``linear_learner*`` modules for Linear Learner), ``tags``,
-``listing`` (List* paging), ``workers`` (threads), ``faults`` (injected errors). This class wires
+``listing`` (List* paging), ``workers`` (threads), ``faults`` (injected errors), ``long_poll``
+(Describe calls that wait for a status change). This class wires
 them and routes each API call to its part.
 """
 
@@ -34,6 +35,7 @@ from .endpoints import Endpoints
 from .errors import SageMakerApiError
 from .faults import FaultPlan
 from .hosting import Hosting
+from .long_poll import long_polling
 from .processing_container import runner_kind
 from .processing_jobs import ProcessingJobs
 from .runtime import Runtime
@@ -66,6 +68,8 @@ class LocalSageMaker:
         faults: errors to inject (a ``FaultPlan`` or its text, see ``faults``); by default the
             ``SAGEDROP_LOCAL_FAULTS`` environment variable.
         warm_containers: start container processes ahead of need (``warm``); off, each starts cold.
+        long_poll_seconds: hold back the Describe of a job in progress or an endpoint being created
+            until its status changes, for up to this long (``long_poll``); 0 answers at once.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class LocalSageMaker:
         account_id: str = DEFAULT_ACCOUNT_ID,
         faults: FaultPlan | str | None = None,
         warm_containers: bool = False,
+        long_poll_seconds: float = 0.0,
     ):
         if isinstance(faults, FaultPlan):
             self.faults = faults
@@ -115,6 +120,8 @@ class LocalSageMaker:
         self._operations: dict[tuple[str, str], Handler] = {}
         for part in parts:
             self._operations.update(part.operations())
+        for key, handler in self._operations.items():
+            self._operations[key] = long_polling(key[1], handler, self._store, long_poll_seconds)
         self.faults.require_known(operation for _service, operation in self._operations)
         with self._store.write() as tables:
             # Work whose process has gone cannot finish: report it failed, remove its files.

@@ -79,6 +79,9 @@ class Store:
     def __init__(self, state_dir: Path):
         state_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        # Counts this instance's transactions; a long-polling Describe waits for it to move.
+        self.changes = 0
+        self._changed = threading.Condition(self.lock)
         self.owner = f"{os.getpid()}:{secrets.token_hex(6)}"
         self._file = StateFile(state_dir / STATE_FILE)
         self._lock_path = state_dir / LOCK_FILE
@@ -125,6 +128,17 @@ class Store:
                 finally:
                     self._writing = False
                 self._signature = self._file.save(self._tables)
+                self.changes += 1
+                self._changed.notify_all()
+
+    def wait_for_change(self, seen: int, timeout: float) -> None:
+        """Return once a transaction after the one counted ``seen`` is written, or after ``timeout``.
+
+        Only this instance's transactions are counted: a caller that must also see another
+        process's writes re-reads after a short ``timeout``.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self.changes != seen, timeout)
 
 
 def public(record: dict) -> dict:
