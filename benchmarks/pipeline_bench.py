@@ -9,7 +9,9 @@ For each data set (the CSV, and the CSV's rows repeated ten times in a temporary
   warm        a run through a running `sagedrop local up`: from the upload to SUCCEEDED, after one
               untimed run has imported the handlers (as a server does once);
   via up      `sagedrop local run` as its own process while that server runs (it uses the server).
-Each figure is the best of --times runs. ``--compare-warm N`` instead times N warm runs with and N
+Each figure is the best of --times runs. Before each measurement the server is left to settle (its
+processes idle: after a run it starts replacement warm containers), so that no figure pays for the
+server's work after another. ``--compare-warm N`` instead times N warm runs with and N
 without ``local up``'s warm containers. Every process gets the same OMP_WAIT_POLICY (PASSIVE
 unless set), since xgboost's spinning OpenMP threads make either side erratic on a busy machine.
 A benchmark, not a test: it asserts nothing.
@@ -89,6 +91,17 @@ class LocalUp:
             sys.exit("local up did not start")
         self.cloud = RemoteCloud(find_running(state_dir))
 
+    def settle(self, quiet_seconds: float = 0.5, timeout: float = 60.0) -> None:
+        """Wait until the server and its processes use no CPU for ``quiet_seconds`` (Linux /proc)."""
+        deadline = time.monotonic() + timeout
+        before = _cpu_ticks(self.process.pid)
+        while before is not None and time.monotonic() < deadline:
+            time.sleep(quiet_seconds)
+            after = _cpu_ticks(self.process.pid)
+            if after is None or after - before <= 2:  # 2 clock ticks: 20 ms
+                return
+            before = after
+
     def run(self, data: bytes, key: str, label: str) -> tuple[float, dict]:
         self.cloud.put_object(f"{key.rsplit('/', 1)[0]}/sagedrop.json", json.dumps({"label": label}).encode())
         started = time.perf_counter()
@@ -111,6 +124,31 @@ class LocalUp:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=60)
+
+
+def _cpu_ticks(root: int) -> int | None:
+    """User + system clock ticks of ``root`` and its descendants so far; None without /proc."""
+    stats: dict[int, tuple[int, int]] = {}
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    tree, total, grown = {root}, 0, True
+    while grown:
+        grown = False
+        for pid, (parent, _) in stats.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    for pid in tree:
+        total += stats.get(pid, (0, 0))[1]
+    return total
 
 
 def main() -> None:
@@ -143,9 +181,13 @@ def main() -> None:
             for label, csv, payload in ((name, Path(args.csv), data), (f"{name} x10", big, big.read_bytes())):
                 figures = {"direct": [], "cold": [], "warm": [], "via up": []}
                 for attempt in range(args.times):
+                    server.settle()
                     figures["direct"].append(direct(csv, args.label))
+                    server.settle()
                     figures["cold"].append(cold(csv, args.label, scratch / f"{attempt}-{len(rows)}"))
+                    server.settle()
                     figures["warm"].append(server.run(payload, f"incoming/{name}{len(rows)}/{attempt}.csv", args.label))
+                    server.settle()
                     figures["via up"].append(server.run_cli(csv, args.label, scratch / f"via-{attempt}-{len(rows)}"))
                 rows.append(
                     {"data": label, **{kind: min(runs, key=lambda run: run[0]) for kind, runs in figures.items()}}
@@ -165,7 +207,10 @@ def compare_warm(csv: Path, label: str, runs: int) -> None:
             server = LocalUp(Path(scratch) / "up-state", *extra)
             try:
                 server.warm_up(data, label)
-                results[kind] = [server.run(data, f"incoming/{name}{run}/{name}.csv", label)[0] for run in range(runs)]
+                results[kind] = []
+                for run in range(runs):
+                    server.settle()
+                    results[kind].append(server.run(data, f"incoming/{name}{run}/{name}.csv", label)[0])
             finally:
                 server.stop()
     for kind, seconds in results.items():
