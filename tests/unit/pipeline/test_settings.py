@@ -124,11 +124,21 @@ def test_a_missing_state_machine_arn_is_named():
         StarterSettings.from_environ({"POLL_INTERVAL_SECONDS": "5"})
 
 
-@pytest.mark.parametrize("name", ["POLL_INTERVAL_SECONDS", "MAX_POLLS"])
-@pytest.mark.parametrize("value", ["soon", "1.5", "0", "-3"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(name, value) for name in ("POLL_INTERVAL_SECONDS", "MAX_POLLS") for value in ("soon", "1.5", "-3")]
+    + [("MAX_POLLS", "0")],
+)
 def test_a_malformed_poll_variable_is_named(name, value):
     with pytest.raises(InvalidConfigError, match=name):
         StarterSettings.from_environ({**STARTER_ENV, name: value})
+
+
+def test_a_zero_poll_interval_is_accepted_for_a_sagemaker_whose_describe_waits():
+    # The local cloud's loops wait 0 s; its SageMaker's Describe waits for a status change instead.
+    settings = StarterSettings.from_environ({**STARTER_ENV, "POLL_INTERVAL_SECONDS": "0"})
+
+    assert settings.poll_interval_seconds == 0
 
 
 def test_settings_read_os_environ_by_default(monkeypatch):
