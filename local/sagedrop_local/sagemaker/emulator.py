@@ -35,7 +35,7 @@ from .endpoints import Endpoints
 from .errors import SageMakerApiError
 from .faults import FaultPlan
 from .hosting import Hosting
-from .long_poll import long_polling
+from .long_poll import Handler, long_polling
 from .processing_container import runner_kind
 from .processing_jobs import ProcessingJobs
 from .runtime import Runtime
@@ -47,8 +47,6 @@ from .transform_jobs import TransformJobs
 from .tuning_jobs import TuningJobs
 from .warm import WarmInterpreters
 from .workers import Workers, fail_unfinished, orphaned, sweep_scratch
-
-Handler = Callable[[dict, str, dict], dict]
 
 
 class LocalSageMaker:

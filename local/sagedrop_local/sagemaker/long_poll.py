@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .store import Store
 
+# An API operation of the local SageMaker: (request parameters, region, botocore context) -> response.
 Handler = Callable[[dict, str, dict], dict]
 
 # Operation -> (the status field of its answer, the statuses that are on the way to another).
