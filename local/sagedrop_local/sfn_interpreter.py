@@ -1,4 +1,4 @@
-"""Two changes to moto's Step Functions interpreter that the local cloud needs; the ASL runs as is.
+"""Three changes to moto's Step Functions interpreter that the local cloud needs; the ASL runs as is.
 
 * **A definition is parsed once per process.** moto parses the state machine's ASL with its ANTLR
   grammar at every execution's start: 0.1-0.3 s of pure-Python parsing for the pipeline's
@@ -10,20 +10,26 @@
   the stop came, and fails because of it, turns the execution into FAILED (seen under load). The
   local wait loops spend most of their time in a task (the long-polled Describe), where a stop
   usually lands.
+* **A stop right after the start stops the execution.** moto's ``StopExecution`` fails with an
+  ``AttributeError`` until the execution's thread has made its environment (its first
+  milliseconds): a Ctrl-C of ``local run`` then ended in a traceback. The stop now waits for it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 TREES_KEPT = 8  # the local stack has two state machines; tests make a few more
+STARTING_SECONDS = 10.0  # how long a stop waits for the execution's thread to make its environment
 
 
 def install() -> None:
     """Apply both changes (idempotent). Call before the first execution starts."""
     _cache_parse_trees()
     _keep_stopped_executions_stopped()
+    _stop_once_started()
 
 
 def _cache_parse_trees() -> None:
@@ -69,3 +75,20 @@ def _keep_stopped_executions_stopped() -> None:
 
     set_error.sagedrop_keeps_stop = True
     environment.Environment.set_error = set_error
+
+
+def _stop_once_started() -> None:
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    original = execution_worker.ExecutionWorker.stop
+    if getattr(original, "sagedrop_waits_for_start", False):
+        return
+
+    def stop(self, stop_date, error, cause) -> None:
+        deadline = time.monotonic() + STARTING_SECONDS
+        while self.env is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        original(self, stop_date=stop_date, error=error, cause=cause)
+
+    stop.sagedrop_waits_for_start = True
+    execution_worker.ExecutionWorker.stop = stop

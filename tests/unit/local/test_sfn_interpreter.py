@@ -1,4 +1,4 @@
-"""The local cloud's two changes to moto's Step Functions interpreter (``sfn_interpreter``)."""
+"""The local cloud's three changes to moto's Step Functions interpreter (``sfn_interpreter``)."""
 
 from __future__ import annotations
 
@@ -129,3 +129,30 @@ def test_an_error_of_a_running_execution_still_fails_it():
     environment.Environment.set_error(env, {"error": "States.TaskFailed", "cause": "boom"})
 
     assert isinstance(env._program_state, environment.ProgramError)
+
+
+def test_a_stop_right_after_the_start_aborts_the_execution(monkeypatch):
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    # Given an execution whose thread takes a while to make its environment
+    slow_start = ExecutionWorker._get_evaluation_entrypoint
+
+    def entrypoint(self):
+        time.sleep(0.3)
+        return slow_start(self)
+
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+    waiting = json.dumps({"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = client.create_state_machine(name="pause", definition=waiting, roleArn=ROLE)["stateMachineArn"]
+        execution = client.start_execution(stateMachineArn=arn, name="early")["executionArn"]
+        # When it is stopped before that
+        client.stop_execution(executionArn=execution)
+        # Then the stop is not an error and the execution ends ABORTED, without waiting its 30 s
+        deadline = time.monotonic() + 10
+        while (status := client.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    assert status == "ABORTED"
