@@ -34,24 +34,18 @@ TRANSITIONAL: dict[str, tuple[str, frozenset[str]]] = {
 RECHECK_SECONDS = 0.25
 
 
-def long_polling(
-    operation: str,
-    handler: Handler,
-    store: Store,
-    seconds: float,
-    monotonic: Callable[[], float] = time.monotonic,
-) -> Handler:
+def long_polling(operation: str, handler: Handler, store: Store, seconds: float) -> Handler:
     """``handler``, made to hold a transitional answer back for up to ``seconds`` (unchanged if 0)."""
     if seconds <= 0 or operation not in TRANSITIONAL:
         return handler
     status_key, transitional = TRANSITIONAL[operation]
 
     def describe(params: dict, region: str, context: dict) -> dict:
-        deadline = monotonic() + seconds
+        deadline = time.monotonic() + seconds
         while True:
             seen = store.changes  # before reading: a change made while reading wakes the wait at once
             answer = handler(params, region, context)
-            remaining = deadline - monotonic()
+            remaining = deadline - time.monotonic()
             if answer.get(status_key) not in transitional or remaining <= 0:
                 return answer
             store.wait_for_change(seen, min(remaining, RECHECK_SECONDS))
