@@ -29,7 +29,7 @@ from typing import IO, Any, BinaryIO
 
 import boto3
 
-from sagedrop_local import environ, lazy_batch, sfn_interpreter
+from sagedrop_local import environ, lazy_batch, s3_objects, sfn_interpreter
 from sagedrop_local.cloud_client import REGION, CloudClient, default_state_dir
 from sagedrop_local.lambdas import LocalLambdaRuntime
 from sagedrop_local.stack import ACCOUNT_ID, LocalStack
@@ -90,6 +90,7 @@ class LocalCloud(CloudClient):
 
         lazy_batch.install()  # before moto's Step Functions interpreter is first imported
         sfn_interpreter.install()
+        s3_objects.install()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self.log: IO[str] | None = None
 

@@ -20,6 +20,8 @@ from botocore.compat import HTTPHeaders
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.request import Request
 
+from sagedrop_local.s3_objects import ObjectRange
+
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 GLOBAL_SERVICES = {"iam", "sts"}  # one endpoint for every region
 
@@ -66,8 +68,13 @@ class MotoApplication:
             status, response_headers, body = 404, {}, f"no local service answers {service} in {region}"
         else:
             status, response_headers, body = answer
-        data = body.encode() if isinstance(body, str) else bytes(body or b"")
         out = {str(name): str(value) for name, value in response_headers.items()}
+        if isinstance(body, ObjectRange):  # a large object's bytes, sent as they are read
+            out = {name: value for name, value in out.items() if name.lower() != "content-length"}
+            out["Content-Length"] = str(len(body))
+            start_response(f"{status} {HTTPStatus(int(status)).phrase}", list(out.items()))
+            return body.chunks()
+        data = body.encode() if isinstance(body, str) else bytes(body or b"")
         if not any(name.lower() == "content-length" for name in out):  # HEAD keeps the object's own
             out["Content-Length"] = str(len(data))
         start_response(f"{status} {HTTPStatus(int(status)).phrase}", list(out.items()))
