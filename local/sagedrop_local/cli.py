@@ -23,7 +23,7 @@ from typing import IO
 
 from sagedrop.pipeline.run_record import state_timings
 from sagedrop_local import predict_cli, prepare_cli, score_cli
-from sagedrop_local.cloud import LocalCloud
+from sagedrop_local.cloud import REPO_ROOT, LocalCloud
 from sagedrop_local.cloud_client import CloudClient, default_state_dir
 from sagedrop_local.files import open_input, writable_folder
 from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
@@ -118,8 +118,9 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     folder = f"incoming/{Path(name).stem}"
     started = time.perf_counter()
     stream.write(f"sagedrop local run: {args.csv} ({size:,} bytes)\n")
+    parameters = _stack_parameters(args.parameter or [])
     with (
-        _cloud(Path(args.state_dir), out, stream) as cloud,
+        _cloud(Path(args.state_dir), out, stream, parameters) as cloud,
         wakeable_retry_waits(enabled=isinstance(cloud, LocalCloud)) as wake,
     ):
         if config is not None:
@@ -164,13 +165,40 @@ def _interrupted_outcome(status: str, backstop: dict | None) -> str:
     return ", ".join(done)
 
 
-def _cloud(state_dir: Path, out: Path, stream: IO[str]) -> CloudClient:
+def _stack_parameters(assignments: list[str]) -> dict[str, str]:
+    """``--parameter NAME=VALUE`` options as stack parameter overrides, checked as CloudFormation checks them."""
+    from sagedrop_local.stack import load_template, parameter_problem
+
+    declared = load_template(REPO_ROOT / "template.yaml").get("Parameters", {})
+    parameters: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise SystemExit(f"sagedrop: --parameter {assignment!r}: expected NAME=VALUE")
+        if name not in declared:
+            raise SystemExit(
+                f"sagedrop: --parameter {assignment!r}: template.yaml has no parameter {name!r} "
+                f"(it has {', '.join(sorted(declared))})"
+            )
+        problem = parameter_problem(name, value, declared[name])
+        if problem:
+            raise SystemExit(f"sagedrop: --parameter: {problem}")
+        parameters[name] = value
+    return parameters
+
+
+def _cloud(state_dir: Path, out: Path, stream: IO[str], parameters: dict[str, str] | None = None) -> CloudClient:
     """The ``local up`` serving ``state_dir`` if one is running, else a local cloud in this process."""
     from sagedrop_local.server.discovery import find_running
 
     running = find_running(state_dir)
     if running is None:
-        return LocalCloud(work_dir=out, state_dir=state_dir)
+        return LocalCloud(work_dir=out, state_dir=state_dir, parameter_overrides=parameters)
+    if parameters:
+        raise SystemExit(
+            f"sagedrop: --parameter sets the stack of a local cloud this command starts, but the local up at "
+            f"{running['url']} serves {state_dir} with its own stack; stop it, or leave out --parameter"
+        )
     from sagedrop_local.server.client import RemoteCloud
 
     stream.write(f"  using the running local up at {running['url']}\n")
@@ -339,6 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="out", help="where run.json, evaluation.json, report.html go (default: out)"
     )
     run.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint up after evaluation")
+    run.add_argument(
+        "--parameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a template.yaml parameter for this run's local stack, as sam deploy --parameter-overrides sets it "
+        "(repeatable; e.g. LambdaPrepareMaxBytes=0 prepares in the local Processing job)",
+    )
     run.add_argument(
         "--state-dir",
         metavar="DIR",

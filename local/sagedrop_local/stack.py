@@ -43,6 +43,33 @@ def load_template(path: Path) -> dict:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
+def parameter_problem(name: str, value: str, spec: dict) -> str | None:
+    """Why CloudFormation would refuse ``value`` for the template parameter ``spec`` (None: it accepts it).
+
+    The constraints a template can declare: Type Number, MinValue/MaxValue, AllowedValues,
+    AllowedPattern (the whole value must match) and MinLength/MaxLength.
+    """
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{name}={value!r} is not a number (the parameter's Type is Number)"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"{name}={value} is below its MinValue {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"{name}={value} is above its MaxValue {spec['MaxValue']}"
+    allowed = [str(choice) for choice in spec.get("AllowedValues", [])]
+    if allowed and value not in allowed:
+        return f"{name}={value!r} is not one of its AllowedValues: {', '.join(allowed)}"
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        return f"{name}={value!r} does not match its AllowedPattern {spec['AllowedPattern']}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"{name}={value!r} is shorter than its MinLength {spec['MinLength']}"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"{name}={value!r} is longer than its MaxLength {spec['MaxLength']}"
+    return None
+
+
 @dataclass(frozen=True)
 class LocalFunction:
     logical_id: str

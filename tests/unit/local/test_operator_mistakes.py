@@ -143,3 +143,29 @@ def test_cleanup_names_an_out_that_is_a_file(tmp_path):
     (tmp_path / "out").write_text("")
     message = stopped(["local", "cleanup", "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "s")])
     assert message == f"sagedrop: --out {tmp_path / 'out'}: is a file; --out names a folder (for cleanup-report.json)"
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        ("LambdaPrepareMaxBytes", "sagedrop: --parameter 'LambdaPrepareMaxBytes': expected NAME=VALUE"),
+        ("LambdaPrepareMaxByte=0", "sagedrop: --parameter 'LambdaPrepareMaxByte=0': template.yaml has no parameter"),
+        ("LambdaPrepareMaxBytes=abc", "sagedrop: --parameter: LambdaPrepareMaxBytes='abc' is not a number"),
+        ("LambdaPrepareMaxBytes=-1", "sagedrop: --parameter: LambdaPrepareMaxBytes=-1 is below its MinValue 0"),
+        ("KeepEndpoint=maybe", "sagedrop: --parameter: KeepEndpoint='maybe' is not one of its AllowedValues: true"),
+    ],
+    ids=["no-equals", "unknown", "not-a-number", "below-min", "not-allowed"],
+)
+def test_a_bad_stack_parameter(tmp_path, upload, assignment, expected):
+    message = stopped(run(upload, tmp_path, "--parameter", assignment))
+    assert message.startswith(expected), message
+    assert not (tmp_path / "state").exists() or not any((tmp_path / "state").iterdir())  # nothing started
+
+
+def test_a_stack_parameter_with_a_running_local_up(tmp_path, upload, monkeypatch):
+    from sagedrop_local.server import discovery
+
+    monkeypatch.setattr(discovery, "find_running", lambda state_dir: {"url": "http://127.0.0.1:4566"})
+    message = stopped(run(upload, tmp_path, "--parameter", "LambdaPrepareMaxBytes=0"))
+    assert message.startswith("sagedrop: --parameter sets the stack of a local cloud this command starts")
+    assert "http://127.0.0.1:4566" in message
