@@ -19,6 +19,13 @@ own (peak RSS from ``os.wait4``):
 * ``whole-file evaluation``: what the evaluation did before it streamed — every test part and the
   raw test split read whole, then ``predict_raw_csv`` — with the same stand-in endpoint.
 
+``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
+local Processing route (``--parameter LambdaPrepareMaxBytes=0``), 20 rounds, with the stack's other
+defaults; its MB/s over the whole run, the command's own peak RSS (moto's S3, the Lambdas, the
+state machine) and the largest of its containers' (the Processing job, training, the endpoint's and
+transform's model servers; training may need memory in proportion to the data, as a real training
+instance does).
+
 The evaluation columns' MB/s are of the raw test split (15 % of the CSV by default). The endpoint
 route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BYTES``: the pipeline
 takes the transform route there.
@@ -235,6 +242,40 @@ def evaluate(mode: str, folder: str) -> None:
     evaluate_run(state, DataBucket(client, "bench"), ObjectStreams(client, "bench"), invoker)
 
 
+def local_run(path: str, folder: Path) -> None:
+    """``sagedrop local run`` in this process; the largest container's peak RSS goes to ``children-rss-mb``."""
+    import resource
+
+    from sagedrop_local.cli import main as sagedrop
+
+    config = folder / "sagedrop.json"
+    config.write_text(json.dumps({"hyperparameters": {"num_round": 20}}))
+    route = ["--parameter", "LambdaPrepareMaxBytes=0"]  # the Processing route, whatever the size
+    where = ["--out", str(folder / "out"), "--state-dir", str(folder / "state")]
+    status = sagedrop(["local", "run", path, "--label", "y", "--config", str(config), *route, *where])
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    (folder / "children-rss-mb").write_text(f"{largest:.0f}")
+    if status:
+        raise SystemExit(f"sagedrop local run ended with status {status}")
+
+
+def local_run_table(sizes: list[int], folder: Path) -> None:
+    print(
+        f"\n{'CSV':>8}  {'local run MB/s':>14} {'seconds':>8} {'command peak RSS MB':>20} {'largest container MB':>21}"
+    )
+    for size in sizes:
+        path = generate(size, folder)
+        work = Path(tempfile.mkdtemp(prefix="sagedrop-bench-local-run-", dir=folder))
+        try:
+            started = time.perf_counter()
+            rate, rss = measure("local run", path, work)
+            seconds = time.perf_counter() - started
+            largest = float((work / "children-rss-mb").read_text())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"{size:>6}MB  {rate:>14.2f} {seconds:>8.0f} {rss:>20.0f} {largest:>21.0f}", flush=True)
+
+
 def child(mode: str, path: str, out: str | None = None) -> None:
     """Runs in the measured process."""
     from sagedrop.run_config import resolve_run_config
@@ -244,6 +285,8 @@ def child(mode: str, path: str, out: str | None = None) -> None:
         prepare(path, Path(out) if out else None)
     elif mode in EVALUATION_MODES:
         evaluate(mode, path)
+    elif mode == "local run":
+        local_run(path, Path(out))
     elif mode == "whole-file prepare":
         from sagedrop.dataset.prepare import prepare_dataset
 
@@ -284,14 +327,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,500,2000", help="CSV sizes in MB, comma-separated")
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the generated CSVs go")
+    parser.add_argument(
+        "--local-run",
+        metavar="SIZES",
+        help="also `sagedrop local run` CSVs of these sizes in MB (minutes per GB)",
+    )
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
-    sizes = [int(size) for size in args.sizes.split(",")]
+    sizes = [int(size) for size in args.sizes.split(",") if size]  # --sizes "": the local runs only
     modes = ("streamed", "whole-file prepare", "pandas whole-file", *EVALUATION_MODES)
-    print(f"{'CSV':>8}  " + "  ".join(f"{mode + ' MB/s':>27} {'peak RSS MB':>11}" for mode in modes))
+    if sizes:
+        print(f"{'CSV':>8}  " + "  ".join(f"{mode + ' MB/s':>27} {'peak RSS MB':>11}" for mode in modes))
     for size in sizes:
         path = generate(size, Path(args.folder))
         prepared = Path(tempfile.mkdtemp(prefix="sagedrop-bench-prepared-", dir=args.folder))
@@ -328,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = results[name][0] / results["pandas whole-file"][0]
                 verdicts.append(f"{ratio:.2f}x the pandas path's throughput (goal 3x)")
             print(f"{'':>8}  {name}: " + "; ".join(verdicts), flush=True)
+    if args.local_run:
+        local_run_table([int(size) for size in args.local_run.split(",")], Path(args.folder))
     return 0
 
 
