@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sagedrop.algorithms import LINEAR_LEARNER_PROBLEMS, Algorithm
-from sagedrop.problem_types import XGBOOST_OBJECTIVES
+from sagedrop.problem_types import LABEL_DOMAINS, XGBOOST_OBJECTIVES
 from sagedrop.run_config import default_hyperparameters, json_schema, stack_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,11 @@ def render_objectives() -> str:
     for kind, table in XGBOOST_OBJECTIVES.items():
         names = [f"`{name}`" + (" (*default*)" if name == table.default else "") for name in table.allowed]
         lines.append(f"  - `{kind}`: {', '.join(names)}")
+    domains = ", ".join(f"`{name}` {domain.says}" for name, domain in LABEL_DOMAINS.items())
+    lines.append(
+        f"  - labels these objectives train on: {domains}. The preparation stops a run whose label is outside"
+        " (`UnusableLabelError`, naming the first such line), before any training job."
+    )
     return "\n".join(lines)
 
 

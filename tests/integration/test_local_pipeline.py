@@ -126,6 +126,22 @@ def test_a_missing_label_is_named(cloud, bank_sample):
     assert "subscribed" in final["cause"]
 
 
+def test_a_label_the_objective_cannot_train_on_is_named_before_any_job(cloud):
+    # Given counts to predict with a Poisson objective, and a negative count on line 30
+    rows = [f"{i % 7},{i % 3},{i % 9}" for i in range(60)]
+    rows[28] = "1,2,-2"
+    data = ("a,b,visits\n" + "\n".join(rows) + "\n").encode()
+    config = {"label": "visits", "problem_type": "regression", "hyperparameters": {"objective": "count:poisson"}}
+    key = "incoming/visits/visits.csv"
+    outcome, final = run_to_end(cloud, key, data, json.dumps(config).encode())
+    # Then the preparation stops the run with the line and the reason, before any training job
+    assert final["status"] == "FAILED" and final["error"] == "UnusableLabelError"
+    assert "line 30, column 'visits': the label '-2' is not non-negative" in final["cause"]
+    assert "'count:poisson'" in final["cause"]
+    assert _visits(cloud, outcome["execution_arn"], "Start training") == 0
+    assert cloud.read(key) == data
+
+
 def test_the_same_event_delivered_twice_starts_one_execution(cloud):
     # Given one upload whose event S3 delivers twice (at-least-once delivery)
     data = b"x1,x2,y\n" + b"".join(f"{i},{(i * 7) % 13},{i % 2}\n".encode() for i in range(60))

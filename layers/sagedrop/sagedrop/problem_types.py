@@ -36,6 +36,28 @@ class XGBoostObjectives:
     allowed: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LabelDomain:
+    """The labels a regression objective trains on: above ``bound`` (or at it, when ``inclusive``)."""
+
+    bound: float
+    inclusive: bool
+    says: str  # as a person would say it: "positive", "non-negative", "greater than -1"
+
+    def admits(self, value: float) -> bool:
+        return value >= self.bound if self.inclusive else value > self.bound
+
+
+#: XGBoost refuses to train on other labels (its objectives' label checks: "label must be positive for
+#: gamma regression", ...), so a run with such a label is stopped at the preparation, naming the line.
+LABEL_DOMAINS: dict[str, LabelDomain] = {
+    "reg:gamma": LabelDomain(0.0, inclusive=False, says="positive"),
+    "reg:tweedie": LabelDomain(0.0, inclusive=True, says="non-negative"),
+    "count:poisson": LabelDomain(0.0, inclusive=True, says="non-negative"),
+    "reg:squaredlogerror": LabelDomain(-1.0, inclusive=False, says="greater than -1"),
+}
+
+
 XGBOOST_OBJECTIVES: dict[ProblemType, XGBoostObjectives] = {
     ProblemType.BINARY: XGBoostObjectives("binary:logistic", "auc", ("binary:logistic",)),
     ProblemType.MULTICLASS: XGBoostObjectives("multi:softprob", "mlogloss", ("multi:softprob",)),

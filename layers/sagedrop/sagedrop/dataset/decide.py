@@ -6,6 +6,7 @@ tests compare the two on random tables.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,11 @@ from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_p
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.passes import LABEL_TRACKED_VALUES, ColumnScan, LabelScan, split_at
 from sagedrop.dataset.profile import build_data_report
+from sagedrop.dataset.reader import _Distinct
 from sagedrop.dataset.split import SPLITS
-from sagedrop.dataset.stream import Dialect, Opener, failer, line_of_data_row
+from sagedrop.dataset.stream import Dialect, Opener, chunks, failer, line_of_data_row
 from sagedrop.errors import InvalidCsvError, UnusableLabelError
+from sagedrop.problem_types import LABEL_DOMAINS, LabelDomain
 
 SCHEMA_VERSION = 1
 
@@ -110,6 +113,41 @@ def check_label(target: Target, label: str, algorithm: Algorithm, source: str) -
         raise UnusableLabelError(
             f"{source}: the train split holds one class only; label {label!r} needs more rows of each class"
         )
+
+
+def check_label_domain(
+    objective: str | None, target: Target, label: str, scan: ColumnScan, opener: Opener, dialect: Dialect, source: str
+) -> None:
+    """A regression label outside the chosen objective's domain (``LABEL_DOMAINS``), named by its first line.
+
+    ``scan.low`` is the smallest label of a kept row; only then is the upload read again (an error path).
+    """
+    domain = LABEL_DOMAINS.get(objective or "")
+    if target.problem_type != REGRESSION or domain is None or scan.low == math.inf or _admits(domain, scan.low):
+        return
+    row, value = _first_outside(domain, label, opener, dialect, source)
+    line = line_of_data_row(opener, dialect, row, source)
+    raise UnusableLabelError(
+        f"{source}: line {line:,}, column {label!r}: the label {value!r} is not {domain.says}, but objective "
+        f"{objective!r} trains on {domain.says} labels only (XGBoost refuses the job): correct or drop such "
+        "rows, or choose another objective"
+    )
+
+
+def _admits(domain: LabelDomain, value: float) -> bool:
+    with np.errstate(over="ignore"):
+        return domain.admits(float(np.float32(value)))  # XGBoost reads labels as 32-bit floats (-1e-50 is -0.0)
+
+
+def _first_outside(domain: LabelDomain, label: str, opener: Opener, dialect: Dialect, source: str) -> tuple[int, str]:
+    """(data row, its text) of the first label outside ``domain``."""
+    for chunk in chunks(opener, dialect, source):
+        distinct = _Distinct(chunk.frame[label].to_numpy(), dialect.delimiter)
+        outside = distinct.numeric & ~distinct.missing & ~np.array([_admits(domain, n) for n in distinct.numbers])
+        rows = np.flatnonzero(outside[distinct.codes])
+        if rows.size:
+            return chunk.start + int(rows[0]), str(distinct.stripped[distinct.codes[rows[0]]])
+    raise AssertionError("the scan saw a label outside the domain that the second reading did not")  # noqa: EM101
 
 
 def encodings(

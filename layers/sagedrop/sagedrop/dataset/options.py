@@ -23,6 +23,7 @@ class PrepareOptions:
     fractions: tuple[float, float, float]  # train, validation, test
     acknowledge: tuple[str, ...] = ()  # data_checks.acknowledge
     checks_enabled: bool = True  # data_checks.enabled
+    objective: str | None = None  # hyperparameters.objective, when the run chose one (its labels' domain)
 
     @classmethod
     def of(cls, config: Any) -> PrepareOptions:
@@ -36,6 +37,7 @@ class PrepareOptions:
             fractions=(float(config.split.train), float(config.split.validation), float(config.split.test)),
             acknowledge=tuple(config.data_checks.acknowledge),
             checks_enabled=bool(config.data_checks.enabled),
+            objective=(config.hyperparameters or {}).get("objective"),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,6 +50,7 @@ class PrepareOptions:
             "fractions": list(self.fractions),
             "acknowledge": list(self.acknowledge),
             "checks_enabled": self.checks_enabled,
+            "objective": self.objective,
         }
 
     @classmethod
@@ -62,4 +65,5 @@ class PrepareOptions:
             fractions=(train, validation, test),
             acknowledge=tuple(document["acknowledge"]),
             checks_enabled=bool(document["checks_enabled"]),
+            objective=document["objective"],
         )

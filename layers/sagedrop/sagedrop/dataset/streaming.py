@@ -124,6 +124,7 @@ def _scan(opener: Opener, config: PrepareOptions, source: str, chunk_chars: int,
         raise UnusableLabelError(f"{source}: {exc}") from None
     algorithm = Algorithm(config.algorithm)
     decide.check_label(target, label, algorithm, source)
+    decide.check_label_domain(config.objective, target, label, scans[label], opener, dialect, source)
     source_columns = [name for name in dialect.names if name != label]
     encodings = decide.encodings(scans, source_columns, types, label, algorithm, source)
     schema = decide.schema(
