@@ -24,7 +24,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,31 @@ def check_path(path: str, field: str) -> None:
 
 def split_records(data: bytes, split_type: str | None) -> list[bytes]:
     """The object's records; a blank last line is not a record."""
+    return list(stream_records([data], split_type))
+
+
+def stream_records(blocks: Iterable[bytes], split_type: str | None) -> Iterator[bytes]:
+    """:func:`split_records` of the blocks' concatenation, each record yielded once its line has ended.
+
+    Lines end as ``bytes.splitlines`` ends them (``\\n``, ``\\r\\n`` or ``\\r``); a ``\\r`` at the end of a
+    block waits for the next one, which may begin with its ``\\n``.
+    """
     if (split_type or "None") == "None":
-        return [data] if data else []
-    return [line for line in data.splitlines(keepends=True) if line.strip()]
+        data = b"".join(blocks)
+        if data:
+            yield data
+        return
+    pending: list[bytes] = []  # the unfinished line, in pieces (a long line is joined once)
+    for block in blocks:
+        if b"\n" not in block and b"\r" not in block:
+            pending.append(block)
+            continue
+        lines = b"".join([*pending, block]).splitlines(keepends=True)
+        pending = [lines.pop()] if not lines[-1].endswith(b"\n") else []
+        yield from (line for line in lines if line.strip())
+    rest = b"".join(pending)
+    if rest.strip():
+        yield rest
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,7 @@ class Batch:
         return b"".join(record if record.endswith(b"\n") else record + b"\n" for record in self.records)
 
 
-def mini_batches(records: list[bytes], strategy: str, max_payload_mb: int) -> Iterator[Batch]:
+def mini_batches(records: Iterable[bytes], strategy: str, max_payload_mb: int) -> Iterator[Batch]:
     """SingleRecord: one record each; MultiRecord: whole records up to ``max_payload_mb`` (0: no limit)."""
     limit = max_payload_mb * MB if max_payload_mb else None
     pending: list[bytes] = []
@@ -112,10 +134,9 @@ def answer_records(answer: bytes, count: int) -> list[bytes]:
     return lines
 
 
-def assemble(outputs: list[bytes], assemble_with: str | None) -> bytes:
-    if (assemble_with or "None") == "Line":
-        return b"".join(output.rstrip(b"\r\n") + b"\n" for output in outputs)
-    return b"".join(outputs)
+def assembled(output: bytes, assemble_with: str | None) -> bytes:
+    """One output as the job's output object holds it (``AssembleWith: Line`` ends it with a newline)."""
+    return output.rstrip(b"\r\n") + b"\n" if (assemble_with or "None") == "Line" else output
 
 
 # --- filters and joins -----------------------------------------------------------------------

@@ -26,9 +26,12 @@ import json
 import secrets
 import shutil
 import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from .context import Local, validate_name
 from .errors import SageMakerApiError, could_not_find, validation_exception
@@ -44,7 +47,7 @@ from .transform_data import (
     Batch,
     TransformDataError,
     answer_records,
-    assemble,
+    assembled,
     check_path,
     filter_input,
     filter_output,
@@ -52,7 +55,7 @@ from .transform_data import (
     join_csv,
     join_json,
     mini_batches,
-    split_records,
+    stream_records,
 )
 from .workers import Workers, crash_reason, orphaned
 
@@ -61,6 +64,8 @@ SCRATCH = "transform"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 DEFAULT_MAX_PAYLOAD_MB = 6
 MAX_PAYLOAD_MB = 100
+READ_BYTES = 1024 * 1024  # what the job reads of an input object at a time
+OUTPUT_IN_MEMORY_BYTES = 8 * 1024 * 1024  # an object's output above this goes to a temp file until uploaded
 MULTI_RECORD = "MultiRecord"
 SINGLE_RECORD = "SingleRecord"
 _RUNNING = ("InProgress", "Stopping")
@@ -317,24 +322,29 @@ class TransformJobs:
                 failures.append(f"s3://{bucket}/{key}: {error.args[0].splitlines()[-1]}")
                 continue
             target = f"{out_prefix.rstrip('/')}/{relative}.out" if out_prefix.strip("/") else f"{relative}.out"
-            self._local.s3.put_object(Bucket=out_bucket, Key=target, Body=output)
+            with output:
+                output.seek(0)
+                self._local.s3.upload_fileobj(output, out_bucket, target)
         if failures:
             more = f" ({len(failures)} objects failed)" if len(failures) > 1 else ""
             self._finish(name, "Failed", f"ClientError: See job logs for more information{more}. {failures[0]}")
         else:
             self._finish(name, "Completed")
 
-    def _transform_object(self, name: str, job: dict, server, bucket: str, key: str) -> bytes:
+    def _transform_object(self, name: str, job: dict, server, bucket: str, key: str) -> IO[bytes]:
+        """The object's output, in a spooled file: the input is read and answered as a stream, in order."""
         transform_input, output = job["TransformInput"], job["TransformOutput"]
-        data = self._local.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        if transform_input.get("CompressionType") == "Gzip":
-            data = gzip.decompress(data)
+        body = self._local.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        source = gzip.GzipFile(fileobj=body) if transform_input.get("CompressionType") == "Gzip" else body
         processing = job.get("DataProcessing") or {}
         json_records = is_json(transform_input.get("ContentType"))
         split = transform_input.get("SplitType", "None")
         join = processing.get("JoinSource") == "Input"
         per_record = join or processing.get("OutputFilter", ROOT).strip() != ROOT
-        outputs: list[bytes] = []
+        outputs = tempfile.SpooledTemporaryFile(OUTPUT_IN_MEMORY_BYTES)  # noqa: SIM115 - returned, closed by the caller
+
+        def write(answered: bytes) -> None:
+            outputs.write(assembled(answered, output.get("AssembleWith")))
 
         def send(batch: Batch) -> Answer:
             if self._should_stop(name):
@@ -347,28 +357,31 @@ class TransformJobs:
             return answer
 
         # MaxConcurrentTransforms requests in flight; answers are taken in input order.
-        pool = ThreadPoolExecutor(max_workers=max(1, job.get("MaxConcurrentTransforms") or 1))
+        workers = max(1, job.get("MaxConcurrentTransforms") or 1)
+        pool = ThreadPoolExecutor(max_workers=workers)
         try:
-            records = split_records(data, split)
-            batches = list(
-                mini_batches(
-                    records, job.get("BatchStrategy", MULTI_RECORD), job.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
-                )
+            records = stream_records(iter(lambda: source.read(READ_BYTES), b""), split)
+            batches = mini_batches(
+                records, job.get("BatchStrategy", MULTI_RECORD), job.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
             )
-            for batch, answer in zip(batches, pool.map(send, batches), strict=True):
+            for batch, answer in _answered_in_order(pool, send, batches, window=2 * workers):
                 if not per_record:
-                    outputs.append(answer.body)
+                    write(answer.body)
                     continue
                 answers = answer_records(answer.body, len(batch.records))
                 for record, answered in zip(batch.records, answers, strict=True):
                     if join:
                         answered = join_json(record, answered) if json_records else join_csv(record, answered)
-                    outputs.append(filter_output(answered, processing.get("OutputFilter"), json_records))
+                    write(filter_output(answered, processing.get("OutputFilter"), json_records))
         except (TransformDataError, ValueError, UnicodeDecodeError) as error:
+            outputs.close()
             raise ObjectFailed(f"ClientError: {error}") from error
+        except BaseException:
+            outputs.close()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return assemble(outputs, output.get("AssembleWith"))
+        return outputs
 
     def _data_log(self, job: dict, lines: list[str]) -> None:
         now = self._local.now()
@@ -399,6 +412,19 @@ class TransformJobs:
                 TransformEndTime=now,
                 LastModifiedTime=now,
             )
+
+
+def _answered_in_order(pool: ThreadPoolExecutor, send: Callable, batches: Iterator, window: int) -> Iterator[tuple]:
+    """(batch, answer) in input order, with at most ``window`` requests submitted ahead (not the whole object)."""
+    ahead: deque = deque()
+    for batch in batches:
+        ahead.append((batch, pool.submit(send, batch)))
+        if len(ahead) >= window:
+            first, answer = ahead.popleft()
+            yield first, answer.result()
+    while ahead:
+        first, answer = ahead.popleft()
+        yield first, answer.result()
 
 
 def _ended(record: bytes) -> bytes:

@@ -7,6 +7,7 @@ job, the real inference tarballs); this module makes its own local cloud with th
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import tarfile
 import time
@@ -26,6 +27,7 @@ from sagedrop_local.sagemaker.transform_data import (
     mini_batches,
     select_fields,
     split_records,
+    stream_records,
 )
 from sagedrop_local.sagemaker.transform_jobs import MULTI_RECORD_PIPELINE_REASON
 
@@ -359,6 +361,67 @@ def test_a_csv_join_is_the_input_fields_then_the_output_fields(inputs, outputs):
     joined = join_csv(line(inputs), line(outputs))
 
     assert next(csv.reader(io.StringIO(joined.decode()))) == [*inputs, *outputs]
+
+
+def test_a_gzip_object_is_read_as_a_stream_and_scored_like_the_plain_one(cloud, models, model_names):
+    put(cloud, "score/plain/features.csv", models.encoded_test)
+    put(cloud, "score/gzip/features.csv.gz", gzip.compress(models.encoded_test))
+    for folder, compression in (("plain", "None"), ("gzip", "Gzip")):
+        request = transform_request(
+            f"encoded-{folder}", ENCODED_MODEL, f"s3://{BUCKET}/score/{folder}/", f"s3://{BUCKET}/out-{folder}"
+        )
+        request.pop("DataProcessing")
+        request["TransformInput"]["CompressionType"] = compression
+        job = run_job(cloud, request)
+        assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    plain, unzipped = read(cloud, "out-plain/features.csv.out"), read(cloud, "out-gzip/features.csv.gz.out")
+    assert plain == unzipped and plain.count(b"\n") == models.encoded_test.count(b"\n")
+
+
+@given(
+    text=st.lists(st.sampled_from([b"a", b"bc", b",", b" ", b"\n", b"\r", b"\r\n", b"\t"]), max_size=40),
+    cuts=st.lists(st.integers(0, 80), max_size=8),
+    split=st.sampled_from(["Line", "None", None]),
+)
+def test_records_read_in_blocks_are_the_records_of_the_whole(text, cuts, split):
+    data = b"".join(text)
+    bounds = [0, *sorted(cut for cut in cuts if cut <= len(data)), len(data)]
+    blocks = [data[start:stop] for start, stop in zip(bounds, bounds[1:], strict=False)]
+    whole = [line for line in data.splitlines(keepends=True) if line.strip()] if split == "Line" else [data]
+    assert list(stream_records(blocks, split)) == [record for record in whole if record]
+
+
+def test_answers_come_in_input_order_with_a_bounded_window():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pulled = []
+
+    def batches():
+        for index in range(50):
+            pulled.append(index)
+            yield index
+
+    def send(batch: int) -> int:
+        time.sleep(0.001 * (batch % 3))  # answers finish out of order
+        return batch * 10
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answered = transform_jobs._answered_in_order(pool, send, batches(), window=4)
+        first = next(answered)
+        assert first == (0, 0) and len(pulled) == 4  # not the whole object submitted ahead
+        assert [first, *answered] == [(index, index * 10) for index in range(50)]
+
+
+def test_a_failed_request_ends_the_answers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(batch: int) -> int:
+        if batch == 5:
+            raise TransformDataError("record 6 is too large")
+        return batch
+
+    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(TransformDataError, match="record 6"):
+        list(transform_jobs._answered_in_order(pool, send, iter(range(20)), window=4))
 
 
 def test_records_are_lines_and_none_is_the_whole_object():
