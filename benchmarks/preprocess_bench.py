@@ -21,10 +21,11 @@ own (peak RSS from ``os.wait4``):
 
 ``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
 local Processing route (``--parameter LambdaPrepareMaxBytes=0``), 20 rounds, with the stack's other
-defaults; its MB/s over the whole run, the command's own peak RSS (moto's S3, the Lambdas, the
-state machine) and the largest of its containers' (the Processing job, training, the endpoint's and
-transform's model servers; training may need memory in proportion to the data, as a real training
-instance does).
+defaults: its MB/s over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the
+state machine and the local SageMaker; the Processing job and the model servers are processes of
+their own), overall and before, during and after the training job. The local SageMaker trains in a
+thread of the command, and training may need memory in proportion to the data, as a real training
+instance does; the other phases should not.
 
 The evaluation columns' MB/s are of the raw test split (15 % of the CSV by default). The endpoint
 route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BYTES``: the pipeline
@@ -36,6 +37,7 @@ the pandas path's throughput. ``--sizes 100`` runs a subset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -43,6 +45,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -242,27 +245,69 @@ def evaluate(mode: str, folder: str) -> None:
     evaluate_run(state, DataBucket(client, "bench"), ObjectStreams(client, "bench"), invoker)
 
 
-def local_run(path: str, folder: Path) -> None:
-    """``sagedrop local run`` in this process; the largest container's peak RSS goes to ``children-rss-mb``."""
-    import resource
+TRAINING_THREAD = "local-sagemaker-TrainingJobs."  # the local SageMaker trains in a thread of the command
 
+
+class PhasePeaks:
+    """This process's peak RSS before, during and after its local training job (sampled every 20 ms)."""
+
+    PHASES = ("before training", "training", "after training")
+
+    def __init__(self) -> None:
+        self.peaks = dict.fromkeys(self.PHASES, 0.0)
+        self._phase = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PhasePeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            training = any(thread.name.startswith(TRAINING_THREAD) for thread in threading.enumerate())
+            if training and self._phase == 0:
+                self._phase = 1
+            elif not training and self._phase == 1:
+                self._phase = 2
+            phase = self.PHASES[self._phase]
+            self.peaks[phase] = max(self.peaks[phase], _rss_mb())
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def local_run(path: str, folder: Path) -> None:
+    """``sagedrop local run`` in this process, its output to ``local-run.log`` and its figures to ``figures.json``."""
     from sagedrop_local.cli import main as sagedrop
 
     config = folder / "sagedrop.json"
     config.write_text(json.dumps({"hyperparameters": {"num_round": 20}}))
     route = ["--parameter", "LambdaPrepareMaxBytes=0"]  # the Processing route, whatever the size
     where = ["--out", str(folder / "out"), "--state-dir", str(folder / "state")]
-    status = sagedrop(["local", "run", path, "--label", "y", "--config", str(config), *route, *where])
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    (folder / "children-rss-mb").write_text(f"{largest:.0f}")
+    with (
+        open(folder / "local-run.log", "w") as log,  # noqa: PTH123
+        contextlib.redirect_stdout(log),
+        PhasePeaks() as phases,
+    ):
+        status = sagedrop(["local", "run", path, "--label", "y", "--config", str(config), *route, *where])
+    (folder / "figures.json").write_text(json.dumps(phases.peaks))
     if status:
-        raise SystemExit(f"sagedrop local run ended with status {status}")
+        raise SystemExit(f"sagedrop local run ended with status {status}; see {folder / 'local-run.log'}")
 
 
 def local_run_table(sizes: list[int], folder: Path) -> None:
-    print(
-        f"\n{'CSV':>8}  {'local run MB/s':>14} {'seconds':>8} {'command peak RSS MB':>20} {'largest container MB':>21}"
-    )
+    columns = f"{'MB/s':>6} {'seconds':>8} {'peak RSS MB':>12}  " + "  ".join(f"{p:>16}" for p in PhasePeaks.PHASES)
+    print("\nsagedrop local run, Processing route, 20 rounds (peak RSS of the command, and by phase, MB)")
+    print(f"{'CSV':>8}  {columns}")
     for size in sizes:
         path = generate(size, folder)
         work = Path(tempfile.mkdtemp(prefix="sagedrop-bench-local-run-", dir=folder))
@@ -270,10 +315,11 @@ def local_run_table(sizes: list[int], folder: Path) -> None:
             started = time.perf_counter()
             rate, rss = measure("local run", path, work)
             seconds = time.perf_counter() - started
-            largest = float((work / "children-rss-mb").read_text())
+            phases = json.loads((work / "figures.json").read_text())
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(f"{size:>6}MB  {rate:>14.2f} {seconds:>8.0f} {rss:>20.0f} {largest:>21.0f}", flush=True)
+        cells = "  ".join(f"{phases[phase]:>16.0f}" for phase in PhasePeaks.PHASES)
+        print(f"{size:>6}MB  {rate:>6.2f} {seconds:>8.0f} {rss:>12.0f}  {cells}", flush=True)
 
 
 def child(mode: str, path: str, out: str | None = None) -> None:

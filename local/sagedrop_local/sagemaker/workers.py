@@ -58,7 +58,9 @@ class Workers:
                 except Exception:  # noqa: BLE001 — nothing left to tell but the log
                     LOG.exception("could not record the failure of %s", target.__name__)
 
-        thread = threading.Thread(target=run, daemon=True, name=f"local-sagemaker-{target.__name__}")
+        owner = getattr(target, "__self__", None)  # "local-sagemaker-TrainingJobs._run": which work, in a dump
+        what = f"{type(owner).__name__}.{target.__name__}" if owner is not None else target.__name__
+        thread = threading.Thread(target=run, daemon=True, name=f"local-sagemaker-{what}")
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()

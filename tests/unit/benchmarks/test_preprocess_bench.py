@@ -43,3 +43,33 @@ def test_the_evaluation_is_measured_by_both_routes_on_the_prepared_folder(tmp_pa
         throughput, rss = preprocess_bench.measure(mode, prepared, size_of=raw)
         assert throughput > 0 and 50 < rss < 2_000
         assert json.loads((run / "evaluation.json").read_text())["rows"] == test_rows > 0
+
+
+def test_phase_peaks_follow_the_local_training_thread():
+    import threading
+    import time
+
+    from sagedrop_local.sagemaker.workers import Workers
+
+    class TrainingJobs:  # the local SageMaker's class name is what the bench looks for
+        def __init__(self) -> None:
+            self.release = threading.Event()
+            self.held = None
+
+        def _run(self) -> None:
+            self.held = bytearray(64 * 1024 * 1024)  # touched: resident while "training"
+            self.held[::4096] = b"\x01" * len(self.held[::4096])
+            self.release.wait(5)
+            self.held = None
+
+    jobs, workers = TrainingJobs(), Workers()
+    with preprocess_bench.PhasePeaks() as phases:
+        time.sleep(0.1)
+        workers.spawn(jobs._run, on_crash=lambda error: None)
+        time.sleep(0.3)
+        jobs.release.set()
+        time.sleep(0.3)
+    workers.close()
+    before, training, after = (phases.peaks[phase] for phase in preprocess_bench.PhasePeaks.PHASES)
+    assert before > 0 and after > 0
+    assert training > before + 50  # the 64 MiB held only while the thread ran
