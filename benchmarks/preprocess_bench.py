@@ -20,8 +20,8 @@ own (peak RSS from ``os.wait4``):
   raw test split read whole, then ``predict_raw_csv`` — with the same stand-in endpoint.
 
 ``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
-local Processing route (``--parameter LambdaPrepareMaxBytes=0``), 20 rounds, with the stack's other
-defaults: its MB/s over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the
+local Processing route (``--parameter LambdaPrepareMaxBytes=0``) and the evaluation through the
+endpoint (``EvaluationTransformBytes`` raised), 20 rounds, with the stack's other defaults: its MB/s over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the
 state machine and the local SageMaker; the Processing job and the model servers are processes of
 their own), overall and before, during and after the training job. The local SageMaker trains in a
 thread of the command, and training may need memory in proportion to the data, as a real training
@@ -291,7 +291,10 @@ def local_run(path: str, folder: Path) -> None:
 
     config = folder / "sagedrop.json"
     config.write_text(json.dumps({"hyperparameters": {"num_round": 20}}))
-    route = ["--parameter", "LambdaPrepareMaxBytes=0"]  # the Processing route, whatever the size
+    # the Processing route, whatever the size; the evaluation through the endpoint at every size: the
+    # local transform route answers a few hundred rows a second (one record per request through the
+    # featurizer), so a large test split outlasts the local wait loop's 600 polls
+    route = ["--parameter", "LambdaPrepareMaxBytes=0", "--parameter", f"EvaluationTransformBytes={2**62}"]
     where = ["--out", str(folder / "out"), "--state-dir", str(folder / "state")]
     with (
         open(folder / "local-run.log", "w") as log,  # noqa: PTH123
@@ -306,18 +309,21 @@ def local_run(path: str, folder: Path) -> None:
 
 def local_run_table(sizes: list[int], folder: Path) -> None:
     columns = f"{'MB/s':>6} {'seconds':>8} {'peak RSS MB':>12}  " + "  ".join(f"{p:>16}" for p in PhasePeaks.PHASES)
-    print("\nsagedrop local run, Processing route, 20 rounds (peak RSS of the command, and by phase, MB)")
+    print("\nsagedrop local run: Processing route, 20 rounds, evaluation by endpoint (peak RSS of the command, MB)")
     print(f"{'CSV':>8}  {columns}")
     for size in sizes:
         path = generate(size, folder)
         work = Path(tempfile.mkdtemp(prefix="sagedrop-bench-local-run-", dir=folder))
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
             rate, rss = measure("local run", path, work)
-            seconds = time.perf_counter() - started
-            phases = json.loads((work / "figures.json").read_text())
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        except SystemExit:
+            log = (work / "local-run.log").read_text().splitlines()
+            print("\n".join(log[-15:]) + f"\n(the run's folder is kept: {work})", flush=True)
+            raise
+        seconds = time.perf_counter() - started
+        phases = json.loads((work / "figures.json").read_text())
+        shutil.rmtree(work, ignore_errors=True)
         cells = "  ".join(f"{phases[phase]:>16.0f}" for phase in PhasePeaks.PHASES)
         print(f"{size:>6}MB  {rate:>6.2f} {seconds:>8.0f} {rss:>12.0f}  {cells}", flush=True)
 
