@@ -21,11 +21,12 @@ own (peak RSS from ``os.wait4``):
 
 ``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
 local Processing route (``--parameter LambdaPrepareMaxBytes=0``) and the evaluation through the
-endpoint (``EvaluationTransformBytes`` raised), 20 rounds, with the stack's other defaults: its MB/s over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the
-state machine and the local SageMaker; the Processing job and the model servers are processes of
-their own), overall and before, during and after the training job. The local SageMaker trains in a
-thread of the command, and training may need memory in proportion to the data, as a real training
-instance does; the other phases should not.
+endpoint (``EvaluationTransformBytes`` raised), 20 rounds, with the stack's other defaults: its MB/s
+over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the state machine and
+the local SageMaker; the Processing job and the model servers are processes of their own), overall
+and before, during and after the training job. The local SageMaker trains in a thread of the
+command, and training may need memory in proportion to the data, as a real training instance does;
+the other phases should not.
 
 The evaluation columns' MB/s are of the raw test split (15 % of the CSV by default). The endpoint
 route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BYTES``: the pipeline
