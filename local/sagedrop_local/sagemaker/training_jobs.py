@@ -14,6 +14,8 @@ import time
 from datetime import datetime
 from functools import partial
 
+from sagedrop.memory import release_memory
+
 from .algorithms import for_training
 from .context import Local, validate_name
 from .errors import SageMakerApiError, validation_exception
@@ -178,6 +180,7 @@ class TrainingJobs:
         finally:
             # Before the job is seen to end: whoever reads the ended job finds no scratch left behind.
             shutil.rmtree(work_dir, ignore_errors=True)
+        release_memory()  # training runs in this process: its data's memory is not kept for the rest of the run
         self._finish(name, *ending, log_lines)
 
     def _finish(

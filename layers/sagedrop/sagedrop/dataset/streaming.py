@@ -19,7 +19,6 @@ What differs from the whole-file path, by necessity:
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +48,7 @@ from sagedrop.dataset.stream import (
 from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
 from sagedrop.errors import DataLeakageError, LabelNotFoundError, UnusableLabelError
 from sagedrop.limits import STREAM_CHUNK_CHARS, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
+from sagedrop.memory import release_memory
 
 RAW_TEST = "data/raw/test.csv"
 
@@ -176,18 +176,6 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
         written.rows[split] = writer.rows
     written.raw_test_bytes = raw.close()
     return written
-
-
-try:  # glibc keeps freed heap memory; giving it back after each chunk keeps RSS from creeping with the file
-    _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-except (OSError, AttributeError):  # another C library: nothing to do
-    _MALLOC_TRIM = None
-
-
-def release_memory() -> None:
-    """Return the heap memory freed by the last chunk to the OS (measured: 447 -> 381 MB at 2 GB)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 _BITS = np.array(["0", "1"], dtype=object)
