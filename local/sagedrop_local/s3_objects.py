@@ -201,6 +201,7 @@ def _join_parts(multipart: Any, body: Iterator[tuple[int, str]], checksums: Any,
     from moto.s3.models import S3_UPLOAD_PART_MIN_SIZE
 
     whole = _RunningChecksum(checksums.checksum_algorithm)
+    composite = checksums.checksum_type == "COMPOSITE"
     parts: list[Any] = []
     for number, etag in body:
         part = multipart.parts.get(number)
@@ -208,13 +209,13 @@ def _join_parts(multipart: Any, body: Iterator[tuple[int, str]], checksums: Any,
             raise InvalidPart()
         if parts and parts[-1].contentsize < S3_UPLOAD_PART_MIN_SIZE:
             raise EntityTooSmall()
-        own = _RunningChecksum(checksums.checksum_algorithm)
+        # COMPOSITE: a checksum per part (what moto's addPart appends); FULL_OBJECT: one over them all
+        running = _RunningChecksum(checksums.checksum_algorithm) if composite else whole
         for block in ObjectRange(part).chunks():
-            own.update(block)
-            whole.update(block)
+            running.update(block)
             joined.write(block)
-        if checksums.checksum_type == "COMPOSITE":
-            checksums.checksum.extend(own.digest())  # what moto's addPart appends for this part
+        if composite:
+            checksums.checksum.extend(running.digest())
         checksums.part_count += 1
         parts.append(part)
     if not parts:

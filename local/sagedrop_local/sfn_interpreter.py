@@ -26,7 +26,7 @@ STARTING_SECONDS = 10.0  # how long a stop waits for the execution's thread to m
 
 
 def install() -> None:
-    """Apply both changes (idempotent). Call before the first execution starts."""
+    """Apply the three changes (idempotent). Call before the first execution starts."""
     _cache_parse_trees()
     _keep_stopped_executions_stopped()
     _stop_once_started()

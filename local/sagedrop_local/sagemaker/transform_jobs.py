@@ -373,11 +373,10 @@ class TransformJobs:
                     if join:
                         answered = join_json(record, answered) if json_records else join_csv(record, answered)
                     write(filter_output(answered, processing.get("OutputFilter"), json_records))
-        except (TransformDataError, ValueError, UnicodeDecodeError) as error:
+        except BaseException as error:
             outputs.close()
-            raise ObjectFailed(f"ClientError: {error}") from error
-        except BaseException:
-            outputs.close()
+            if isinstance(error, TransformDataError | ValueError | UnicodeDecodeError):
+                raise ObjectFailed(f"ClientError: {error}") from error
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

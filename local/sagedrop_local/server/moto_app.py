@@ -70,12 +70,11 @@ class MotoApplication:
             status, response_headers, body = answer
         out = {str(name): str(value) for name, value in response_headers.items()}
         if isinstance(body, ObjectRange):  # a large object's bytes, sent as they are read
-            out = {name: value for name, value in out.items() if name.lower() != "content-length"}
-            out["Content-Length"] = str(len(body))
-            start_response(f"{status} {HTTPStatus(int(status)).phrase}", list(out.items()))
-            return body.chunks()
-        data = body.encode() if isinstance(body, str) else bytes(body or b"")
+            payload, chunks = body, body.chunks()
+        else:
+            payload = body.encode() if isinstance(body, str) else bytes(body or b"")
+            chunks = [payload]
         if not any(name.lower() == "content-length" for name in out):  # HEAD keeps the object's own
-            out["Content-Length"] = str(len(data))
+            out["Content-Length"] = str(len(payload))
         start_response(f"{status} {HTTPStatus(int(status)).phrase}", list(out.items()))
-        return [] if request.method == "HEAD" else [data]
+        return [] if request.method == "HEAD" else chunks

@@ -302,5 +302,6 @@ def test_the_local_server_streams_a_large_object():
         }
         answer = MotoApplication()(environ, start_response)
         assert not isinstance(answer, list)  # an iterator of chunks, not one body
-        assert started.status.startswith("200") and started.headers["Content-Length"] == str(len(LARGE))
+        length = {name.lower(): value for name, value in started.headers.items()}["content-length"]
+        assert started.status.startswith("200") and length == str(len(LARGE))
         assert b"".join(answer) == LARGE
