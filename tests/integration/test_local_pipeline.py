@@ -28,9 +28,10 @@ def test_a_small_csv_trains_deploys_evaluates_and_cleans_up(cloud, bank_sample):
     # Given a CSV dropped into incoming/
     key = "incoming/bank/bank-sample.csv"
     # When the S3 event reaches the starter and the execution runs (its jobs slower to start than
-    # one long-polled Describe, so that the wait loops go round)
+    # one long-polled Describe, so that the wait loops go round: with seconds to spare, as a loaded
+    # CI machine can take more than half a second from CreateTrainingJob to the first Describe)
     startup = cloud.sagemaker.startup_seconds
-    cloud.sagemaker.startup_seconds = LONG_POLL_SECONDS + 0.5
+    cloud.sagemaker.startup_seconds = LONG_POLL_SECONDS + 3
     try:
         outcome, final = run_to_end(cloud, key, bank_sample)
     finally:
