@@ -34,12 +34,14 @@ import csv
 import difflib
 import io
 import json
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sagedrop.dataset.encoding import DROPPED, NUMERIC, apply_encodings
+from sagedrop.dataset.encoding import DROPPED, NUMERIC, ONE_HOT, apply_encodings
+from sagedrop.dataset.numbers import read_number
 from sagedrop.dataset.reader import MISSING_TOKENS, number_problem, read_number_column, read_text_column
 from sagedrop.dataset.writer import to_headerless_csv
 from sagedrop.errors import InvalidRequestError
@@ -57,15 +59,29 @@ class Featurizer:
         self._known = frozenset(artifact.source_columns) | {artifact.label}
         self._kinds = {column: encoding["kind"] for column, encoding in artifact.encodings.items()}
         self._required = [column for column in artifact.source_columns if self._kinds[column] != DROPPED]
+        self._category_positions = {
+            column: {category: position for position, category in enumerate(encoding["categories"])}
+            for column, encoding in artifact.encodings.items()
+            if encoding["kind"] == ONE_HOT
+        }
 
     # --- the whole stage ------------------------------------------------------------------------
 
     def featurize(self, body: bytes | str, content_type: str | None) -> bytes:
         """The headerless features CSV (schema order, no label) for a request body."""
-        return to_headerless_csv(self.features(self.read(body, content_type)))
+        cells, count = self._cells(body, content_type)
+        if count == 1:
+            # One row (every request of a SingleRecord Batch Transform) cell by cell: a frame of one
+            # row costs ~10x more, and the bytes are the same (tests/unit/inference/test_one_row.py).
+            return self._one_row(cells)
+        return to_headerless_csv(self.features(self._typed(cells, count)))
 
     def read(self, body: bytes | str, content_type: str | None) -> pd.DataFrame:
         """The request's rows as typed source columns (the columns the model uses)."""
+        return self._typed(*self._cells(body, content_type))
+
+    def _cells(self, body: bytes | str, content_type: str | None) -> tuple[dict[str, np.ndarray], int]:
+        """Each used column's raw cells, and how many rows the request holds."""
         media = media_type(content_type)
         if media not in (CSV, JSON):
             raise InvalidRequestError(
@@ -74,7 +90,7 @@ class Featurizer:
         text = decode_text(body)
         if not text.strip():
             raise InvalidRequestError("the request body is empty")
-        return self.read_csv(text) if media == CSV else self.read_json(text)
+        return self._csv_cells(text) if media == CSV else self._json_cells(text)
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's feature frame for typed source rows, by the frozen encodings."""
@@ -83,6 +99,9 @@ class Featurizer:
     # --- text/csv -------------------------------------------------------------------------------
 
     def read_csv(self, text: str) -> pd.DataFrame:
+        return self._typed(*self._csv_cells(text))
+
+    def _csv_cells(self, text: str) -> tuple[dict[str, np.ndarray], int]:
         delimiter = self.artifact.delimiter
         try:
             records = [
@@ -112,7 +131,7 @@ class Featurizer:
                 raise InvalidRequestError(f"row {row} has {fields}, expected {width} ({what}){hint}")
         cells = np.empty((len(records), width), dtype=object)
         cells[:] = records
-        return self._typed({column: cells[:, positions[column]] for column in self._required}, len(records))
+        return {column: cells[:, positions[column]] for column in self._required}, len(records)
 
     def _header_positions(self, first: list[str]) -> dict[str, int] | None:
         """Column → field position when ``first`` is a header line, None when it is a data row."""
@@ -142,6 +161,9 @@ class Featurizer:
     # --- application/json -----------------------------------------------------------------------
 
     def read_json(self, text: str) -> pd.DataFrame:
+        return self._typed(*self._json_cells(text))
+
+    def _json_cells(self, text: str) -> tuple[dict[str, np.ndarray], int]:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as error:
@@ -174,7 +196,7 @@ class Featurizer:
                     )
                 if key in columns:
                     columns[key][row - 1] = _cell(value, row, key)
-        return self._typed(columns, count)
+        return columns, count
 
     # --- shared ---------------------------------------------------------------------------------
 
@@ -186,18 +208,51 @@ class Featurizer:
                 # The upload's delimiter decides what "1,234" means, in requests as in training.
                 series, bad = read_number_column(values, column, self.artifact.delimiter)
                 if bad.size:
-                    row = int(bad[0])
-                    value = str(values[row]).strip()
-                    problem = number_problem(value, self.artifact.delimiter)
-                    raise InvalidRequestError(
-                        f"row {row + 1}, column {column!r}: {value!r} is not a number"
-                        f"{f': it {problem}' if problem else ''} "
-                        f"(the column is numeric; leave a missing value empty or write one of {_tokens()})"
-                    )
+                    raise self._not_a_number(int(bad[0]) + 1, column, str(values[int(bad[0])]).strip())
             else:
                 series = read_text_column(values, column)
             typed[column] = series
         return pd.DataFrame(typed, index=pd.RangeIndex(count))
+
+    def _not_a_number(self, row: int, column: str, value: str) -> InvalidRequestError:
+        problem = number_problem(value, self.artifact.delimiter)
+        return InvalidRequestError(
+            f"row {row}, column {column!r}: {value!r} is not a number{f': it {problem}' if problem else ''} "
+            f"(the column is numeric; leave a missing value empty or write one of {_tokens()})"
+        )
+
+    # --- one row --------------------------------------------------------------------------------
+
+    def _one_row(self, cells: dict[str, np.ndarray]) -> bytes:
+        """The features line of a one-row request, read and encoded by the rules of the frame path.
+
+        A column of one number is int64 when the number is whole (``5``), float64 otherwise
+        (``5.5``, or a missing value: empty, or the encoding's ``fill``), as read_number_column
+        types it; a one-hot column is 1 at the category's position, all 0 for a missing or unseen one.
+        """
+        numbers: dict[str, float] = {}
+        texts: dict[str, str | None] = {}
+        for column in self._required:  # in the frame path's order, so the same cell is named first
+            value = str(cells[column][0]).strip()
+            missing = value.lower() in MISSING_TOKENS
+            if self._kinds[column] == NUMERIC:
+                number = math.nan if missing else read_number(value, self.artifact.delimiter).value
+                if not missing and math.isnan(number):
+                    raise self._not_a_number(1, column, value)
+                numbers[column] = number
+            else:
+                texts[column] = None if missing else value
+        fields: list[str] = []
+        for column, encoding in self.artifact.encodings.items():
+            if encoding["kind"] == NUMERIC:
+                fields.append(_number_field(numbers[column], encoding.get("fill")))
+            elif encoding["kind"] == ONE_HOT:
+                positions = self._category_positions[column]
+                hot = positions.get(texts[column])  # type: ignore[arg-type]
+                fields.extend("1" if position == hot else "0" for position in range(len(positions)))
+        # The csv module (so to_csv) quotes a lone empty field, lest the row read as a blank line.
+        line = ",".join(fields) if fields != [""] else '""'
+        return (line + "\n").encode("utf-8")
 
     def _did_you_mean(self, name: str) -> str:
         close = difflib.get_close_matches(name, sorted(self._known), n=1)
@@ -207,6 +262,17 @@ class Featurizer:
         columns = self.artifact.source_columns
         shown = ", ".join(map(repr, columns[:_SHOWN_COLUMNS]))
         return shown + (f", … ({len(columns)} in all)" if len(columns) > _SHOWN_COLUMNS else "")
+
+
+def _number_field(number: float, fill: float | None) -> str:
+    """One number as the frame path writes it: a whole one as int64, others as float64's shortest text."""
+    if math.isfinite(number) and number == round(number) and abs(number) < 2**53:
+        return str(int(number))
+    if math.isnan(number):
+        if fill is None:
+            return ""
+        number = fill
+    return repr(float(number))
 
 
 def _cell(value: Any, row: int, column: str) -> str:
