@@ -12,6 +12,7 @@ sagedrop local score RUN_ID INPUT.csv --out FILE [--state-dir DIR]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -58,14 +59,26 @@ class ProgressPrinter:
 
     @staticmethod
     def _note(name: str, output: str | None) -> str:
-        if not output or not name.startswith("Check"):
+        section = _check_sections().get(name)
+        if not output or section is None:
             return ""
         try:
             state = json.loads(output)
         except ValueError:
             return ""
-        part = state.get("training" if "training" in name else "endpoint") or {}
+        part = state.get(section) or {}
         return f"   {part.get('status')} (poll {part.get('polls')})" if part.get("status") else ""
+
+
+@functools.cache
+def _check_sections() -> dict[str, str]:
+    """Each wait loop's Check state → the section of the run state it writes (its ResultPath)."""
+    states = json.loads((REPO_ROOT / "statemachine" / "pipeline.asl.json").read_text())["States"]
+    return {
+        name: state["ResultPath"].removeprefix("$.")
+        for name, state in states.items()
+        if name.startswith("Check") and str(state.get("ResultPath", "")).startswith("$.")
+    }
 
 
 def _open_csv_argument(path: Path):
