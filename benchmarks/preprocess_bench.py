@@ -14,14 +14,15 @@ own (peak RSS from ``os.wait4``):
   preparation's output (kept in a folder served as the bucket), the raw test split sent through a
   stand-in endpoint that answers the predictions contract in process (the model's own work is the
   endpoint's, not the Lambda's); metrics, charts and report.html included;
-* ``evaluation (transform)``: the same on the Batch Transform route, reading a transform output of
-  one JSON answer per test row (generated beforehand);
+* ``evaluation (transform)``: the same on the Batch Transform route, reading a transform output
+  (generated beforehand: the test split's staged requests, each joined with an answer per row);
 * ``whole-file evaluation``: what the evaluation did before it streamed — every test part and the
   raw test split read whole, then ``predict_raw_csv`` — with the same stand-in endpoint.
 
 ``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
-local Processing route (``--parameter LambdaPrepareMaxBytes=0``) and the evaluation through the
-endpoint (``EvaluationTransformBytes`` raised), 20 rounds, with the stack's other defaults: its MB/s
+local Processing route (``--parameter LambdaPrepareMaxBytes=0``), 20 rounds, with the stack's other
+defaults (the evaluation by the endpoint up to ``EVALUATION_TRANSFORM_BYTES`` of raw test split, by
+a Batch Transform job above, so at 1 GB): its MB/s
 over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the state machine and
 the local SageMaker; the Processing job and the model servers are processes of their own), overall
 and before, during and after the training job. The local SageMaker trains in a thread of the
@@ -160,16 +161,23 @@ def prepare(path: str, out: Path | None) -> None:
 
 
 def write_transform_output(root: Path) -> None:
-    """One JSON answer per raw test row, as a transform job of the deployed model writes them."""
-    rows = sum(1 for _ in (root / RUN / "data" / "raw" / "test.csv").open("rb")) - 1
+    """What the transform job writes for the raw test split: its staged requests, each joined with answers."""
+    from sagedrop.evaluation.streams import raw_records
+    from sagedrop.pipeline.evaluation_transform import rows_per_request, stage_rows
+
+    schema = json.loads((root / RUN / "schema.json").read_text())
     rng = np.random.default_rng(1)
     target = root / TRANSFORM_OUTPUT
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w") as out:
-        for start in range(0, rows, 100_000):
-            out.write(
-                "".join(json.dumps({"predictions": [answer(p)]}) + "\n" for p in rng.random(min(100_000, rows - start)))
-            )
+
+    def answered(line: str) -> None:
+        request = json.loads(line)
+        request["SageMakerOutput"] = {"predictions": [answer(p) for p in rng.random(len(request["instances"]))]}
+        out.write(json.dumps(request) + "\n")
+
+    with (root / RUN / "data" / "raw" / "test.csv").open(newline="") as raw, target.open("w") as out:
+        records = raw_records(raw, schema.get("delimiter") or ",")
+        stage_rows(records, answered, rows_per_line=rows_per_request(len(schema["features"])))
 
 
 def evaluation_state(root: Path, transform: bool) -> dict:
@@ -292,10 +300,9 @@ def local_run(path: str, folder: Path) -> None:
 
     config = folder / "sagedrop.json"
     config.write_text(json.dumps({"hyperparameters": {"num_round": 20}}))
-    # the Processing route, whatever the size; the evaluation through the endpoint at every size: the
-    # local transform route answers a few hundred rows a second (one record per request through the
-    # featurizer), so a large test split outlasts the local wait loop's 600 polls
-    route = ["--parameter", "LambdaPrepareMaxBytes=0", "--parameter", f"EvaluationTransformBytes={2**62}"]
+    # the Processing route, whatever the size; the evaluation takes the stack's own route (the endpoint
+    # up to EvaluationTransformBytes of raw test split, a Batch Transform job above)
+    route = ["--parameter", "LambdaPrepareMaxBytes=0"]
     where = ["--out", str(folder / "out"), "--state-dir", str(folder / "state")]
     with (
         open(folder / "local-run.log", "w") as log,  # noqa: PTH123
@@ -310,7 +317,7 @@ def local_run(path: str, folder: Path) -> None:
 
 def local_run_table(sizes: list[int], folder: Path) -> None:
     columns = f"{'MB/s':>6} {'seconds':>8} {'peak RSS MB':>12}  " + "  ".join(f"{p:>16}" for p in PhasePeaks.PHASES)
-    print("\nsagedrop local run: Processing route, 20 rounds, evaluation by endpoint (peak RSS of the command, MB)")
+    print("\nsagedrop local run: Processing route, 20 rounds, the stack's evaluation route (peak RSS, MB)")
     print(f"{'CSV':>8}  {columns}")
     for size in sizes:
         path = generate(size, folder)

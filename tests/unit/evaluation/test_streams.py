@@ -138,12 +138,23 @@ def test_memory_holds_the_requests_in_flight_not_the_split():
 def test_transform_output_lines_give_the_scores_the_endpoint_gives():
     data = raw_csv(300)
     endpoint = Endpoint()
-    rows = [r for r in csv.reader(io.StringIO(data.decode(), newline="")) if r][1:]
-    # one JSON answer per record, as the label decoder writes it; AssembleWith Line may leave blank lines
-    output = "".join(
-        json.dumps({"predictions": [endpoint.row(r)]}) + "\n" + ("\n" if i % 7 == 0 else "") for i, r in enumerate(rows)
-    )
-    by_transform = transform_scores(io.StringIO(output), BINARY)
+    header, *rows = [r for r in csv.reader(io.StringIO(data.decode(), newline="")) if r]
+    # requests of up to 7 rows, each answer joined to its request as JoinSource Input writes it, as
+    # the label decoder answers; AssembleWith Line may leave blank lines
+    lines = []
+    for start in range(0, len(rows), 7):
+        asked = rows[start : start + 7]
+        lines.append(
+            json.dumps(
+                {
+                    "instances": [dict(zip(header, r, strict=True)) for r in asked],
+                    "SageMakerOutput": {"predictions": [endpoint.row(r) for r in asked]},
+                }
+            )
+            + "\n"
+            + ("\n" if start % 3 == 0 else "")
+        )
+    by_transform = transform_scores(io.StringIO("".join(lines)), BINARY)
     by_endpoint = endpoint_scores(
         io.StringIO(data.decode(), newline=""),
         endpoint.invoke,
@@ -156,13 +167,20 @@ def test_transform_output_lines_give_the_scores_the_endpoint_gives():
     assert np.array_equal(by_transform, by_endpoint)
 
 
-def test_a_transform_answer_that_is_not_one_prediction_names_its_line():
-    one = json.dumps({"predictions": [{"probabilities": [0.2, 0.8]}]})
-    two = json.dumps({"predictions": [{"probabilities": [0.2, 0.8]}] * 2})
-    with pytest.raises(InvalidPredictionError, match="line 2 of the transform output answers 2 rows"):
-        transform_scores(io.StringIO(f"{one}\n{two}\n"), BINARY)
+def test_a_transform_line_that_does_not_answer_each_row_it_asked_for_names_its_line():
+    answer = {"probabilities": [0.2, 0.8]}
+
+    def line(asked, answered):
+        return json.dumps({"instances": [{"a": "1"}] * asked, "SageMakerOutput": {"predictions": [answer] * answered}})
+
+    miscount = "line 3 of the transform output answers 2 rows for a request of 3 rows"
+    with pytest.raises(InvalidPredictionError, match=miscount):
+        transform_scores(io.StringIO(f"{line(1, 1)}\n\n{line(3, 2)}\n"), BINARY)
+    bad = json.dumps({"instances": [{"a": "1"}], "SageMakerOutput": {"predictions": answer}})
     with pytest.raises(InvalidPredictionError, match="line 1 of the transform output answers no list of rows"):
-        transform_scores(io.StringIO('{"predictions": {"probabilities": [0.2, 0.8]}}\n'), BINARY)
+        transform_scores(io.StringIO(bad + "\n"), BINARY)
+    with pytest.raises(InvalidPredictionError, match="line 1 of the transform output is not a request joined"):
+        transform_scores(io.StringIO(json.dumps({"predictions": [answer]}) + "\n"), BINARY)  # not joined
     with pytest.raises(InvalidPredictionError, match="line 1 of the transform output is not"):
         transform_scores(io.StringIO("predicted_label,probability\n"), BINARY)
 

@@ -60,6 +60,16 @@ def state(**extra) -> EvaluateInput:
     return parse_state(document, EvaluateInput)
 
 
+def joined(answers: list, per_request: int) -> bytes:
+    """A transform output: requests of ``per_request`` rows, each joined with its answers (JoinSource Input)."""
+    lines = []
+    for start in range(0, len(answers), per_request):
+        answered = answers[start : start + per_request]
+        request = {"instances": [{"row": start + i} for i in range(len(answered))]}
+        lines.append(json.dumps({**request, "SageMakerOutput": {"predictions": answered}}) + "\n")
+    return "".join(lines).encode()
+
+
 def test_the_transform_route_gives_the_endpoint_routes_evaluation_and_permutation_importance():
     endpoint = Endpoint()
     with mock_aws():
@@ -69,9 +79,8 @@ def test_the_transform_route_gives_the_endpoint_routes_evaluation_and_permutatio
         # Given the endpoint route's evaluation (no analysis: Linear Learner, explained by permutation)
         evaluate_run(state(), bucket, streams, Invoker(endpoint))
         by_endpoint = json.loads(s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/evaluation.json")["Body"].read())
-        # When a transform job answered the same rows, one JSON answer a line
-        output = "".join(json.dumps({"predictions": [endpoint.row(record)]}) + "\n" for record in records)
-        s3.put_object(Bucket=BUCKET, Key=OUTPUT_KEY, Body=output.encode())
+        # When a transform job answered the same rows, in requests of 17 rows
+        s3.put_object(Bucket=BUCKET, Key=OUTPUT_KEY, Body=joined([endpoint.row(record) for record in records], 17))
         transform = {"job_name": "j", "status": "Completed", "polls": 3, "input_key": "i", "output_key": OUTPUT_KEY,
                      "rows": ROWS}  # fmt: skip
         evaluate_run(state(evaluation_transform=transform), bucket, streams, Invoker(endpoint))
@@ -89,8 +98,7 @@ def test_a_transform_output_short_of_rows_is_refused_with_both_counts():
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         records = world(s3, rows=200)
-        one = json.dumps({"predictions": [Endpoint().row(records[0])]}) + "\n"
-        s3.put_object(Bucket=BUCKET, Key=OUTPUT_KEY, Body=(one * 199).encode())
+        s3.put_object(Bucket=BUCKET, Key=OUTPUT_KEY, Body=joined([Endpoint().row(records[0])] * 199, 10))
         transform = {"job_name": "j", "status": "Completed", "polls": 3, "input_key": "i", "output_key": OUTPUT_KEY,
                      "rows": 200}  # fmt: skip
         with pytest.raises(InvalidPredictionError, match="transform job j answered 199 predictions for the 200 rows"):

@@ -78,40 +78,43 @@ def endpoint_scores(
 
 
 def transform_scores(output: IO[str], problem_type: str) -> np.ndarray:
-    """Scores from a transform job's output: one JSON answer (``{"predictions": [one row]}``) per line."""
+    """Scores from a transform job's output, in order: one joined line per request.
+
+    A line is the request with the label decoder's answer beside it (``JoinSource: Input``):
+    ``{"instances": [rows…], "SageMakerOutput": {"predictions": [one a row…]}}``. Each line must
+    answer exactly the rows it asked for; AssembleWith Line may leave blank lines between them.
+    """
     parts: list[np.ndarray] = []
-    first_line = 1
-    while lines := list(islice(output, BLOCK_LINES)):
-        parts.append(prediction_scores(_answers(lines, first_line), problem_type))
-        first_line += len(lines)
+    answers: list = []
+    for number, line in enumerate(output, start=1):
+        if not line.strip():
+            continue
+        answers.extend(_answers(line, number))
+        if len(answers) >= BLOCK_LINES:  # a block of rows at a time: few numpy calls, bounded lists
+            parts.append(prediction_scores(answers, problem_type))
+            answers = []
+    if answers:
+        parts.append(prediction_scores(answers, problem_type))
     return _joined(parts, problem_type)
 
 
-def _answers(lines: list[str], first_line: int) -> list:
-    """The one prediction of each non-blank line (AssembleWith Line may leave blank lines between answers)."""
-    answers = [line for line in lines if line.strip()]
-    try:  # one parse for the block; a bad line is then found line by line, to name it
-        documents = json.loads("[" + ",".join(answers) + "]")
-        rows = [document["predictions"] for document in documents]
-        if len(rows) == len(answers) and all(isinstance(row, list) and len(row) == 1 for row in rows):
-            return [row[0] for row in rows]
-    except (ValueError, KeyError, TypeError):
-        pass
-    picked = []
-    for number, line in enumerate(lines, start=first_line):
-        if not line.strip():
-            continue
-        try:
-            predictions = json.loads(line)["predictions"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise InvalidPredictionError(
-                f"line {number} of the transform output is not the predictions contract: {error!r}"
-            ) from None
-        if not isinstance(predictions, list) or len(predictions) != 1:
-            count = f"{len(predictions)} rows" if isinstance(predictions, list) else "no list of rows"
-            raise InvalidPredictionError(f"line {number} of the transform output answers {count}, not one")
-        picked.append(predictions[0])
-    return picked
+def _answers(line: str, number: int) -> list:
+    """The predictions of one joined line of the transform output, one for each row it asked for."""
+    try:
+        document = json.loads(line)
+        asked, predictions = document["instances"], document["SageMakerOutput"]["predictions"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidPredictionError(
+            f"line {number} of the transform output is not a request joined with the predictions contract: "
+            f"{error!r}"
+        ) from None
+    if not isinstance(predictions, list) or not isinstance(asked, list) or len(predictions) != len(asked):
+        count = f"{len(predictions)} rows" if isinstance(predictions, list) else "no list of rows"
+        raise InvalidPredictionError(
+            f"line {number} of the transform output answers {count} for a request of "
+            f"{len(asked) if isinstance(asked, list) else 'no list of'} rows"
+        )
+    return predictions
 
 
 def _joined(parts: list[np.ndarray], problem_type: str) -> np.ndarray:

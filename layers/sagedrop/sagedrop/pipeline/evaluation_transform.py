@@ -11,17 +11,23 @@ rows and creates the job; "Check the evaluation transform" polls it in the bound
   does not belong to an endpoint type, and a transform job runs it on an instance as any model.
   The instance is the run's ``endpoint_instance_type`` when Batch Transform offers it (``ml.t2.*``
   and a few others are endpoint-only), else ``FALLBACK_INSTANCE_TYPE``.
-* **The input** is the raw test split staged as JSON Lines, one ``{"instances": [{column: value}]}``
-  request per line, values as the text written. The raw test split itself cannot be the input:
+* **The input** is the raw test split staged as JSON Lines, one ``{"instances": [{column: value},
+  …]}`` request per line holding up to :func:`rows_per_request` rows (up to ``REQUEST_TARGET_BYTES``
+  of JSON), values as the text written. One row per request would make a million requests of a
+  million rows: each crosses three containers, so the job would take hours where a few thousand
+  requests take minutes. The raw test split itself cannot be the input:
   with ``SplitType: Line`` its header line would be sent as a record of its own (the featurizer
   refuses a header without rows), and a quoted value holding a line break would be cut in two.
   JSON escapes line breaks, carries the column names, and is read by the featurizer exactly as the
   CSV field (``sagedrop.inference.featurizer``), so the metrics are those of the endpoint route.
 * ``BatchStrategy: SingleRecord``: MultiRecord fails on a model whose scikit-learn container runs in
-  front of the algorithm's (sagemaker-python-sdk#4042). ``AssembleWith: Line``: one answer a line.
-* No ``DataProcessing``: the raw test split has no label column (nothing to filter out), and the
-  labels the metrics use are the encoded ones of the test split, paired with the answers by order
-  (a transform keeps its input's order within an object); the counts are checked.
+  front of the algorithm's (sagemaker-python-sdk#4042); a record is a request, whatever rows it
+  holds. ``AssembleWith: Line``: one answer a line.
+* ``DataProcessing.JoinSource: Input``: each output line is its request with the answer in
+  ``SageMakerOutput``, so the evaluation checks every line's answer against the rows asked for
+  (``sagedrop.evaluation.streams.transform_scores``). The labels the metrics use are the encoded
+  ones of the test split, paired with the answers by order (a transform keeps its input's order
+  within an object); the counts are checked.
 """
 
 from __future__ import annotations
@@ -44,8 +50,13 @@ from sagedrop.settings import PipelineSettings
 JSON = "application/json"
 #: Batch Transform's instance when the endpoint's type is not offered for transform jobs.
 FALLBACK_INSTANCE_TYPE = "ml.m5.large"
-#: Staged lines written at once.
-WRITE_BATCH_RECORDS = 4096
+#: Rows in one staged request, at most; and the JSON a request is filled up to (it may carry
+#: MAX_RECORD_BYTES, but a smaller one keeps MaxConcurrentTransforms of them busy).
+MAX_ROWS_PER_REQUEST = 1000
+REQUEST_TARGET_BYTES = 1024 * 1024
+#: What one feature value may take in the featurizer's CSV to the algorithm container ("-1.2345678901234567e-100,"):
+#: a request's features must fit that container's request limit (MAX_RECORD_BYTES, as an endpoint's).
+FEATURE_TEXT_BYTES = 25
 
 
 def transform_prefix(run_id: str) -> str:
@@ -65,36 +76,53 @@ def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str])
     return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
 
 
-def stage_rows(
-    records: Iterable[list[str]], write: Callable[[str], None], max_line_bytes: int = MAX_RECORD_BYTES
-) -> int:
-    """Write one JSON request per data row of ``records`` (the header first); returns the rows.
+def rows_per_request(feature_count: int) -> int:
+    """Rows one request may hold: MAX_ROWS_PER_REQUEST, fewer when their features could pass the limit."""
+    return max(1, min(MAX_ROWS_PER_REQUEST, MAX_RECORD_BYTES // (FEATURE_TEXT_BYTES * max(1, feature_count))))
 
-    Raises InvalidCsvError for a row whose field count is not the header's, or whose request would be
-    over a transform request's payload (the endpoint route refuses such a row as well).
+
+_OPEN, _CLOSE = '{"instances":[', "]}\n"
+
+
+def stage_rows(
+    records: Iterable[list[str]],
+    write: Callable[[str], None],
+    max_line_bytes: int = MAX_RECORD_BYTES,
+    rows_per_line: int = 1,
+    target_line_bytes: int = REQUEST_TARGET_BYTES,
+) -> int:
+    """Write the data rows of ``records`` (the header first) as JSON requests, one a line; returns the rows.
+
+    A request holds up to ``rows_per_line`` rows, fewer when one more would take it past
+    ``target_line_bytes``. Raises InvalidCsvError for a row whose field count is not the header's,
+    or that would be over a transform request's payload on its own (the endpoint route refuses such
+    a row as well).
     """
     records = iter(records)
     header = next(records, None)
     if header is None:
         raise InvalidCsvError("the raw test split is empty: no header line")
     rows = 0
-    lines: list[str] = []
+    request: list[str] = []  # the JSON objects of the rows of the request being filled
+    size = len(_OPEN) + len(_CLOSE)  # ASCII (ensure_ascii): characters are bytes
     for row, record in enumerate(records, start=1):
         if len(record) != len(header):
             raise InvalidCsvError(f"raw test row {row} has {len(record)} fields, the header has {len(header)}")
-        line = json.dumps({"instances": [dict(zip(header, record, strict=True))]}, separators=(",", ":")) + "\n"
-        if len(line) > max_line_bytes:  # ASCII (ensure_ascii): characters are bytes
+        instance = json.dumps(dict(zip(header, record, strict=True)), separators=(",", ":"))
+        alone = len(_OPEN) + len(instance) + len(_CLOSE)
+        if alone > max_line_bytes:
             raise InvalidCsvError(
-                f"raw test row {row} is {len(line):,} bytes as a request: a transform request carries at most "
+                f"raw test row {row} is {alone:,} bytes as a request: a transform request carries at most "
                 f"{max_line_bytes:,}"
             )
-        lines.append(line)
+        if request and (len(request) >= rows_per_line or size + 1 + len(instance) > target_line_bytes):
+            write(_OPEN + ",".join(request) + _CLOSE)
+            request, size = [], len(_OPEN) + len(_CLOSE)
+        size += len(instance) + (1 if request else 0)
+        request.append(instance)
         rows += 1
-        if len(lines) >= WRITE_BATCH_RECORDS:
-            write("".join(lines))
-            lines = []
-    if lines:
-        write("".join(lines))
+    if request:
+        write(_OPEN + ",".join(request) + _CLOSE)
     if rows == 0:
         raise InvalidCsvError("the raw test split has a header line and no rows")
     return rows
@@ -126,6 +154,8 @@ def transform_job_request(
             "Accept": JSON,
             "AssembleWith": "Line",
         },
+        # each answer beside its request, so that every line's count of answers is checked
+        "DataProcessing": {"JoinSource": "Input"},
         "TransformResources": {"InstanceType": instance_type, "InstanceCount": 1},
         "Tags": sagemaker_tags(settings, run_id),
     }
@@ -140,7 +170,7 @@ def start_evaluation_transform(
 ) -> EvaluationTransform:
     """Stage the raw test split as JSON Lines, then CreateTransformJob on the deployed model.
 
-    Memory holds one batch of records. A retried step stages the same rows again and finds the job
+    Memory holds one request's rows. A retried step stages the same rows again and finds the job
     by its derived name. Returns the job with ``status: "InProgress"`` and ``polls: 0``.
     """
     run_id = state.run_id
@@ -148,7 +178,11 @@ def start_evaluation_transform(
     schema = bucket.read_json(dataset.schema_key)
     input_key = transform_input_key(run_id)
     with streams.open_text(dataset.raw_test_key) as raw, streams.writer(input_key, "application/jsonlines") as out:
-        rows = stage_rows(raw_records(raw, schema.get("delimiter") or ","), out.write)
+        rows = stage_rows(
+            raw_records(raw, schema.get("delimiter") or ","),
+            out.write,
+            rows_per_line=rows_per_request(len(schema.get("features") or ())),
+        )
     instance_type = transform_instance_type(
         state.prepared.config.endpoint_instance_type, sagemaker.transform_instance_types()
     )
