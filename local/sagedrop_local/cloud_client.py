@@ -137,11 +137,14 @@ class CloudClient:
         return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def download(self, prefix: str, destination: Path) -> list[Path]:
-        """Copy every object under ``prefix`` to ``destination`` (the bucket vanishes with the process)."""
+        """Copy every object under ``prefix`` to ``destination`` (the bucket vanishes with the process).
+
+        Each object is streamed to its file by ranges (a run's data parts are hundreds of MB at size).
+        """
         written = []
         for key in self.keys(prefix):
             target = destination / key
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.read(key))
+            self.s3.download_file(self.bucket, key, str(target))
             written.append(target)
         return written

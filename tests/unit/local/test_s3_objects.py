@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.s3.utils import compute_checksum
 
 from sagedrop_local import s3_objects
+from sagedrop_local.cloud_client import CloudClient
 from sagedrop_local.s3_objects import LARGE_BYTES, ObjectRange, RangeStream, _RunningChecksum
 
 s3_objects.install()
@@ -305,3 +306,18 @@ def test_the_local_server_streams_a_large_object():
         length = {name.lower(): value for name, value in started.headers.items()}["content-length"]
         assert started.status.startswith("200") and length == str(len(LARGE))
         assert b"".join(answer) == LARGE
+
+
+def test_a_commands_download_streams_each_object_to_its_file(s3, tmp_path):
+    # Given a run's folder with a large data part (a 1 GB upload's parts are hundreds of MB) and a small file
+    big = LARGE * 4
+    s3.upload_fileobj(io.BytesIO(big), BUCKET, "runs/r/data/train/part-00000.csv")
+    s3.put_object(Bucket=BUCKET, Key="runs/r/run.json", Body=b"{}")
+    client = CloudClient.__new__(CloudClient)  # what `local run` downloads through, on either cloud
+    client.s3, client.bucket = s3, BUCKET
+    # When the command downloads the run's folder
+    peak = _peak_mib(lambda: client.download("runs/r/", tmp_path / "bucket"))
+    # Then every object is its file, and memory held ranges of the large one, never the whole
+    assert (tmp_path / "bucket/runs/r/data/train/part-00000.csv").read_bytes() == big
+    assert (tmp_path / "bucket/runs/r/run.json").read_bytes() == b"{}"
+    assert peak < len(big) / 2 / MIB, peak
