@@ -76,7 +76,8 @@ def stream_records(blocks: Iterable[bytes], split_type: str | None) -> Iterator[
         return
     pending: list[bytes] = []  # the unfinished line, in pieces (a long line is joined once)
     for block in blocks:
-        if b"\n" not in block and b"\r" not in block:
+        # a block without line ends continues the pending line, unless that line ended with a \r
+        if b"\n" not in block and b"\r" not in block and not (pending and pending[-1].endswith(b"\r")):
             pending.append(block)
             continue
         lines = b"".join([*pending, block]).splitlines(keepends=True)

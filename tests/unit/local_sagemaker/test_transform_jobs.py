@@ -14,7 +14,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sagedrop.inference.packaging import container_environment
@@ -383,6 +383,7 @@ def test_a_gzip_object_is_read_as_a_stream_and_scored_like_the_plain_one(cloud, 
     cuts=st.lists(st.integers(0, 80), max_size=8),
     split=st.sampled_from(["Line", "None", None]),
 )
+@example(text=[b"a", b"a", b"bc", b"\r", b"a"], cuts=[5], split="Line")  # a line ended by \r, then a block without one
 def test_records_read_in_blocks_are_the_records_of_the_whole(text, cuts, split):
     data = b"".join(text)
     bounds = [0, *sorted(cut for cut in cuts if cut <= len(data)), len(data)]
