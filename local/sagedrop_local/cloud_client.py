@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sagedrop_local.s3_objects import LOCAL_TRANSFER
+
 REGION = "us-east-1"
 
 #: Waiting between two reads of a running execution, as a multiple of how long the last read took.
@@ -60,7 +62,7 @@ class CloudClient:
     def upload_csv(self, source: BinaryIO, key: str) -> tuple[str | None, str, int]:
         """Upload from a stream as a user's client does (boto3's managed upload: multipart above 8 MiB,
         a few parts in memory at a time); returns the object's version id, ETag and size."""
-        self.s3.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": "text/csv"})
+        self.s3.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": "text/csv"}, Config=LOCAL_TRANSFER)
         head = self.s3.head_object(Bucket=self.bucket, Key=key)
         return head.get("VersionId"), head["ETag"].strip('"'), int(head["ContentLength"])
 
@@ -145,6 +147,6 @@ class CloudClient:
         for key in self.keys(prefix):
             target = destination / key
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.s3.download_file(self.bucket, key, str(target))
+            self.s3.download_file(self.bucket, key, str(target), Config=LOCAL_TRANSFER)
             written.append(target)
         return written

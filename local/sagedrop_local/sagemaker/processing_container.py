@@ -28,6 +28,8 @@ from pathlib import Path, PurePosixPath
 
 import botocore.exceptions
 
+from sagedrop_local.s3_objects import LOCAL_TRANSFER
+
 from .training import FAILURE_REASON_LIMIT, UserError
 from .training_data import parse_s3_uri
 from .warm import Kind, WarmInterpreters, container_environment, preload_for
@@ -152,7 +154,7 @@ def upload_outputs(s3, outputs: list[dict], root: Path, log: LogLine) -> None:
             for file in sorted(path for path in folder.rglob("*") if path.is_file()):
                 relative = file.relative_to(folder).as_posix()
                 key = f"{prefix.rstrip('/')}/{relative}" if prefix.strip("/") else relative
-                s3.upload_file(str(file), bucket, key)
+                s3.upload_file(str(file), bucket, key, Config=LOCAL_TRANSFER)
         except botocore.exceptions.ClientError as error:
             raise ContainerError(f"ClientError: Failed to upload output {output['OutputName']}: {error}") from error
         log(f"Uploaded {destination['LocalPath']} to {destination['S3Uri']}")

@@ -33,6 +33,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from sagedrop_local.s3_objects import LOCAL_TRANSFER
+
 from .context import Local, validate_name
 from .errors import SageMakerApiError, could_not_find, validation_exception
 from .inference_pipeline import Answer, PipelineServer, container_names, is_pipeline, model_error_message
@@ -324,7 +326,7 @@ class TransformJobs:
             target = f"{out_prefix.rstrip('/')}/{relative}.out" if out_prefix.strip("/") else f"{relative}.out"
             with output:
                 output.seek(0)
-                self._local.s3.upload_fileobj(output, out_bucket, target)
+                self._local.s3.upload_fileobj(output, out_bucket, target, Config=LOCAL_TRANSFER)
         if failures:
             more = f" ({len(failures)} objects failed)" if len(failures) > 1 else ""
             self._finish(name, "Failed", f"ClientError: See job logs for more information{more}. {failures[0]}")
