@@ -72,13 +72,16 @@ class ProgressPrinter:
 
 @functools.cache
 def _check_sections() -> dict[str, str]:
-    """Each wait loop's Check state → the section of the run state it writes (its ResultPath)."""
-    states = json.loads((REPO_ROOT / "statemachine" / "pipeline.asl.json").read_text())["States"]
-    return {
-        name: state["ResultPath"].removeprefix("$.")
-        for name, state in states.items()
-        if name.startswith("Check") and str(state.get("ResultPath", "")).startswith("$.")
-    }
+    """Each wait loop's Check state → the section of the state it writes (its ResultPath), runs and scorings."""
+    sections = {}
+    for machine in ("pipeline", "scoring"):
+        states = json.loads((REPO_ROOT / "statemachine" / f"{machine}.asl.json").read_text())["States"]
+        sections |= {
+            name: state["ResultPath"].removeprefix("$.")
+            for name, state in states.items()
+            if name.startswith("Check") and str(state.get("ResultPath", "")).startswith("$.")
+        }
+    return sections
 
 
 def _open_csv_argument(path: Path):

@@ -9,8 +9,13 @@ import pytest
 
 from sagedrop_local.cli import ProgressPrinter
 
-ASL = json.loads((Path(__file__).resolve().parents[3] / "statemachine" / "pipeline.asl.json").read_text())
-CHECKS = sorted(name for name in ASL["States"] if name.startswith("Check"))
+MACHINES = Path(__file__).resolve().parents[3] / "statemachine"
+STATES = {
+    name: state
+    for machine in ("pipeline", "scoring")
+    for name, state in json.loads((MACHINES / f"{machine}.asl.json").read_text())["States"].items()
+}
+CHECKS = sorted(name for name, state in STATES.items() if name.startswith("Check") and state["Type"] == "Task")
 T0 = datetime(2026, 12, 2, tzinfo=UTC)
 
 
@@ -29,13 +34,19 @@ def printed(name: str, output: dict) -> str:
 
 
 def test_every_wait_loop_has_a_check_state():
-    loops = {"Check training", "Check the endpoint", "Check the evaluation transform", "Check the analysis"}
+    loops = {
+        "Check training",
+        "Check the endpoint",
+        "Check the evaluation transform",
+        "Check the analysis",
+        "Check the transform job",  # a scoring's
+    }
     assert loops <= set(CHECKS)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_a_check_shows_the_status_of_its_own_job_not_another_one(name):
-    section = ASL["States"][name]["ResultPath"].removeprefix("$.")
+    section = STATES[name]["ResultPath"].removeprefix("$.")
     # Given a run state in which an earlier section (the endpoint) is in service
     state = {"endpoint": {"status": "InService", "polls": 1}, section: {"status": "InProgress", "polls": 7}}
     # When the check exits, the line shows its own section's status and poll
