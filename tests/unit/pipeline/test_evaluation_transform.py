@@ -18,9 +18,7 @@ from sagedrop.errors import InvalidCsvError
 from sagedrop.names import endpoint_config_name, endpoint_name, evaluation_transform_job_name, model_name
 from sagedrop.pipeline.evaluation_transform import (
     FALLBACK_INSTANCE_TYPE,
-    MAX_ROWS_PER_REQUEST,
     check_evaluation_transform,
-    rows_per_request,
     stage_rows,
     start_evaluation_transform,
     transform_instance_type,
@@ -97,13 +95,6 @@ def test_rows_share_a_request_up_to_the_row_count_or_the_byte_target_in_order():
     counts = [len(json.loads(line)["instances"]) for line in "".join(written).splitlines()]
     assert max(counts) == 2 and sum(counts) == 23
     assert all(len(line) + 1 <= target for line in "".join(written).splitlines())
-
-
-def test_a_request_holds_as_many_rows_as_their_features_allow():
-    assert rows_per_request(51) == MAX_ROWS_PER_REQUEST  # bank: a thousand rows are some 1.3 MB of features
-    wide = rows_per_request(5000)
-    assert 1 <= wide < MAX_ROWS_PER_REQUEST and wide * 5000 * 25 <= 6 * 1024 * 1024
-    assert rows_per_request(10**7) == 1
 
 
 def test_a_ragged_row_a_row_too_large_or_no_row_is_refused_by_its_number():

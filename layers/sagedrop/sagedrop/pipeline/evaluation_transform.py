@@ -12,10 +12,9 @@ rows and creates the job; "Check the evaluation transform" polls it in the bound
   The instance is the run's ``endpoint_instance_type`` when Batch Transform offers it (``ml.t2.*``
   and a few others are endpoint-only), else ``FALLBACK_INSTANCE_TYPE``.
 * **The input** is the raw test split staged as JSON Lines, one ``{"instances": [{column: value},
-  …]}`` request per line holding up to :func:`rows_per_request` rows (up to ``REQUEST_TARGET_BYTES``
-  of JSON), values as the text written. One row per request would make a million requests of a
-  million rows: each crosses three containers, so the job would take hours where a few thousand
-  requests take minutes. The raw test split itself cannot be the input:
+  …]}`` request per line of up to :func:`~sagedrop.scoring.requests.rows_per_request` rows
+  (``sagedrop.scoring.requests``: one row per request would take hours at a million rows), values
+  as the text written. The raw test split itself cannot be the input:
   with ``SplitType: Line`` its header line would be sent as a record of its own (the featurizer
   refuses a header without rows), and a quoted value holding a line break would be cut in two.
   JSON escapes line breaks, carries the column names, and is read by the featurizer exactly as the
@@ -32,7 +31,6 @@ rows and creates the job; "Check the evaluation transform" polls it in the bound
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 
 from sagedrop.aws.s3 import DataBucket
@@ -43,20 +41,21 @@ from sagedrop.evaluation.streams import raw_records
 from sagedrop.names import evaluation_transform_job_name, run_prefix
 from sagedrop.pipeline.state import CheckEvaluationTransformInput, EvaluationTransform, StartEvaluationTransformInput
 from sagedrop.pipeline.training import sagemaker_tags
-from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB, MAX_RECORD_BYTES
+from sagedrop.scoring.requests import (
+    MAX_PAYLOAD_IN_MB,
+    MAX_RECORD_BYTES,
+    REQUEST_TARGET_BYTES,
+    RequestLines,
+    instance_json,
+    request_bytes,
+    rows_per_request,
+)
 from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS, poll_transform
 from sagedrop.settings import PipelineSettings
 
 JSON = "application/json"
 #: Batch Transform's instance when the endpoint's type is not offered for transform jobs.
 FALLBACK_INSTANCE_TYPE = "ml.m5.large"
-#: Rows in one staged request, at most; and the JSON a request is filled up to (it may carry
-#: MAX_RECORD_BYTES, but a smaller one keeps MaxConcurrentTransforms of them busy).
-MAX_ROWS_PER_REQUEST = 1000
-REQUEST_TARGET_BYTES = 1024 * 1024
-#: What one feature value may take in the featurizer's CSV to the algorithm container ("-1.2345678901234567e-100,"):
-#: a request's features must fit that container's request limit (MAX_RECORD_BYTES, as an endpoint's).
-FEATURE_TEXT_BYTES = 25
 
 
 def transform_prefix(run_id: str) -> str:
@@ -74,14 +73,6 @@ def transform_output_key(run_id: str) -> str:
 
 def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str]) -> str:
     return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
-
-
-def rows_per_request(feature_count: int) -> int:
-    """Rows one request may hold: MAX_ROWS_PER_REQUEST, fewer when their features could pass the limit."""
-    return max(1, min(MAX_ROWS_PER_REQUEST, MAX_RECORD_BYTES // (FEATURE_TEXT_BYTES * max(1, feature_count))))
-
-
-_OPEN, _CLOSE = '{"instances":[', "]}\n"
 
 
 def stage_rows(
@@ -103,26 +94,19 @@ def stage_rows(
     if header is None:
         raise InvalidCsvError("the raw test split is empty: no header line")
     rows = 0
-    request: list[str] = []  # the JSON objects of the rows of the request being filled
-    size = len(_OPEN) + len(_CLOSE)  # ASCII (ensure_ascii): characters are bytes
+    requests = RequestLines(write, rows_per_line, target_line_bytes)
     for row, record in enumerate(records, start=1):
         if len(record) != len(header):
             raise InvalidCsvError(f"raw test row {row} has {len(record)} fields, the header has {len(header)}")
-        instance = json.dumps(dict(zip(header, record, strict=True)), separators=(",", ":"))
-        alone = len(_OPEN) + len(instance) + len(_CLOSE)
-        if alone > max_line_bytes:
+        instance = instance_json(dict(zip(header, record, strict=True)))
+        if request_bytes(instance) > max_line_bytes:
             raise InvalidCsvError(
-                f"raw test row {row} is {alone:,} bytes as a request: a transform request carries at most "
-                f"{max_line_bytes:,}"
+                f"raw test row {row} is {request_bytes(instance):,} bytes as a request: a transform request "
+                f"carries at most {max_line_bytes:,}"
             )
-        if request and (len(request) >= rows_per_line or size + 1 + len(instance) > target_line_bytes):
-            write(_OPEN + ",".join(request) + _CLOSE)
-            request, size = [], len(_OPEN) + len(_CLOSE)
-        size += len(instance) + (1 if request else 0)
-        request.append(instance)
+        requests.add(instance)
         rows += 1
-    if request:
-        write(_OPEN + ",".join(request) + _CLOSE)
+    requests.close()
     if rows == 0:
         raise InvalidCsvError("the raw test split has a header line and no rows")
     return rows
