@@ -21,7 +21,13 @@ def test_columns_in_any_order_map_to_the_model_order_and_the_label_is_kept_out()
     plan = plan_columns(header("y", "balance", " job ", "id", "age"), MODEL)
 
     # age, job, balance, id (dropped by training: not sent)
-    assert plan == ColumnPlan(width=5, positions=(4, 2, 1, None), numeric=(("age", 4), ("balance", 1)), delimiter=",")
+    assert plan == ColumnPlan(
+        width=5,
+        positions=(4, 2, 1, None),
+        numeric=(("age", 4), ("balance", 1)),
+        delimiter=",",
+        columns=("age", "job", "balance", "id"),
+    )
 
 
 def test_a_column_training_dropped_may_be_left_out():

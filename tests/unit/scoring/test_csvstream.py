@@ -1,4 +1,4 @@
-"""The streams of scoring: header stripped and rows staged one per line; scores assembled from the upload.
+"""The streams of scoring: header stripped and rows staged as JSON requests; scores assembled from the upload.
 
 Hypothesis writes tables whose values hold delimiters, quotes and line breaks (CSV quotes them, so a
 record spans several lines of the file); Batch Transform splits its input at every newline.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -53,28 +54,32 @@ def records_of(text: str, delimiter: str):
 
 
 @settings(max_examples=300, deadline=None)
-@given(tables(), st.randoms(use_true_random=False), st.sampled_from(["\n", "\r\n"]))
-def test_staging_sends_each_row_once_on_its_own_line_without_the_header(table, random, line_end):
+@given(tables(), st.randoms(use_true_random=False), st.sampled_from(["\n", "\r\n"]), st.integers(1, 5))
+def test_staging_sends_each_row_once_in_order_in_requests_without_the_header(table, random, line_end, per_line):
     delimiter, header, rows = table
     # Given a plan that reorders the columns and leaves one out (a column training dropped)
     order = list(range(len(header)))
     random.shuffle(order)
     positions = tuple(order[:-1] + [None]) if len(order) > 1 else tuple(order)
+    columns = tuple(f"m{i}" for i in range(len(positions)))  # the model's names for them
     records = records_of(write_csv(header, rows, delimiter, line_end), delimiter)
     assert next(records).fields == header  # the header is the first record, however long its lines
 
     pieces: list[str] = []
-    count = stage(records, ColumnPlan(len(header), positions, ()), delimiter, pieces.append)
+    count = stage(records, ColumnPlan(len(header), positions, (), columns=columns), pieces.append, per_line)
 
-    staged = "".join(pieces)
-    lines = staged.split("\n")
-    # Then every row is exactly one line (what SplitType Line sends as one record), none the header
-    assert count == len(rows) and lines[-1] == "" and len(lines) - 1 == len(rows)
-    # and each line reads back as the row's values in the plan's order, line breaks as spaces
-    for line, row in zip(lines, rows, strict=False):
-        [fields] = list(csv.reader(io.StringIO(line), delimiter=delimiter))
-        expected = ["" if p is None else row[p].replace("\r", " ").replace("\n", " ") for p in positions]
-        assert fields == expected
+    lines = "".join(pieces).split("\n")
+    # Then every line is one request of at most per_line rows (what SplitType Line sends as one
+    # record: no line break inside), none the header
+    assert count == len(rows) and lines[-1] == ""
+    requests = [json.loads(line)["instances"] for line in lines[:-1]]
+    assert all(1 <= len(request) <= per_line for request in requests)
+    # and the rows come in order, each value exactly as uploaded (line breaks too) under the model's
+    # name for it, a column training dropped not sent
+    expected = [
+        {column: row[p] for column, p in zip(columns, positions, strict=True) if p is not None} for row in rows
+    ]
+    assert [instance for request in requests for instance in request] == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -119,7 +124,7 @@ def test_a_row_with_another_field_count_than_the_header_is_named_by_its_line():
     next(records)
 
     with pytest.raises(InvalidCsvError, match="line 4 has 1 field, the header has 2"):
-        stage(records, ColumnPlan(2, (0, 1), ()), ",", print)
+        stage(records, ColumnPlan(2, (0, 1), (), columns=("a", "b")), print, 10)
 
 
 def test_records_know_the_line_they_start_on_and_skip_blank_lines():
@@ -132,8 +137,8 @@ def test_a_record_larger_than_one_request_is_refused_before_the_job():
     records = records_of("a\n" + "x" * 100 + "\nshort\n", ",")
     next(records)
 
-    with pytest.raises(InvalidCsvError, match=r"line 2 is 101 bytes staged: a record the model is sent may hold 50"):
-        stage(records, ColumnPlan(1, (0,), ()), ",", lambda text: None, max_record_bytes=50)
+    with pytest.raises(InvalidCsvError, match=r"line 2 is 125 bytes staged: a record the model is sent may hold 50"):
+        stage(records, ColumnPlan(1, (0,), (), columns=("a",)), lambda text: None, 10, max_record_bytes=50)
 
 
 def test_text_that_is_not_in_the_runs_encoding_is_named():

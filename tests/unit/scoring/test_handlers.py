@@ -71,8 +71,8 @@ def test_check_and_stage_hand_each_other_what_they_document(load_handler, aws, l
 
     assert state["validated"]["columns"] == 4 and state["validated"]["run_id"] == RUN_ID
     assert state["staged"]["rows"] == 1
-    staged = world.s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/scoring/customers/input/customers.csv")
-    assert staged["Body"].read() == b"58,admin.,2143,\n"
+    staged = world.s3.get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/scoring/customers/input/customers.jsonl")
+    assert staged["Body"].read() == b'{"instances":[{"age":"58","job":"admin.","balance":"2143"}]}\n'
 
 
 def test_the_failure_handler_records_an_unknown_run(load_handler, aws, lambda_context):

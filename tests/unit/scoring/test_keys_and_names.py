@@ -55,10 +55,10 @@ def test_the_layout_of_a_scoring():
     target = ScoringTarget(RUN_ID, "2026/december")
 
     assert staged_input_prefix(target) == f"runs/{RUN_ID}/scoring/2026/december/input/"
-    assert staged_input_key(target) == f"runs/{RUN_ID}/scoring/2026/december/input/december.csv"
+    assert staged_input_key(target) == f"runs/{RUN_ID}/scoring/2026/december/input/december.jsonl"
     assert transform_output_prefix(target) == f"runs/{RUN_ID}/scoring/2026/december/output/"
     # Batch Transform writes <S3OutputPath>/<input object name>.out
-    assert transform_output_key(target) == transform_output_prefix(target) + "december.csv.out"
+    assert transform_output_key(target) == transform_output_prefix(target) + "december.jsonl.out"
     assert status_key(target) == f"runs/{RUN_ID}/scoring/2026/december/status.json"
     assert scores_key(target) == f"scores/{RUN_ID}/2026/december.csv"
     assert not scores_key(target).startswith("score/"), "a result must never look like a file to score"

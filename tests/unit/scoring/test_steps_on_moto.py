@@ -23,6 +23,7 @@ from sagedrop.scoring.errors import (
     TransformOutputMismatch,
 )
 from sagedrop.scoring.finishing import finish_scoring, handle_scoring_failure
+from sagedrop.scoring.requests import MAX_ROWS_PER_REQUEST, REQUEST_TARGET_BYTES
 from sagedrop.scoring.staging import stage_input
 from sagedrop.scoring.state import (
     AssembleInput,
@@ -110,19 +111,27 @@ def staged_state(world, text: str = UPLOAD) -> dict:
     return state
 
 
-def test_staging_writes_the_rows_without_header_in_the_model_columns_one_per_line(world):
+def test_staging_writes_the_rows_without_header_in_the_model_columns_as_json_requests(world):
     state = staged_state(world)
 
     staged = stage_input(parse_state(state, StageInput), world.bucket, world.streams)
 
-    key = f"runs/{RUN_ID}/scoring/customers/input/customers.csv"
+    key = f"runs/{RUN_ID}/scoring/customers/input/customers.jsonl"
     assert staged.as_dict() == {
         "input_prefix": f"s3://{BUCKET}/runs/{RUN_ID}/scoring/customers/input/",
         "rows": 3,
         "bytes": len(world.read(key)),
     }
-    # age, job, balance, and nothing for id (training dropped it); no label; the line break flattened
-    assert world.read(key).decode() == "58,admin.,2143,\n44,tech nician,29,\n33,,2,\n"
+    # one request (three rows fit one): age, job, balance, nothing for id (training dropped it), no
+    # label; each value as uploaded, the line break too (JSON escapes it: the request is one line)
+    [line] = world.read(key).decode().splitlines()
+    assert json.loads(line) == {
+        "instances": [
+            {"age": "58", "job": "admin.", "balance": "2143"},
+            {"age": "44", "job": "tech\nnician", "balance": "29"},
+            {"age": "33", "job": "", "balance": "2"},
+        ]
+    }
     assert world.read(state["source"]["key"]).decode() == UPLOAD  # the upload is never touched
 
 
@@ -155,11 +164,15 @@ def test_a_file_larger_than_a_part_is_staged_in_a_multipart_upload_with_bounded_
 
     staged = stage_input(parse_state(state, StageInput), world.bucket, streams)
 
-    # Then the rows go up part by part (memory holds one part), never as one body
+    # Then the rows go up part by part (memory holds one part and one request), never as one body
     assert staged.rows == 330_000
-    assert len(parts) == 2 and MULTIPART_MIN_PART_BYTES <= parts[0] < MULTIPART_MIN_PART_BYTES + 200_000
-    body = world.read(f"runs/{RUN_ID}/scoring/customers/input/customers.csv").decode()
-    assert body.count("\n") == 330_000 and body.startswith("0,technician,0,\n")
+    assert len(parts) >= 2
+    bound = MULTIPART_MIN_PART_BYTES + REQUEST_TARGET_BYTES  # a part is sent once it holds the smallest size
+    assert all(MULTIPART_MIN_PART_BYTES <= part <= bound for part in parts[:-1])
+    lines = world.read(f"runs/{RUN_ID}/scoring/customers/input/customers.jsonl").decode().splitlines()
+    requests = [json.loads(line)["instances"] for line in lines]
+    assert len(requests) == 330 and {len(request) for request in requests} == {MAX_ROWS_PER_REQUEST}
+    assert requests[0][0] == {"age": "0", "job": "technician", "balance": "0"}
 
 
 # --- Assemble the scores -------------------------------------------------------------------------------------
@@ -167,7 +180,7 @@ def assemble_state(world, output: str, problem_type: str = "binary_classificatio
     world.keep_run(schema=make_schema(problem_type=problem_type))
     state = world.drop(UPLOAD)
     world.s3.put_object(
-        Bucket=BUCKET, Key=f"runs/{RUN_ID}/scoring/customers/output/customers.csv.out", Body=output.encode()
+        Bucket=BUCKET, Key=f"runs/{RUN_ID}/scoring/customers/output/customers.jsonl.out", Body=output.encode()
     )
     state.update(
         validated=validated_section(problem_type),

@@ -47,13 +47,13 @@ TRANSFORM_JOB_REQUEST = {
     "MaxConcurrentTransforms": 4,  # one record per request: a few in flight keep the instance busy
     "TransformInput": {
         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": INPUT_PREFIX}},
-        "ContentType": "text/csv",
+        "ContentType": "application/json",  # a record is a JSON request of many rows
         "CompressionType": "None",
         "SplitType": "Line",
     },
     "TransformOutput": {
         "S3OutputPath": f"s3://{BUCKET}/runs/{RUN_ID}/scoring/customers/output/",
-        "Accept": "text/csv",
+        "Accept": "text/csv",  # a line per row, whatever rows a request holds
         "AssembleWith": "Line",
     },
     "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},

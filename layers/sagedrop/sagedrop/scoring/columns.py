@@ -31,6 +31,7 @@ class ModelColumns:
     source_columns: tuple[str, ...]  #: the upload's columns without the label, in upload order
     kinds: Mapping[str, str]  #: column → encoding kind (numeric, one_hot, dropped, …)
     delimiter: str
+    feature_count: int = 0  #: the model's features (what a request's rows become between two containers)
 
     @classmethod
     def from_schema(cls, run_id: str, schema: Mapping[str, Any]) -> ModelColumns:
@@ -40,6 +41,7 @@ class ModelColumns:
             source_columns=tuple(str(column) for column in schema["source_columns"]),
             kinds={str(column): str(encoding["kind"]) for column, encoding in schema["encodings"].items()},
             delimiter=str(schema.get("delimiter") or ","),
+            feature_count=len(schema.get("features") or ()),
         )
 
     @property
@@ -58,6 +60,7 @@ class ColumnPlan:
     positions: tuple[int | None, ...]  #: per source column (model order), its field in a row; None: not sent
     numeric: tuple[tuple[str, int], ...]  #: (column, field) of every numeric column the model reads
     delimiter: str = ","  #: the upload's: it decides what "1,5" means, as it did at training
+    columns: tuple[str, ...] = ()  #: the source columns (model order), beside ``positions``
 
 
 def plan_columns(header: Record, model: ModelColumns) -> ColumnPlan:
@@ -93,7 +96,13 @@ def plan_columns(header: Record, model: ModelColumns) -> ColumnPlan:
         seen.get(column) if model.kinds.get(column) != DROPPED else None for column in model.source_columns
     )
     numeric = tuple((column, seen[column]) for column in model.required if model.kinds.get(column) == NUMERIC)
-    return ColumnPlan(width=len(names), positions=positions, numeric=numeric, delimiter=model.delimiter)
+    return ColumnPlan(
+        width=len(names),
+        positions=positions,
+        numeric=numeric,
+        delimiter=model.delimiter,
+        columns=model.source_columns,
+    )
 
 
 def check_values(batch: Sequence[Record], plan: ColumnPlan) -> None:

@@ -3,12 +3,10 @@
 Everything here takes iterables of text and yields text, a bounded batch at a time, so a file of any
 size passes through in constant memory (the steps connect these to S3 streams).
 
-A Batch Transform job with ``SplitType: Line`` splits its input at every newline and sends each
-line as one record. So the staged input has no header line (it would be sent as a row), and no
-record may span lines: a quoted field holding a line break is staged with each line break as a
-space (the featurizer strips and compares values, and such a value is text, not a number). The
-scores file keeps every value as uploaded, line breaks included, because it is assembled from the
-upload itself, row by row with the job's output lines.
+The records are staged as JSON requests (``sagedrop.scoring.requests``: JSON escapes a value's line
+breaks, which ``SplitType: Line`` would otherwise cut a record at). The scores file keeps every value
+as uploaded, line breaks included, because it is assembled from the upload itself, row by row with
+the job's output lines.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from sagedrop.scoring.errors import TransformOutputMismatch
 BATCH_RECORDS = 2048
 #: The columns a ``text/csv`` answer of the label decoder holds (regression: the first only).
 PREDICTION_COLUMNS = ("predicted_label", "probability")
-_LINE_BREAKS = str.maketrans({"\r": " ", "\n": " "})
 
 
 @dataclass(frozen=True)
@@ -94,16 +91,6 @@ def check_width(record: Record, width: int) -> None:
         raise InvalidCsvError(
             f"line {record.line} has {count} field{'s' if count != 1 else ''}, the header has {width}"
         )
-
-
-def staged_row(record: Record, positions: tuple[int | None, ...]) -> list[str]:
-    """The record's values in the model's column order, each on one line; "" for a column not sent."""
-    return ["" if position is None else record.fields[position].translate(_LINE_BREAKS) for position in positions]
-
-
-def staged_text(batch: list[Record], positions: tuple[int | None, ...], delimiter: str) -> str:
-    """One line per record: what the transform job sends to the model, record by record."""
-    return encode_rows((staged_row(record, positions) for record in batch), delimiter)
 
 
 def prediction_rows(lines: Iterable[str], width: int) -> Iterator[list[str]]:

@@ -54,7 +54,8 @@ def staged_input_prefix(target: ScoringTarget) -> str:
 
 
 def staged_input_key(target: ScoringTarget) -> str:
-    return f"{staged_input_prefix(target)}{target.name.rsplit('/', 1)[-1]}{CSV_SUFFIX}"
+    """The staged requests: JSON Lines (``sagedrop.scoring.staging``)."""
+    return f"{staged_input_prefix(target)}{target.name.rsplit('/', 1)[-1]}.jsonl"
 
 
 def transform_output_prefix(target: ScoringTarget) -> str:

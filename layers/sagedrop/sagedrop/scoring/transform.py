@@ -14,7 +14,7 @@ from sagedrop.pipeline.deployment import model_containers
 from sagedrop.pipeline.training import sagemaker_tags
 from sagedrop.scoring.keys import ScoringTarget, transform_output_prefix
 from sagedrop.scoring.names import scoring_model_name, transform_job_name
-from sagedrop.scoring.staging import MAX_PAYLOAD_IN_MB
+from sagedrop.scoring.requests import MAX_PAYLOAD_IN_MB
 from sagedrop.scoring.state import CheckTransformInput, StartTransformInput, Transform
 from sagedrop.settings import PipelineSettings
 
@@ -30,6 +30,7 @@ MAX_CONCURRENT_TRANSFORMS = 4
 #: Tags a scoring's resources carry besides the run's (stack, run id).
 SCORING_ID_TAG = "sagedrop:scoring-id"
 CSV = "text/csv"
+JSON = "application/json"
 
 
 def poll_wait_seconds(interval_seconds: int, polls: int) -> int:
@@ -67,21 +68,21 @@ def transform_requests(state: StartTransformInput, settings: PipelineSettings, b
             "ModelName": model,
             # SingleRecord, never MultiRecord: with MultiRecord, Batch Transform fails on a model whose
             # scikit-learn container runs in front of the algorithm's (sagemaker-python-sdk#4042), which
-            # is exactly this serial pipeline. One record per request also keeps a row's answer its own.
+            # is exactly this serial pipeline. A record is one staged request of many rows.
             "BatchStrategy": "SingleRecord",
             "MaxPayloadInMB": MAX_PAYLOAD_IN_MB,
             "MaxConcurrentTransforms": MAX_CONCURRENT_TRANSFORMS,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": state.staged.input_prefix}},
-                "ContentType": CSV,
+                "ContentType": JSON,
                 "CompressionType": "None",
-                # Each line is one record: the staged input has no header line and no line breaks in values.
+                # Each line is one record: a JSON request (JSON escapes the line breaks values may hold).
                 "SplitType": "Line",
             },
-            # No DataProcessing join: for CSV it appends the answer to the *staged* line, which holds the
-            # model's columns, not the upload's (reordered, label left out, line breaks flattened), and it
-            # re-reads each line as comma-separated fields, while a run's upload may use ';', tab or '|'.
-            # The scores file is assembled from the upload itself instead, row by row with these lines.
+            # Answers as text/csv: the label decoder answers a request of n rows with n lines, so the
+            # output holds a line per row, in order. No DataProcessing join: it would join the *staged*
+            # request, not the upload's row (columns reordered, the label left out); the scores file is
+            # assembled from the upload itself instead, row by row with these lines.
             "TransformOutput": {
                 "S3OutputPath": bucket.uri(transform_output_prefix(target)),
                 "Accept": CSV,
