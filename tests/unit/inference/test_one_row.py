@@ -48,6 +48,10 @@ def artifacts(draw):
             encodings[column] = {"kind": ONE_HOT, "categories": categories, "features": features, "missing": 0}
         else:
             encodings[column] = {"kind": DROPPED, "reason": "constant"}
+    return regression_artifact(encodings, draw(st.sampled_from(DELIMITERS)))
+
+
+def regression_artifact(encodings: dict[str, dict], delimiter: str) -> FeaturizerArtifact:
     return FeaturizerArtifact(
         label="y",
         problem_type="regression",
@@ -55,7 +59,7 @@ def artifacts(draw):
         encodings=encodings,
         features=tuple(feature_names(encodings)),
         label_mapping=None,
-        delimiter=draw(st.sampled_from(DELIMITERS)),
+        delimiter=delimiter,
     )
 
 
@@ -129,16 +133,7 @@ def mixed():
         "t": {"kind": ONE_HOT, "categories": ["blue", "red"], "features": ["t_blue", "t_red"], "missing": 0},
         "gone": {"kind": DROPPED, "reason": "constant"},
     }
-    artifact = FeaturizerArtifact(
-        label="y",
-        problem_type="regression",
-        source_columns=tuple(encodings),
-        encodings=encodings,
-        features=tuple(feature_names(encodings)),
-        label_mapping=None,
-        delimiter=",",
-    )
-    return Featurizer(artifact)
+    return Featurizer(regression_artifact(encodings, ","))
 
 
 @pytest.mark.parametrize(
