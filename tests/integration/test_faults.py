@@ -296,8 +296,9 @@ def test_a_failed_endpoint_ends_the_run_and_is_deleted(cloud, small_csv, clean_f
 
 def test_a_lambda_timeout_after_create_training_job_stops_the_job_it_never_named(cloud, small_csv, clean_faults):
     # Given a training job that takes a while to start, and Start training killed at its timeout
-    # right after CreateTrainingJob (its result, the job name, never reaches the state)
-    cloud.sagemaker.startup_seconds = 5
+    # right after CreateTrainingJob (its result, the job name, never reaches the state); a start-up
+    # well beyond the failure path's few seconds on a loaded machine (the stop ends the wait)
+    cloud.sagemaker.startup_seconds = 15
     with lambda_faults(cloud, {"StartTrainingFunction": timed_out(after_running=True)}):
         key, outcome, final = run_with(cloud, "lambda-timeout", small_csv)
 
