@@ -27,7 +27,7 @@ from sagedrop.errors import FeatureCountMismatchError, InvalidCsvError, InvalidP
 from sagedrop.predicting import Invoke, contract_scores, iter_chunks, predict_chunks, prediction_scores
 from sagedrop.problem_types import ProblemType
 
-#: Lines parsed at once (labels, transform answers): bounded memory, few numpy calls.
+#: Labels (lines) and transform answers (rows) turned into arrays at once: bounded memory, few numpy calls.
 BLOCK_LINES = 65_536
 
 

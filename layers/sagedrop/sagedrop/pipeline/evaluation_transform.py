@@ -165,7 +165,7 @@ def start_evaluation_transform(
         rows = stage_rows(
             raw_records(raw, schema.get("delimiter") or ","),
             out.write,
-            rows_per_line=rows_per_request(len(schema.get("features") or ())),
+            rows_per_line=rows_per_request(dataset.feature_count),  # the endpoint route's bound too
         )
     instance_type = transform_instance_type(
         state.prepared.config.endpoint_instance_type, sagemaker.transform_instance_types()
