@@ -22,12 +22,11 @@ own (peak RSS from ``os.wait4``):
 ``--local-run 100,1000`` adds a table: ``sagedrop local run`` of CSVs of those sizes through the
 local Processing route (``--parameter LambdaPrepareMaxBytes=0``), 20 rounds, with the stack's other
 defaults (the evaluation by the endpoint up to ``EVALUATION_TRANSFORM_BYTES`` of raw test split, by
-a Batch Transform job above, so at 1 GB): its MB/s
-over the whole command, and the command's peak RSS (moto's S3, the Lambdas, the state machine and
-the local SageMaker; the Processing job and the model servers are processes of their own), overall
-and before, during and after the training job. The local SageMaker trains in a thread of the
-command, and training may need memory in proportion to the data, as a real training instance does;
-the other phases should not.
+a Batch Transform job above, so at 1 GB): its MB/s over the whole command, and the command's peak
+RSS (moto's S3, the Lambdas, the state machine and the local SageMaker; the Processing job and the
+model servers are processes of their own), overall and before, during and after the training job.
+The local SageMaker trains in a thread of the command, and training may need memory in proportion
+to the data, as a real training instance does; the other phases should not.
 
 The evaluation columns' MB/s are of the raw test split (15 % of the CSV by default). The endpoint
 route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BYTES``: the pipeline
@@ -163,7 +162,8 @@ def prepare(path: str, out: Path | None) -> None:
 def write_transform_output(root: Path) -> None:
     """What the transform job writes for the raw test split: its staged requests, each joined with answers."""
     from sagedrop.evaluation.streams import raw_records
-    from sagedrop.pipeline.evaluation_transform import rows_per_request, stage_rows
+    from sagedrop.pipeline.evaluation_transform import stage_rows
+    from sagedrop.scoring.requests import rows_per_request
 
     schema = json.loads((root / RUN / "schema.json").read_text())
     rng = np.random.default_rng(1)
