@@ -50,8 +50,18 @@ def spells_a_number(name: str) -> bool:
     return any(reading.problem or not math.isnan(reading.value) for reading in readings)
 
 
+# How a line that starts an HTML/XML or JSON document begins: the reader refuses such a file by its first line.
+DOCUMENT_STARTS = ("<!doctype", "<html", "<?xml", "{", "[")
+
+
 def usable_name(name: str) -> bool:
-    return name == name.strip() and name != "" and name.lower() not in MISSING_TOKENS and not spells_a_number(name)
+    return (
+        name == name.strip()
+        and name != ""
+        and name.lower() not in MISSING_TOKENS
+        and not name.lower().startswith(DOCUMENT_STARTS)
+        and not spells_a_number(name)
+    )
 
 
 @st.composite

@@ -288,19 +288,24 @@ class _Distinct:
         """The first row holding one of the distinct values ``mask`` selects."""
         return int(np.flatnonzero(mask[self.codes])[0])
 
-    def number_column(self, name: object) -> pd.Series:
-        """The values as numbers (missing and non-numbers NaN): int64 when all are present and whole."""
-        numbers = self.numbers[self.codes]
-        finite = numbers[~np.isnan(numbers)]
-        whole = bool(np.all(finite == np.round(finite))) and bool(np.all(np.abs(finite) < 2**53))
-        if whole and len(finite) == len(numbers):
-            return pd.Series(numbers.astype(np.int64), name=name)
-        return pd.Series(numbers, name=name)
+    def number_values(self) -> np.ndarray:
+        """Each distinct value as a number, as ``number_column`` reads the rows (every value occurs in one)."""
+        return _int_when_whole(self.numbers)
 
-    def text_column(self, name: object) -> pd.Series:
+    def text_values(self) -> np.ndarray:
+        """Each distinct value as text: stripped, NaN for the missing tokens."""
         text = self.stripped.copy()
         text[self.missing] = np.nan
-        return pd.Series(text[self.codes], name=name, dtype=object)
+        return text
+
+    def number_column(self, name: object, rows: np.ndarray | None = None) -> pd.Series:
+        """The values (of ``rows``, else all) as numbers: missing and non-numbers NaN."""
+        codes = self.codes if rows is None else self.codes[rows]
+        return pd.Series(_int_when_whole(self.numbers[codes]), name=name)
+
+    def text_column(self, name: object, rows: np.ndarray | None = None) -> pd.Series:
+        codes = self.codes if rows is None else self.codes[rows]
+        return pd.Series(self.text_values()[codes], name=name, dtype=object)
 
     def style_conflict(self) -> tuple[int, int, str] | None:
         """(row, other row, message) when the column's numbers use one mark in two roles ("1.234", "1.234,5")."""
@@ -321,6 +326,13 @@ class _Distinct:
                     "them would be read wrongly: write the column's numbers in one style",
                 )
         return None
+
+
+def _int_when_whole(numbers: np.ndarray) -> np.ndarray:
+    """``numbers`` as int64 when all are present and whole (and exact in a float), else as they are."""
+    finite = numbers[~np.isnan(numbers)]
+    whole = bool(np.all(finite == np.round(finite))) and bool(np.all(np.abs(finite) < 2**53))
+    return numbers.astype(np.int64) if whole and len(finite) == len(numbers) else numbers
 
 
 _MISSING = Reading(math.nan)

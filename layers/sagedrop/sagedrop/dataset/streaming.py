@@ -28,7 +28,7 @@ import pandas as pd
 from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import decide
 from sagedrop.dataset.detect import CP1252, Encoding
-from sagedrop.dataset.encoding import apply_encodings
+from sagedrop.dataset.encoded_lines import LineEncoder
 from sagedrop.dataset.label import resolve_label
 from sagedrop.dataset.leakage import gate_message
 from sagedrop.dataset.options import PrepareOptions
@@ -45,7 +45,7 @@ from sagedrop.dataset.stream import (
     failer,
     read_head,
 )
-from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
+from sagedrop.dataset.writer import to_source_csv
 from sagedrop.errors import DataLeakageError, LabelNotFoundError, UnusableLabelError
 from sagedrop.limits import STREAM_CHUNK_CHARS, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
 from sagedrop.memory import release_memory
@@ -142,28 +142,28 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
     """Pass 2: encode every chunk and write it to its split's parts and (test rows) the raw test split."""
     dialect, label = plan.dialect, plan.label
     source_columns = [name for name in dialect.names if name != label]
+    encoder = LineEncoder(plan.encodings, plan.types)
     writers = {split: PartWriter(sink, split) for split in SPLITS}
     raw = sink.open(RAW_TEST, "text/csv")
     header = True
     try:
         for chunk in chunks(opener, dialect, plan.source, chunk_chars):
-            typed = type_frame(chunk.frame, dialect.delimiter, plan.types)
-            y, keep = decide.encode_labels(typed[label], plan.mapping)
-            splits = split_of_rows(plan.seed, chunk.start, len(typed), plan.fractions)[keep]
-            kept = typed.loc[keep].reset_index(drop=True)
-            encoded = apply_encodings(kept, plan.encodings)
-            encoded.insert(0, label, y)
+            distincts = distinct_values(chunk.frame, dialect.delimiter, dialect.names)
+            labels = typed_frame(distincts, plan.types, [label])[label]
+            y, keep = decide.encode_labels(labels, plan.mapping)
+            kept = np.flatnonzero(keep)
+            splits = split_of_rows(plan.seed, chunk.start, len(keep), plan.fractions)[keep]
+            lines = encoder.lines(distincts, kept, y)
             for number, split in enumerate(SPLITS):
                 rows = splits == number
                 if rows.any():
-                    writers[split].write(headerless_csv(encoded.loc[rows]), int(rows.sum()))
-            test = splits == SPLITS.index("test")
-            if test.any() or header:
-                raw.write(
-                    to_source_csv(kept.loc[test, source_columns], dialect.delimiter, header=header).decode("utf-8")
-                )
+                    writers[split].write("\n".join(lines[rows].tolist()) + "\n", int(rows.sum()))
+            test = kept[splits == SPLITS.index("test")]
+            if len(test) or header:
+                typed = typed_frame(distincts, plan.types, source_columns, test)
+                raw.write(to_source_csv(typed, dialect.delimiter, header=header).decode("utf-8"))
                 header = False
-            del chunk, typed, kept, encoded
+            del chunk, distincts, lines
             release_memory()
     except BaseException:
         for writer in writers.values():
@@ -178,49 +178,28 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
     return written
 
 
-_BITS = np.array(["0", "1"], dtype=object)
-_SMALL_RANGE = 10_000
+def distinct_values(frame: pd.DataFrame, delimiter: str, names: list[str]) -> dict[str, _Distinct]:
+    """Each column's distinct values, read once for everything the chunk is used for."""
+    return {name: _Distinct(frame[name].to_numpy(), delimiter) for name in names}
 
 
-def headerless_csv(frame: pd.DataFrame) -> str:
-    """``to_headerless_csv``'s text, built column-wise (pandas' writer is most of pass 2's time).
-
-    Numbers are written as pandas writes them (numpy's shortest round-trip text; NaN as an empty
-    field); a frame with another dtype goes through ``to_headerless_csv`` itself.
-    """
-    columns = []
-    for _, series in frame.items():
-        values = series.to_numpy()
-        if values.dtype == np.uint8 and (values.size == 0 or values.max() <= 1):
-            text = _BITS[values]
-        elif values.dtype.kind in "iu":
-            low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-            if high - low < _SMALL_RANGE:  # codes, counts, ages: look the text up
-                text = np.array([str(number) for number in range(low, high + 1)], dtype=object)[values - low]
-            else:
-                text = values.astype(str).astype(object)
-        elif values.dtype.kind == "f":
-            text = values.astype(str).astype(object)
-            text[np.isnan(values)] = ""
+def typed_frame(
+    distincts: dict[str, _Distinct], types: dict[str, str], names: list[str], rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Columns ``names`` (of ``rows``, else all) as the whole-file reader types them, by the whole file's types."""
+    columns = {}
+    for name in names:
+        if types[name] == "text":
+            columns[name] = distincts[name].text_column(name, rows)
         else:
-            return to_headerless_csv(frame).decode("utf-8")
-        columns.append(text.tolist())
-    if not columns or not len(frame):
-        return to_headerless_csv(frame).decode("utf-8")
-    return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+            column = distincts[name].number_column(name, rows)
+            columns[name] = column.astype(np.float64) if types[name] == "float" else column
+    return pd.DataFrame(columns)
 
 
 def type_frame(frame: pd.DataFrame, delimiter: str, types: dict[str, str]) -> pd.DataFrame:
     """The chunk's columns as the whole-file reader types them (the types decided on the whole file)."""
-    columns = {}
-    for name, kind in types.items():
-        distinct = _Distinct(frame[name].to_numpy(), delimiter)
-        if kind == "text":
-            columns[name] = distinct.text_column(name)
-        else:
-            column = distinct.number_column(name)
-            columns[name] = column.astype(np.float64) if kind == "float" else column
-    return pd.DataFrame(columns)
+    return typed_frame(distinct_values(frame, delimiter, list(types)), types, list(types))
 
 
 class _Sample:
