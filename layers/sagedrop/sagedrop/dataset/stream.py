@@ -226,9 +226,11 @@ def chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int = STR
 
 
 def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFrame:
+    data = text.encode("utf-8")  # pandas reads bytes about a third faster than a StringIO it must encode itself
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8",
             sep=delimiter,
             header=None,
             dtype=object,
@@ -242,7 +244,7 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     # pandas pads a short record with empty fields (na_filter is off), so field counts are checked here:
     # without quotes a line is a record and counting delimiters is enough (as the reader's check does)
     if '"' not in text:
-        for offset, record in _odd_records(text, delimiter, width):
+        for offset, record in _odd_records(text, delimiter, width, data):
             if record.strip() and record.count(delimiter) + 1 != width:
                 raise fail(_ragged(line + offset, record.count(delimiter) + 1, width))
         if frame is not None and frame.shape[1] == width:
@@ -255,16 +257,17 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     return frame.fillna("")  # short records of blank fields: rows without a label, as the reader has them
 
 
-def _odd_records(text: str, delimiter: str, width: int) -> Iterator[tuple[int, str]]:
+def _odd_records(text: str, delimiter: str, width: int, data: bytes | None = None) -> Iterator[tuple[int, str]]:
     """(index, text) of the lines of ``text`` without ``width - 1`` delimiters, in order.
 
-    Counted on the UTF-8 bytes with numpy; the caller checks each line it gets as before (a blank
-    one is no record). The same findings as that check on every line of ``text.split("\\n")``.
+    Counted on the UTF-8 bytes (``data``, when the caller has them) with numpy; the caller checks each
+    line it gets as before (a blank one is no record). The same findings as that check on every line of
+    ``text.split("\\n")``.
     """
     if len(delimiter) != 1 or ord(delimiter) > 127:
         yield from enumerate(text.split("\n"))
         return
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    data = np.frombuffer(text.encode("utf-8") if data is None else data, dtype=np.uint8)
     newlines = np.flatnonzero(data == 10)
     starts, ends = np.r_[0, newlines + 1], np.r_[newlines, len(data)]
     delimiters = np.flatnonzero(data == ord(delimiter))
