@@ -76,9 +76,7 @@ def test_staging_sends_each_row_once_in_order_in_requests_without_the_header(tab
     assert all(1 <= len(request) <= per_line for request in requests)
     # and the rows come in order, each value exactly as uploaded (line breaks too) under the model's
     # name for it, a column training dropped not sent
-    expected = [
-        {column: row[p] for column, p in zip(columns, positions, strict=True) if p is not None} for row in rows
-    ]
+    expected = [{column: row[p] for column, p in zip(columns, positions, strict=True) if p is not None} for row in rows]
     assert [instance for request in requests for instance in request] == expected
 
 
@@ -137,7 +135,9 @@ def test_a_record_larger_than_one_request_is_refused_before_the_job():
     records = records_of("a\n" + "x" * 100 + "\nshort\n", ",")
     next(records)
 
-    with pytest.raises(InvalidCsvError, match=r"line 2 is 125 bytes staged: a record the model is sent may hold 50"):
+    with pytest.raises(
+        InvalidCsvError, match=r"line 2 is 125 bytes as a request: a transform request carries at most 50"
+    ):
         stage(records, ColumnPlan(1, (0,), (), columns=("a",)), lambda text: None, 10, max_record_bytes=50)
 
 

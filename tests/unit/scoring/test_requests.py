@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import FEATURE_VALUE_MAX_CHARS, PIPELINE_STAGE_MAX_BYTES
 from sagedrop.scoring.requests import (
     MAX_ROWS_PER_REQUEST,
@@ -33,8 +35,8 @@ values = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]
 def test_rows_come_back_in_order_each_request_within_its_bounds(rows, per_line, target):
     written: list[str] = []
     lines = RequestLines(written.append, per_line, target)
-    for row in rows:
-        lines.add(instance_json(row))
+    for number, row in enumerate(rows):
+        lines.add(instance_json(row), f"row {number}")
     lines.close()
     requests = [json.loads(line)["instances"] for line in written]
     assert all(line.endswith("\n") and line.count("\n") == 1 and line.isascii() for line in written)
@@ -47,3 +49,16 @@ def test_rows_come_back_in_order_each_request_within_its_bounds(rows, per_line, 
     for line, following in zip(written, requests[1:], strict=False):
         grown = len(line) + 1 + len(instance_json(following[0]))
         assert len(json.loads(line)["instances"]) == per_line or grown > target
+
+
+def test_a_row_over_a_requests_limit_is_refused_by_name_and_nothing_of_it_is_written():
+    written: list[str] = []
+    lines = RequestLines(written.append, 10, target_bytes=200, max_request_bytes=60)
+    lines.add(instance_json({"a": "1"}), "line 2")
+    large = instance_json({"a": "x" * 60})
+
+    with pytest.raises(InvalidCsvError, match=f"line 3 is {request_bytes(large)} bytes as a request: .* at most 60"):
+        lines.add(large, "line 3")
+    lines.close()
+
+    assert [json.loads(line)["instances"] for line in written] == [[{"a": "1"}]]

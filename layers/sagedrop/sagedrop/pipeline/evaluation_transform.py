@@ -47,7 +47,6 @@ from sagedrop.scoring.requests import (
     REQUEST_TARGET_BYTES,
     RequestLines,
     instance_json,
-    request_bytes,
     rows_per_request,
 )
 from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS, poll_transform
@@ -94,17 +93,11 @@ def stage_rows(
     if header is None:
         raise InvalidCsvError("the raw test split is empty: no header line")
     rows = 0
-    requests = RequestLines(write, rows_per_line, target_line_bytes)
+    requests = RequestLines(write, rows_per_line, target_line_bytes, max_line_bytes)
     for row, record in enumerate(records, start=1):
         if len(record) != len(header):
             raise InvalidCsvError(f"raw test row {row} has {len(record)} fields, the header has {len(header)}")
-        instance = instance_json(dict(zip(header, record, strict=True)))
-        if request_bytes(instance) > max_line_bytes:
-            raise InvalidCsvError(
-                f"raw test row {row} is {request_bytes(instance):,} bytes as a request: a transform request "
-                f"carries at most {max_line_bytes:,}"
-            )
-        requests.add(instance)
+        requests.add(instance_json(dict(zip(header, record, strict=True))), f"raw test row {row}")
         rows += 1
     requests.close()
     if rows == 0:

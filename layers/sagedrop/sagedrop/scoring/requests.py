@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import INVOKE_ENDPOINT_MAX_BYTES
 from sagedrop.predicting import rows_per_request as rows_whose_features_fit
 
@@ -48,16 +49,30 @@ class RequestLines:
     """Fills requests with rows and writes each line through ``write`` once full; ``close`` writes the last."""
 
     def __init__(
-        self, write: Callable[[str], None], rows_per_line: int, target_bytes: int = REQUEST_TARGET_BYTES
+        self,
+        write: Callable[[str], None],
+        rows_per_line: int,
+        target_bytes: int = REQUEST_TARGET_BYTES,
+        max_request_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self._write = write
         self._rows_per_line = rows_per_line
         self._target_bytes = target_bytes
+        self._max_request_bytes = max_request_bytes
         self._rows: list[str] = []
         self._size = 0
 
-    def add(self, instance: str) -> None:
-        """Add one row (its :func:`instance_json`); a full request is written first."""
+    def add(self, instance: str, where: str) -> None:
+        """Add one row (its :func:`instance_json`); a full request is written first.
+
+        Raises InvalidCsvError naming the row (``where``: "line 7") when it alone is over what a
+        request may carry: the job would fail on it, so it is refused before the job starts.
+        """
+        if request_bytes(instance) > self._max_request_bytes:
+            raise InvalidCsvError(
+                f"{where} is {request_bytes(instance):,} bytes as a request: a transform request carries "
+                f"at most {self._max_request_bytes:,}"
+            )
         if self._rows and (
             len(self._rows) >= self._rows_per_line or self._size + 1 + len(instance) > self._target_bytes
         ):

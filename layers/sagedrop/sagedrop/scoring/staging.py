@@ -19,7 +19,7 @@ from sagedrop.errors import InvalidCsvError
 from sagedrop.scoring.columns import ColumnPlan, check_values, plan_columns
 from sagedrop.scoring.csvstream import Record, batches, check_width, read_records
 from sagedrop.scoring.keys import ScoringTarget, staged_input_key, staged_input_prefix
-from sagedrop.scoring.requests import MAX_RECORD_BYTES, RequestLines, instance_json, request_bytes, rows_per_request
+from sagedrop.scoring.requests import MAX_RECORD_BYTES, RequestLines, instance_json, rows_per_request
 from sagedrop.scoring.run_model import read_run_model, reading_encoding
 from sagedrop.scoring.state import Staged, StageInput
 
@@ -33,20 +33,14 @@ def stage(
 ) -> int:
     """Write the staged requests of ``records`` (the rows after the header) through ``write``; returns the rows."""
     rows = 0
-    requests = RequestLines(write, rows_per_line)
+    requests = RequestLines(write, rows_per_line, max_request_bytes=max_record_bytes)
     sent = [(column, field) for column, field in zip(plan.columns, plan.positions, strict=True) if field is not None]
     for batch in batches(records):
         for record in batch:
             check_width(record, plan.width)
         check_values(batch, plan)
         for record in batch:
-            instance = instance_json({column: record.fields[field] for column, field in sent})
-            if request_bytes(instance) > max_record_bytes:
-                raise InvalidCsvError(
-                    f"line {record.line} is {request_bytes(instance):,} bytes staged: "
-                    f"a record the model is sent may hold {max_record_bytes:,}"
-                )
-            requests.add(instance)
+            requests.add(instance_json({column: record.fields[field] for column, field in sent}), f"line {record.line}")
         rows += len(batch)
     requests.close()
     return rows
