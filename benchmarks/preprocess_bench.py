@@ -144,6 +144,7 @@ def prepare(path: str, out: Path | None) -> None:
     """The streamed preparation into ``out`` (``runs/bench/`` under it, and schema.json), or a temp folder."""
     from sagedrop.dataset.options import PrepareOptions
     from sagedrop.dataset.parts import DirSink
+    from sagedrop.dataset.spill import ChunkSpill
     from sagedrop.dataset.streaming import scan, write
     from sagedrop.run_config import resolve_run_config
 
@@ -154,8 +155,9 @@ def prepare(path: str, out: Path | None) -> None:
 
     with tempfile.TemporaryDirectory() as temp:
         root = (out or Path(temp)) / RUN
-        plan = scan(opener, PrepareOptions.of(config), "bench.csv")
-        write(opener, plan, DirSink(root))
+        with ChunkSpill() as spill:
+            plan = scan(opener, PrepareOptions.of(config), "bench.csv", spill=spill)
+            write(opener, plan, DirSink(root), spill=spill)
         (root / "schema.json").write_text(json.dumps(plan.schema))
 
 

@@ -46,6 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
     from sagedrop.dataset.options import PrepareOptions
     from sagedrop.dataset.parts import DirSink
+    from sagedrop.dataset.spill import ChunkSpill
     from sagedrop.dataset.streaming import scan, write
     from sagedrop.errors import (
         DataLeakageError,
@@ -68,14 +69,15 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
             {}, override, source=f"--config {args.config}" if args.config else "the command line"
         )
         started = time.perf_counter()
-        try:
-            plan = scan(opener, PrepareOptions.of(config), source)
-        except DataLeakageError as error:
-            if error.report is not None:
-                (out / "data_report.json").write_text(json.dumps(error.report, indent=2, default=str))
-            raise
-        (out / "data_report.json").write_text(json.dumps(plan.data_report, indent=2, default=str))
-        written = write(opener, plan, DirSink(out))
+        with ChunkSpill() as spill:
+            try:
+                plan = scan(opener, PrepareOptions.of(config), source, spill=spill)
+            except DataLeakageError as error:
+                if error.report is not None:
+                    (out / "data_report.json").write_text(json.dumps(error.report, indent=2, default=str))
+                raise
+            (out / "data_report.json").write_text(json.dumps(plan.data_report, indent=2, default=str))
+            written = write(opener, plan, DirSink(out), spill=spill)
         (out / "schema.json").write_text(json.dumps(plan.schema, indent=2, default=str))
     except (InvalidConfigError, InvalidCsvError, LabelNotFoundError, UnusableLabelError, DataLeakageError) as error:
         raise SystemExit(f"sagedrop: {error}") from None

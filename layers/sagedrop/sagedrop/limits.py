@@ -65,6 +65,13 @@ STREAM_TRACKED_VALUES = 20_000
 #: the report says when it sampled.
 STREAM_SAMPLE_ROWS = 50_000
 STREAM_SAMPLE_CELLS = 2_000_000
+#: Pass 1 keeps its reading of every chunk on local disk for pass 2 (``sagedrop.dataset.spill``),
+#: in at most this share of the free space where it writes and at most SPILL_MAX_BYTES; past that,
+#: pass 2 parses the upload again. A quarter leaves the Processing volume (three times the upload
+#: and PREPARATION_VOLUME_MARGIN_GB) room for the splits, and the preprocessing Lambda's 2 GB of
+#: ephemeral storage gives about 500 MB: bank-like CSV spills about a quarter of its size.
+SPILL_DISK_SHARE = 0.25
+SPILL_MAX_BYTES = 16 * 1024**3
 #: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes; memory is no limit:
 #: the streamed preparation peaked at 250-380 MB from 100 MB to 2 GB of CSV). Its throughput, both
 #: passes together, was 3.5-7 MB/s of bank-like CSV on a busy shared 2-core machine

@@ -9,12 +9,12 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from sagedrop.dataset import decide
-from sagedrop.dataset.encoded_lines import LineEncoder
+from sagedrop.dataset.encoded_lines import LineEncoder, source_lines
 from sagedrop.dataset.encoding import apply_encodings
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.stream import chunks
-from sagedrop.dataset.streaming import distinct_values, scan, type_frame
-from sagedrop.dataset.writer import to_headerless_csv
+from sagedrop.dataset.streaming import distinct_values, scan, type_frame, typed_frame
+from sagedrop.dataset.writer import to_headerless_csv, to_source_csv
 from sagedrop.errors import InvalidCsvError, UnusableLabelError
 from sagedrop.run_config import resolve_run_config
 
@@ -80,3 +80,38 @@ def test_an_encoding_that_does_not_fit_the_column_type_is_refused():
         LineEncoder({"a": {"kind": "numeric", "features": ["a"]}}, {"a": "text"})
     with pytest.raises(ValueError, match="does not apply to column 'b'"):
         LineEncoder({"b": {"kind": "mystery", "features": ["b"]}}, {"b": "int"})
+
+
+# Text cells that need quoting in some dialect: delimiters, quotes, line breaks, padding, unicode.
+QUOTED_CELLS = ["plain", "a,b", "a;b", "tab\there", 'say "hi"', "two\nlines", "cr\rhere", " pad ", "é", "|", "NA", ""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    columns=st.lists(st.sampled_from(["text", "int", "float"]), min_size=1, max_size=4),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    data=st.data(),
+)
+def test_source_lines_are_what_pandas_writes_for_the_typed_rows(columns, delimiter, data):
+    rows = data.draw(st.integers(1, 40))
+    frame = {}
+    types = {}
+    for index, kind in enumerate(columns):
+        name = f"c{index}"
+        types[name] = kind
+        if kind == "text":
+            cells = st.sampled_from(QUOTED_CELLS)
+        elif kind == "int":
+            cells = st.integers(-(10**12), 10**12).map(str)
+        else:
+            cells = st.floats(-1e300, 1e300, allow_nan=False).map(repr) | st.sampled_from(["", "NA", "1.5"])
+        frame[name] = data.draw(st.lists(cells, min_size=rows, max_size=rows))
+    raw = pd.DataFrame(frame, dtype=object)
+    distincts = distinct_values(raw, delimiter, list(types))
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, rows - 1), min_size=1))), dtype=np.intp)
+    names = list(types)
+
+    expected = to_source_csv(typed_frame(distincts, types, names, chosen), delimiter, header=False).decode()
+    lines = source_lines(distincts, types, names, chosen, delimiter)
+
+    assert "".join(line + "\n" for line in lines) == expected

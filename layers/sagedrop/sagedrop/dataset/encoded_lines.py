@@ -1,13 +1,16 @@
-"""Pass 2's training rows, built from each column's distinct values rather than from every cell.
+"""Pass 2's lines, built from each column's distinct values rather than from every cell.
 
 A chunk's column repeats its values, so the text a value encodes to is made once per distinct value
 and looked up for each row: a number's text, or a one-hot group such as ``0,1,0``. A row is then
-joined from one piece per source column instead of one per feature. The lines are the text that
-``to_headerless_csv(apply_encodings(typed chunk))`` writes; a Hypothesis test holds the two equal.
+joined from one piece per source column instead of one per feature. The training lines are the text
+``to_headerless_csv(apply_encodings(typed chunk))`` writes, the raw test split's the text
+``to_source_csv(typed chunk)`` writes; Hypothesis tests hold each pair equal.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,3 +84,33 @@ class LineEncoder:
         lines = np.empty(len(rows), dtype=object)
         lines[:] = list(map(",".join, zip(*columns, strict=True)))
         return lines
+
+
+def source_lines(
+    distincts: Mapping[str, _Distinct], types: Mapping[str, str], names: list[str], rows: np.ndarray, delimiter: str
+) -> list[str]:
+    """Lines (no line end) of columns ``names`` for ``rows``, typed by ``types``, as ``to_source_csv`` writes them."""
+    columns = []
+    for name in names:
+        distinct = distincts[name]
+        if types[name] == "text":
+            cells = zip(distinct.stripped, distinct.missing, strict=True)
+            fields = ["" if missing else _csv_field(value, delimiter) for value, missing in cells]
+            pieces = np.array(fields, dtype=object)
+        else:
+            numbers = distinct.number_values()
+            pieces = column_text(numbers.astype(np.float64) if types[name] == "float" else numbers)
+        columns.append(pieces[distinct.codes[rows]].tolist())
+    lines = list(map(delimiter.join, zip(*columns, strict=True)))
+    if len(names) == 1:  # the csv module quotes a row of one empty field, which would read as a blank line
+        lines = [line or '""' for line in lines]
+    return lines
+
+
+def _csv_field(value: str, delimiter: str) -> str:
+    """``value`` as the csv module writes a field (QUOTE_MINIMAL), which is what pandas' to_csv calls."""
+    if not value:
+        return ""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow([value])
+    return buffer.getvalue()[:-1]

@@ -281,6 +281,18 @@ class _Distinct:
         self.numeric = ~np.isnan(self.numbers)
         self.refused = np.array([reading.problem is not None for reading in self.readings], dtype=bool)
 
+    @classmethod
+    def restored(
+        cls, codes: np.ndarray, stripped: np.ndarray, missing: np.ndarray, numbers: np.ndarray, refused: np.ndarray
+    ) -> _Distinct:
+        """The reading of a column kept as arrays (``sagedrop.dataset.spill``); ``readings`` are not kept."""
+        distinct = cls.__new__(cls)
+        distinct.codes, distinct.stripped, distinct.missing = codes, stripped, missing
+        distinct.numbers, distinct.refused = numbers, refused
+        distinct.numeric = ~np.isnan(numbers)
+        distinct.readings = []
+        return distinct
+
     def counts(self) -> np.ndarray:
         return np.bincount(self.codes, minlength=len(self.stripped))
 

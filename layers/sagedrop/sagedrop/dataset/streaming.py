@@ -19,6 +19,7 @@ What differs from the whole-file path, by necessity:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,14 @@ import pandas as pd
 from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import decide
 from sagedrop.dataset.detect import CP1252, Encoding
-from sagedrop.dataset.encoded_lines import LineEncoder
+from sagedrop.dataset.encoded_lines import LineEncoder, source_lines
 from sagedrop.dataset.label import resolve_label
 from sagedrop.dataset.leakage import gate_message
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import PartWriter, Sink
 from sagedrop.dataset.passes import ColumnScan, LabelScan, row_keys, split_of_rows
 from sagedrop.dataset.reader import MIN_DATA_ROWS, _Distinct
+from sagedrop.dataset.spill import ChunkSpill, SpilledChunk
 from sagedrop.dataset.split import SPLITS
 from sagedrop.dataset.stream import (
     Dialect,
@@ -79,15 +81,33 @@ class Written:
     raw_test_bytes: int = 0
 
 
-def scan(opener: Opener, options: PrepareOptions, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Plan:
-    """Pass 1; every problem is the named error the whole-file path raises (DataLeakageError last)."""
+def scan(
+    opener: Opener,
+    options: PrepareOptions,
+    source: str,
+    chunk_chars: int = STREAM_CHUNK_CHARS,
+    spill: ChunkSpill | None = None,
+) -> Plan:
+    """Pass 1; every problem is the named error the whole-file path raises (DataLeakageError last).
+
+    With a ``spill``, each chunk's reading is kept there for :func:`write`.
+    """
     try:
-        return _scan(opener, options, source, chunk_chars, None)
+        return _scan(opener, options, source, chunk_chars, None, spill)
     except RetryAsCp1252:
-        return _scan(opener, options, source, chunk_chars, CP1252)
+        return _scan(opener, options, source, chunk_chars, CP1252, spill)
 
 
-def _scan(opener: Opener, config: PrepareOptions, source: str, chunk_chars: int, encoding: Encoding | None) -> Plan:
+def _scan(
+    opener: Opener,
+    config: PrepareOptions,
+    source: str,
+    chunk_chars: int,
+    encoding: Encoding | None,
+    spill: ChunkSpill | None,
+) -> Plan:
+    if spill is not None:
+        spill.reset()
     with opener() as stream:
         head = read_head(stream)
     dialect = detect_dialect(head, config.delimiter, source, encoding)
@@ -105,16 +125,20 @@ def _scan(opener: Opener, config: PrepareOptions, source: str, chunk_chars: int,
         frame = chunk.frame
         rows = chunk.start + len(frame)
         splits = split_of_rows(config.seed, chunk.start, len(frame), fractions)
-        label_values = _Distinct(frame[label].to_numpy(), dialect.delimiter)
+        distincts = distinct_values(frame, dialect.delimiter, dialect.names)
+        label_values = distincts[label]
         keep = ~label_values.missing[label_values.codes]
         train = keep & (splits == 0)
         label_scan.update(label_values, splits)
         for name in dialect.names:
-            distinct = label_values if name == label else _Distinct(frame[name].to_numpy(), dialect.delimiter)
-            scans[name].update(distinct, chunk.start, keep, train)
+            scans[name].update(distincts[name], chunk.start, keep, train)
         sample.offer(frame, chunk.start, keep, config.seed)
-        del frame, chunk, label_values, distinct
+        if spill is not None:
+            spill.add(chunk.start, len(frame), distincts)
+        del frame, chunk, label_values, distincts
         release_memory()
+    if spill is not None:
+        spill.finish()
     if rows < MIN_DATA_ROWS:
         raise failer(source)(f"only {rows} data row(s); at least {MIN_DATA_ROWS} are needed to train and evaluate")
     types = decide.column_types(scans, opener, dialect, source)
@@ -138,8 +162,13 @@ def _scan(opener: Opener, config: PrepareOptions, source: str, chunk_chars: int,
     return Plan(dialect, label, types, encodings, target.mapping, fractions, config.seed, schema, report, source)
 
 
-def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUNK_CHARS) -> Written:
-    """Pass 2: encode every chunk and write it to its split's parts and (test rows) the raw test split."""
+def write(
+    opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUNK_CHARS, spill: ChunkSpill | None = None
+) -> Written:
+    """Pass 2: encode every chunk and write it to its split's parts and (test rows) the raw test split.
+
+    The chunks come from the ``spill`` of pass 1 when it holds them all, else from the upload again.
+    """
     dialect, label = plan.dialect, plan.label
     source_columns = [name for name in dialect.names if name != label]
     encoder = LineEncoder(plan.encodings, plan.types)
@@ -147,23 +176,29 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
     raw = sink.open(RAW_TEST, "text/csv")
     header = True
     try:
-        for chunk in chunks(opener, dialect, plan.source, chunk_chars):
-            distincts = distinct_values(chunk.frame, dialect.delimiter, dialect.names)
+        if spill is not None and spill.complete:
+            read = spill.chunks()
+        else:
+            read = _distinct_chunks(opener, dialect, plan.source, chunk_chars)
+        for start, _, distincts in read:
             labels = typed_frame(distincts, plan.types, [label])[label]
             y, keep = decide.encode_labels(labels, plan.mapping)
             kept = np.flatnonzero(keep)
-            splits = split_of_rows(plan.seed, chunk.start, len(keep), plan.fractions)[keep]
+            splits = split_of_rows(plan.seed, start, len(keep), plan.fractions)[keep]
             lines = encoder.lines(distincts, kept, y)
             for number, split in enumerate(SPLITS):
                 rows = splits == number
                 if rows.any():
                     writers[split].write("\n".join(lines[rows].tolist()) + "\n", int(rows.sum()))
             test = kept[splits == SPLITS.index("test")]
-            if len(test) or header:
-                typed = typed_frame(distincts, plan.types, source_columns, test)
-                raw.write(to_source_csv(typed, dialect.delimiter, header=header).decode("utf-8"))
+            if header:
+                empty = typed_frame(distincts, plan.types, source_columns, test[:0])
+                raw.write(to_source_csv(empty, dialect.delimiter, header=True).decode("utf-8"))
                 header = False
-            del chunk, distincts, lines
+            if len(test):
+                lines = source_lines(distincts, plan.types, source_columns, test, dialect.delimiter)
+                raw.write("\n".join(lines) + "\n")
+            del distincts, lines
             release_memory()
     except BaseException:
         for writer in writers.values():
@@ -176,6 +211,12 @@ def write(opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUN
         written.rows[split] = writer.rows
     written.raw_test_bytes = raw.close()
     return written
+
+
+def _distinct_chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int) -> Iterator[SpilledChunk]:
+    """The upload read again: each chunk's first row, rows and distinct values, as a spill holds them."""
+    for chunk in chunks(opener, dialect, source, chunk_chars):
+        yield chunk.start, len(chunk.frame), distinct_values(chunk.frame, dialect.delimiter, dialect.names)
 
 
 def distinct_values(frame: pd.DataFrame, delimiter: str, names: list[str]) -> dict[str, _Distinct]:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.parts import DirSink, Sink
+from sagedrop.dataset.spill import ChunkSpill
 from sagedrop.dataset.stream import Opener
 from sagedrop.dataset.streaming import RAW_TEST, Written, scan, write
 from sagedrop.errors import DataLeakageError
@@ -72,20 +73,25 @@ class Outcome:
     raw_test_bytes: int
 
 
-def prepare_upload(opener: Opener, options: PrepareOptions, source: str, store: Store) -> Outcome:
-    """Validate and prepare the CSV ``opener`` reads (twice, as a stream); write every file into ``store``.
+def prepare_upload(
+    opener: Opener, options: PrepareOptions, source: str, store: Store, scratch: str | None = None
+) -> Outcome:
+    """Validate and prepare the CSV ``opener`` reads (as a stream); write every file into ``store``.
 
+    Pass 1's reading of the upload is spilled to ``scratch`` (a local folder; the system's temporary
+    one when None) for pass 2, within a share of its free space (``sagedrop.dataset.spill``).
     Raises the named errors of bad input (InvalidCsvError, LabelNotFoundError, UnusableLabelError,
     DataLeakageError after writing the data report); the upload itself is only read.
     """
-    try:
-        plan = scan(opener, options, source=source)
-    except DataLeakageError as error:
-        if error.report is None:
-            raise
-        where = store.write_json(DATA_REPORT_FILE, error.report)
-        raise DataLeakageError(f"{error} The data report: {where}", report=error.report) from None
-    store.write_json(DATA_REPORT_FILE, plan.data_report)
-    written: Written = write(opener, plan, store.sink)
+    with ChunkSpill(scratch) as spill:
+        try:
+            plan = scan(opener, options, source=source, spill=spill)
+        except DataLeakageError as error:
+            if error.report is None:
+                raise
+            where = store.write_json(DATA_REPORT_FILE, error.report)
+            raise DataLeakageError(f"{error} The data report: {where}", report=error.report) from None
+        store.write_json(DATA_REPORT_FILE, plan.data_report)
+        written: Written = write(opener, plan, store.sink, spill=spill)
     store.write_json(SCHEMA_FILE, plan.schema)
     return Outcome(schema=plan.schema, parts=written.parts, raw_test_bytes=written.raw_test_bytes)

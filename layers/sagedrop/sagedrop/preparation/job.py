@@ -59,7 +59,8 @@ def run(arguments: argparse.Namespace) -> dict:
     upload = upload_file(Path(arguments.upload))
     store = DirStore(Path(arguments.output), job.get("public_prefix", ""))
     try:
-        outcome = prepare_upload(lambda: upload.open("rb"), options, job["source"], store)
+        # the spill goes beside the upload, on the job's volume, where nothing is published
+        outcome = prepare_upload(lambda: upload.open("rb"), options, job["source"], store, str(upload.parent))
     except RECORDED_ERRORS as error:
         return {"error": {"type": type(error).__name__, "message": str(error)}}
     return {"parts": outcome.parts, "raw_test_bytes": outcome.raw_test_bytes}
