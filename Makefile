@@ -10,6 +10,9 @@ SDK_VENV := .venv-sdk
 # checkov pins its own boto3, networkx and friends: its own venv as well. It runs with
 # --skip-download (no Prisma Cloud look-ups), so it needs no network and fails on any failed check.
 CHECKOV_VENV := .venv-checkov
+# pyarrow, for the benchmark's ceiling only: where pyarrow is importable, pandas changes its default
+# string type, so the project's venv (like the Lambda layer) must not have it.
+ARROW_VENV := .venv-arrow
 
 .PHONY: demo test test-fast bench lint validate setup clean
 
@@ -23,11 +26,11 @@ test: $(VENV)/.ready $(SAM_VENV)/.ready $(SDK_VENV)/.ready $(CHECKOV_VENV)/.read
 test-fast: $(VENV)/.ready
 	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not packaging and not e2e"
 
-bench: $(VENV)/.ready
+bench: $(VENV)/.ready $(ARROW_VENV)/.ready
 	$(BIN)/python benchmarks/pipeline_bench.py
 	$(BIN)/python benchmarks/cleanup_bench.py
 	$(BIN)/python benchmarks/model_quality.py
-	$(BIN)/python benchmarks/preprocess_bench.py
+	$(BIN)/python benchmarks/preprocess_bench.py --arrow-python $(ARROW_VENV)/bin/python
 
 lint: $(VENV)/.ready
 	$(BIN)/ruff check layers local functions tests benchmarks scripts
@@ -61,6 +64,12 @@ $(CHECKOV_VENV)/.ready:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==3.3.30"
+	touch $@
+
+$(ARROW_VENV)/.ready:
+	$(PYTHON) -m venv $(ARROW_VENV)
+	$(ARROW_VENV)/bin/pip install --quiet --upgrade pip
+	$(ARROW_VENV)/bin/pip install --quiet "pyarrow==26.0.1"
 	touch $@
 
 clean:

@@ -4,12 +4,15 @@ Generates bank-like CSVs (bank-full's rows repeated, numbers perturbed; written 
 held) of 100 MB, 500 MB and 2 GB in the temp folder, then measures, each in a child process of its
 own (peak RSS from ``os.wait4``):
 
-* ``streamed``: ``sagedrop.dataset.streaming`` scan + write into a temp folder — what the pipeline
-  and ``sagedrop prepare`` run;
+* ``streamed``: ``sagedrop.dataset.streaming`` scan + write into a temp folder, with the spill of
+  pass 1 in the temp folder — what the pipeline and ``sagedrop prepare`` run;
 * ``whole-file prepare``: the previous path, ``prepare_dataset`` on the file's bytes (skipped where
   its ~10x memory would not fit this machine);
 * ``pandas whole-file``: ``pd.read_csv`` of the whole file, ``get_dummies``, ``to_csv`` — the
-  notebook approach;
+  notebook approach (skipped where its ~4x memory would not fit);
+* ``pyarrow read (ceiling)``: a bare streaming read with ``pyarrow.csv.open_csv``, in the
+  interpreter ``--arrow-python`` names (one with pyarrow; not the project's venv, whose pandas would
+  change its default string type where pyarrow is importable);
 * ``evaluation (endpoint)``: ``sagedrop.pipeline.evaluating.evaluate_run`` on the streamed
   preparation's output (kept in a folder served as the bucket), the raw test split sent through a
   stand-in endpoint that answers the predictions contract in process (the model's own work is the
@@ -58,8 +61,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "data" / "bank-full.csv.gz"
 MB = 1_000_000
 GOAL_RSS_MB = 400
-# The whole-file prepare holds about ten times the file; run it only where that fits with room.
-WHOLE_FILE_MEMORY_FACTOR = 10
+# What the whole-file paths hold, in multiples of the file (measured at 500 MB: 10.1, 3.4 and 1.0);
+# each runs only where that fits with room.
+WHOLE_FILE_MEMORY_FACTORS = {"whole-file prepare": 10, "pandas whole-file": 4, "whole-file evaluation": 2}
+ARROW = "pyarrow read (ceiling)"
+#: The ceiling: a bare streaming read with pyarrow's CSV reader (no rules, no encoding, nothing
+#: written), in an interpreter that has pyarrow (--arrow-python): the project's own venv must not,
+#: since pandas would change its default string type where pyarrow is importable.
+ARROW_READ = "import sys\nimport pyarrow.csv\nfor _batch in pyarrow.csv.open_csv(sys.argv[1]):\n    pass\n"
 
 
 def generate(size_mb: int, folder: Path) -> Path:
@@ -366,10 +375,14 @@ def child(mode: str, path: str, out: str | None = None) -> None:
         raise SystemExit(f"unknown mode {mode!r}")
 
 
-def measure(mode: str, path: Path, out: Path | None = None, size_of: Path | None = None) -> tuple[float, float]:
-    """(MB/s of ``size_of`` or ``path``, peak RSS in MB) of one child process."""
+def measure(
+    mode: str, path: Path, out: Path | None = None, size_of: Path | None = None, command: list[str] | None = None
+) -> tuple[float, float]:
+    """(MB/s of ``size_of`` or ``path``, peak RSS in MB) of one child process (``command``, else this script's)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--child", mode, str(path), *([str(out)] if out else [])])
+    process = subprocess.Popen(
+        command or [sys.executable, __file__, "--child", mode, str(path), *([str(out)] if out else [])]
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -394,13 +407,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SIZES",
         help="also `sagedrop local run` CSVs of these sizes in MB (minutes per GB)",
     )
+    parser.add_argument(
+        "--arrow-python",
+        metavar="PYTHON",
+        default=sys.executable,
+        help="an interpreter with pyarrow, for the ceiling column (e.g. a venv of its own)",
+    )
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
     sizes = [int(size) for size in args.sizes.split(",") if size]  # --sizes "": the local runs only
-    modes = ("streamed", "whole-file prepare", "pandas whole-file", *EVALUATION_MODES)
+    modes = ("streamed", "whole-file prepare", "pandas whole-file", ARROW, *EVALUATION_MODES)
+    has_arrow = subprocess.run([args.arrow_python, "-c", "import pyarrow.csv"], capture_output=True).returncode == 0
     if sizes:
         print(f"{'CSV':>8}  " + "  ".join(f"{mode + ' MB/s':>27} {'peak RSS MB':>11}" for mode in modes))
     for size in sizes:
@@ -410,11 +430,15 @@ def main(argv: list[str] | None = None) -> int:
         results = {}
         try:
             for mode in modes:
-                streaming = mode in ("streamed", "evaluation (endpoint)", "evaluation (transform)")
-                if not streaming and size * WHOLE_FILE_MEMORY_FACTOR > 0.8 * available_mb():
+                if size * WHOLE_FILE_MEMORY_FACTORS.get(mode, 0) > 0.8 * available_mb():
                     cells.append(f"{'skipped (memory)':>27} {'':>11}")
                     continue
-                if mode == "streamed":
+                if mode == ARROW:
+                    if not has_arrow:
+                        cells.append(f"{'no pyarrow (--arrow-python)':>27} {'':>11}")
+                        continue
+                    results[mode] = measure(mode, path, command=[args.arrow_python, "-c", ARROW_READ, str(path)])
+                elif mode == "streamed":
                     results[mode] = measure(mode, path, prepared)
                     write_transform_output(prepared)
                 elif mode in EVALUATION_MODES:
@@ -438,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
             if name == "streamed" and "pandas whole-file" in results:
                 ratio = results[name][0] / results["pandas whole-file"][0]
                 verdicts.append(f"{ratio:.2f}x the pandas path's throughput (goal 3x)")
+            if name == "streamed" and ARROW in results:
+                verdicts.append(f"{results[name][0] / results[ARROW][0]:.2f}x the pyarrow read's")
             print(f"{'':>8}  {name}: " + "; ".join(verdicts), flush=True)
     if args.local_run:
         local_run_table([int(size) for size in args.local_run.split(",")], Path(args.folder))

@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "preprocess_bench.py"
 _spec = importlib.util.spec_from_file_location("preprocess_bench", PATH)
 preprocess_bench = importlib.util.module_from_spec(_spec)
@@ -73,3 +75,13 @@ def test_phase_peaks_follow_the_local_training_thread():
     before, training, after = (phases.peaks[phase] for phase in preprocess_bench.PhasePeaks.PHASES)
     assert before > 0 and after > 0
     assert training > before + 50  # the 64 MiB held only while the thread ran
+
+
+def test_a_ceiling_is_measured_as_the_command_it_is_given(tmp_path):
+    path = preprocess_bench.generate(1, tmp_path)
+    read = [sys.executable, "-c", "import sys; open(sys.argv[1], 'rb').read()", str(path)]
+    throughput, rss = preprocess_bench.measure(preprocess_bench.ARROW, path, command=read)
+    assert throughput > 0 and rss > path.stat().st_size / preprocess_bench.MB  # the whole file was held
+    failing = [sys.executable, "-c", "raise SystemExit(3)"]
+    with pytest.raises(SystemExit, match="failed with status 3"):
+        preprocess_bench.measure(preprocess_bench.ARROW, path, command=failing)
