@@ -146,3 +146,24 @@ def test_codes_are_kept_in_the_smallest_type_and_read_back_as_they_were(tmp_path
     assert spill_module._compact(distinct)[0].itemsize == width
     # a cell's code, and each distinct value's text, number and flags once
     assert size < width * len(values) + 32 * distinct_count + 1_000
+
+
+def test_a_disk_that_fills_up_drops_the_spill_and_pass_two_reads_the_upload_again(tmp_path, monkeypatch):
+    data = table(4, 300)
+    reread, _ = prepared(data, tmp_path / "reread", 2_000, None)
+    calls = []
+    dump = spill_module.pickle.dump
+
+    def dump_until_full(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        dump(*args, **kwargs)
+
+    monkeypatch.setattr(spill_module.pickle, "dump", dump_until_full)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with ChunkSpill(str(scratch)) as spill:
+        spilled, opener = prepared(data, tmp_path / "spilled", 2_000, spill)
+        assert spill.dropped and not list(scratch.iterdir())
+    assert spilled == reread and opener.opened == 1

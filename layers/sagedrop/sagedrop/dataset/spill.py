@@ -12,6 +12,7 @@ spill past its budget is dropped and pass 2 reads the upload again, as it does w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -58,12 +59,16 @@ class ChunkSpill:
     def add(self, start: int, rows: int, distincts: dict[str, _Distinct]) -> None:
         if self.dropped:
             return
-        if self._file is None:
-            handle, self._path = tempfile.mkstemp(prefix="sagedrop-spill-", suffix=".pickle", dir=self.folder)
-            self._file = os.fdopen(handle, "wb")
-        compact = {name: _compact(distinct) for name, distinct in distincts.items()}
-        pickle.dump((start, rows, compact), self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        if self._file.tell() > self.max_bytes:
+        try:
+            if self._file is None:
+                handle, self._path = tempfile.mkstemp(prefix="sagedrop-spill-", suffix=".pickle", dir=self.folder)
+                self._file = os.fdopen(handle, "wb")
+            compact = {name: _compact(distinct) for name, distinct in distincts.items()}
+            pickle.dump((start, rows, compact), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            over = self._file.tell() > self.max_bytes
+        except OSError:  # the disk filled up after all (or is not writable): a spill is only a shortcut
+            over = True
+        if over:
             self._remove()
             self.dropped = True
 
@@ -88,12 +93,13 @@ class ChunkSpill:
                 yield start, rows, {name: _restored(*arrays) for name, arrays in compact.items()}
 
     def _remove(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._path is not None:
-            os.unlink(self._path)
-            self._path = None
+        file, path = self._file, self._path
+        self._file = self._path = None
+        if file is not None:
+            with contextlib.suppress(OSError):  # its last buffer may not fit on a full disk either
+                file.close()
+        if path is not None:
+            os.unlink(path)
 
 
 def _compact(distinct: _Distinct) -> tuple[np.ndarray, ...]:
