@@ -2,7 +2,8 @@
 
 A chunk's column repeats its values, so the text a value encodes to is made once per distinct value
 and looked up for each row: a number's text, or a one-hot group such as ``0,1,0``. A row is then
-joined from one piece per source column instead of one per feature. The training lines are the text
+joined from one piece per source column instead of one per feature, and neighbouring columns of few
+values are merged into one piece for each pair of values first (fewer pieces to join per row). The training lines are the text
 ``to_headerless_csv(apply_encodings(typed chunk))`` writes, the raw test split's the text
 ``to_source_csv(typed chunk)`` writes; Hypothesis tests hold each pair equal.
 """
@@ -20,6 +21,8 @@ from sagedrop.dataset.encoding import DROPPED, NUMERIC, ONE_HOT
 from sagedrop.dataset.reader import _Distinct
 
 _BITS = np.array(["0", "1"], dtype=object)
+#: Neighbouring columns whose pairs of values number at most this many are joined as one column.
+MERGED_PIECES = 1024
 _SMALL_RANGE = 10_000
 
 
@@ -78,9 +81,20 @@ class LineEncoder:
     def lines(self, distincts: Mapping[str, _Distinct], rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One line (no line end) per row of ``rows``: the encoded ``labels`` first, then every feature."""
         columns = [column_text(labels).tolist()]
+        codes, pieces = None, None  # the group of neighbouring columns being merged
         for name, encoding in self.columns:
             distinct = distincts[name]
-            columns.append(self.pieces(name, encoding, distinct)[distinct.codes[rows]].tolist())
+            more = self.pieces(name, encoding, distinct)
+            if pieces is not None and len(pieces) * len(more) <= MERGED_PIECES:
+                # neighbours with few values become one column: a piece for each pair, fewer to join per row
+                codes = codes * len(more) + distinct.codes[rows]
+                pieces = np.array([f"{left},{right}" for left in pieces for right in more], dtype=object)
+                continue
+            if pieces is not None:
+                columns.append(pieces[codes].tolist())
+            codes, pieces = distinct.codes[rows], more
+        if pieces is not None:
+            columns.append(pieces[codes].tolist())
         lines = np.empty(len(rows), dtype=object)
         lines[:] = list(map(",".join, zip(*columns, strict=True)))
         return lines
