@@ -3,9 +3,9 @@
 A chunk's column repeats its values, so the text a value encodes to is made once per distinct value
 and looked up for each row: a number's text, or a one-hot group such as ``0,1,0``. A row is then
 joined from one piece per source column instead of one per feature, and neighbouring columns of few
-values are merged into one piece for each pair of values first (fewer pieces to join per row). The training lines are the text
-``to_headerless_csv(apply_encodings(typed chunk))`` writes, the raw test split's the text
-``to_source_csv(typed chunk)`` writes; Hypothesis tests hold each pair equal.
+values are merged into one piece for each pair of values first (fewer pieces to join per row). The
+training lines are the text ``to_headerless_csv(apply_encodings(typed chunk))`` writes, the raw test
+split's the text ``to_source_csv(typed chunk)`` writes; Hypothesis tests hold each pair equal.
 """
 
 from __future__ import annotations
