@@ -100,7 +100,14 @@ def test_sigint_to_the_process_ends_it_with_one_line_and_no_traceback(tmp_path, 
     out, state = tmp_path / "out", tmp_path / "state"
     command = [sys.executable, "-m", "sagedrop_local.cli", "local", "run", str(small_csv), "--out", str(out)]
     process = subprocess.Popen(
-        [*command, "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [*command, "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A command started in the background by a shell without job control inherits SIGINT ignored,
+        # and Python then installs no KeyboardInterrupt for it: the command is a terminal's, as a user runs it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - no threads start before exec
     )
     try:
         # When SIGINT arrives while it waits
