@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sagedrop.dataset import read_table
-from sagedrop.dataset.numbers import FLOAT32_MAX, read_number
+from sagedrop.dataset.numbers import FLOAT32_MAX, read_number, read_numbers
 from sagedrop.errors import InvalidCsvError, InvalidRequestError
 from sagedrop.inference.artifact import FeaturizerArtifact
 from sagedrop.inference.featurizer import Featurizer
@@ -130,6 +130,29 @@ def test_plain_python_numbers_read_exactly_or_are_refused_beyond_float32(value, 
         assert "float32" in reading.problem
     else:
         assert reading.value == value and reading.problem is None
+
+
+SPELLINGS = st.one_of(
+    st.floats(allow_nan=False).map(repr),
+    st.integers(-(10**40), 10**40).map(str),
+    st.text(alphabet="0123456789+-.eE,_ \u00a0\u202fInfity∞١", max_size=12),
+    st.sampled_from(["1.", ".5", "1e999", "-1e39", "3.4e38", "1,234", "1.234,5", "12,34,567", "nan", "", "+.5e-3"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(SPELLINGS, max_size=30), delimiter=st.sampled_from([",", ";", "\t", "|"]))
+def test_reading_many_texts_at_once_reads_each_as_one_at_a_time(texts, delimiter):
+    readings = read_numbers(texts, delimiter)
+    for index, text in enumerate(texts):
+        one = read_number(text, delimiter)
+        value = readings.values[index]
+        assert (value == one.value) or (math.isnan(value) and math.isnan(one.value)), text
+        assert (readings.problems[index], readings.grouping[index], readings.decimal[index]) == (
+            one.problem,
+            one.grouping,
+            one.decimal,
+        ), text
 
 
 # --- whole columns at training ------------------------------------------------------------

@@ -114,11 +114,11 @@ class ColumnScan:
             )
         if refused_rows and self.first_refused is None:
             row = distinct.first_row(refused)
-            reading = distinct.readings[codes[row]]
-            self.first_refused = (start + row, f"{distinct.stripped[codes[row]]!r} {reading.problem}")
-        for index, reading in enumerate(distinct.readings):
-            for mark, role in ((reading.grouping, "grouping"), (reading.decimal, "decimal")):
-                if mark in (".", ",") and (mark, role) not in self.marks:
+            self.first_refused = (start + row, f"{distinct.stripped[codes[row]]!r} {distinct.problems[codes[row]]}")
+        for mark in (".", ","):
+            for role in ("grouping", "decimal"):
+                index = None if (mark, role) in self.marks else distinct.first_marked(mark, role)
+                if index is not None:
                     row = int(np.flatnonzero(codes == index)[0])
                     self.marks[(mark, role)] = (
                         start + row,

@@ -24,7 +24,7 @@ from sagedrop.dataset.detect import (
     line_of_record,
     records,
 )
-from sagedrop.dataset.numbers import Reading, read_number
+from sagedrop.dataset.numbers import read_number, read_numbers
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import COLUMN_NAME_MAX_CHARS
 
@@ -272,25 +272,23 @@ class _Distinct:
             self.codes, uniques = pd.factorize(values, use_na_sentinel=False)
         self.stripped = np.array([str(value).strip() for value in uniques], dtype=object)
         self.missing = np.array([value.lower() in MISSING_TOKENS for value in self.stripped], dtype=bool)
-        self.readings = [
-            _MISSING if missing else read_number(value, delimiter)
-            for value, missing in zip(self.stripped, self.missing, strict=True)
-        ]
+        readings = read_numbers(self.stripped, delimiter)  # no missing token is a number or refused
         # NaN for missing values and non-numbers alike
-        self.numbers = np.array([reading.value for reading in self.readings], dtype=float)
+        self.numbers = readings.values
         self.numeric = ~np.isnan(self.numbers)
-        self.refused = np.array([reading.problem is not None for reading in self.readings], dtype=bool)
+        self.problems, self.grouping, self.decimal = readings.problems, readings.grouping, readings.decimal
+        self.refused = self.problems != None  # noqa: E711 (elementwise)
 
     @classmethod
     def restored(
         cls, codes: np.ndarray, stripped: np.ndarray, missing: np.ndarray, numbers: np.ndarray, refused: np.ndarray
     ) -> _Distinct:
-        """The reading of a column kept as arrays (``sagedrop.dataset.spill``); ``readings`` are not kept."""
+        """The reading of a column kept as arrays (``sagedrop.dataset.spill``); problems and marks are not kept."""
         distinct = cls.__new__(cls)
         distinct.codes, distinct.stripped, distinct.missing = codes, stripped, missing
         distinct.numbers, distinct.refused = numbers, refused
         distinct.numeric = ~np.isnan(numbers)
-        distinct.readings = []
+        distinct.problems = distinct.grouping = distinct.decimal = None  # pass 2 needs none of them
         return distinct
 
     def counts(self) -> np.ndarray:
@@ -319,16 +317,16 @@ class _Distinct:
         codes = self.codes if rows is None else self.codes[rows]
         return pd.Series(self.text_values()[codes], name=name, dtype=object)
 
+    def first_marked(self, mark: str, role: str) -> int | None:
+        """The first distinct value whose spelling uses ``mark`` ("." or ",") in ``role`` ("grouping", "decimal")."""
+        hits = np.flatnonzero(getattr(self, role) == mark)
+        return int(hits[0]) if hits.size else None
+
     def style_conflict(self) -> tuple[int, int, str] | None:
         """(row, other row, message) when the column's numbers use one mark in two roles ("1.234", "1.234,5")."""
-        first_use: dict[tuple[str, str], int] = {}  # (mark, role) -> the first distinct value using it so
-        for index, reading in enumerate(self.readings):
-            for mark, role in ((reading.grouping, "grouping"), (reading.decimal, "decimal")):
-                if mark in (".", ","):
-                    first_use.setdefault((mark, role), index)
         for mark in (".", ","):
-            if (mark, "grouping") in first_use and (mark, "decimal") in first_use:
-                grouped, decimal = first_use[(mark, "grouping")], first_use[(mark, "decimal")]
+            grouped, decimal = self.first_marked(mark, "grouping"), self.first_marked(mark, "decimal")
+            if grouped is not None and decimal is not None:
                 value = float(self.numbers[decimal])
                 return (
                     int(np.flatnonzero(self.codes == decimal)[0]),
@@ -347,7 +345,6 @@ def _int_when_whole(numbers: np.ndarray) -> np.ndarray:
     return numbers.astype(np.int64) if whole and len(finite) == len(numbers) else numbers
 
 
-_MISSING = Reading(math.nan)
 # Stands for the line of the other row a message names (NUL: no cell holds one).
 _OTHER_LINE = "\x00line\x00"
 
@@ -373,11 +370,10 @@ def _typed(raw: pd.Series, delimiter: str) -> tuple[pd.Series, int, tuple[int, i
     if refused:
         # A spelled number refused is an error, not a missing value: it was meant to be a number.
         row = distinct.first_row(distinct.refused)
-        reading = distinct.readings[distinct.codes[row]]
         return (
             distinct.text_column(raw.name),
             0,
-            (row, None, f"{distinct.stripped[distinct.codes[row]]!r} {reading.problem}"),
+            (row, None, f"{distinct.stripped[distinct.codes[row]]!r} {distinct.problems[distinct.codes[row]]}"),
         )
     conflict = distinct.style_conflict()
     if conflict is not None:
