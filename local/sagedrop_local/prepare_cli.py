@@ -10,7 +10,6 @@ preprocess, and an estimate of the run's cost and duration. No AWS account is us
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import zlib
 from pathlib import Path
@@ -45,9 +44,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
     from sagedrop.dataset.options import PrepareOptions
-    from sagedrop.dataset.parts import DirSink
-    from sagedrop.dataset.spill import ChunkSpill
-    from sagedrop.dataset.streaming import scan, write
     from sagedrop.errors import (
         DataLeakageError,
         InvalidConfigError,
@@ -55,6 +51,7 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
         LabelNotFoundError,
         UnusableLabelError,
     )
+    from sagedrop.preparation.core import DirStore, prepare_upload
     from sagedrop.run_config import resolve_run_config
     from sagedrop_local.cli import load_run_config
     from sagedrop_local.files import open_input, writable_folder
@@ -69,30 +66,22 @@ def prepare_command(args: argparse.Namespace, stream: IO[str]) -> int:
             {}, override, source=f"--config {args.config}" if args.config else "the command line"
         )
         started = time.perf_counter()
-        with ChunkSpill() as spill:
-            try:
-                plan = scan(opener, PrepareOptions.of(config), source, spill=spill)
-            except DataLeakageError as error:
-                if error.report is not None:
-                    (out / "data_report.json").write_text(json.dumps(error.report, indent=2, default=str))
-                raise
-            (out / "data_report.json").write_text(json.dumps(plan.data_report, indent=2, default=str))
-            written = write(opener, plan, DirSink(out), spill=spill)
-        (out / "schema.json").write_text(json.dumps(plan.schema, indent=2, default=str))
+        # exactly the pipeline's preparation, into a folder instead of the run's S3 prefix
+        outcome = prepare_upload(opener, PrepareOptions.of(config), source, DirStore(out))
     except (InvalidConfigError, InvalidCsvError, LabelNotFoundError, UnusableLabelError, DataLeakageError) as error:
         raise SystemExit(f"sagedrop: {error}") from None
     except (OSError, EOFError, zlib.error) as error:
         raise SystemExit(f"sagedrop: {path}: cannot be read ({error})") from None
     seconds = time.perf_counter() - started
-    _print_plan(stream, plan, written, config, size, seconds, out)
+    _print_plan(stream, outcome, config, size, seconds, out)
     return 0
 
 
-def _print_plan(stream: IO[str], plan, written, config, size: int, seconds: float, out: Path) -> None:
+def _print_plan(stream: IO[str], outcome, config, size: int, seconds: float, out: Path) -> None:
     from sagedrop.dataset.profile import action_of
     from sagedrop.limits import LAMBDA_PREPROCESS_MAX_BYTES
 
-    schema = plan.schema
+    schema = outcome.schema
     rows = schema["rows"]
     write = stream.write
     write(f"sagedrop prepare: {schema['source']} ({size:,} bytes) in {seconds:.1f} s\n")
@@ -107,7 +96,7 @@ def _print_plan(stream: IO[str], plan, written, config, size: int, seconds: floa
     write(f"  {schema['feature_count']:,} features from {len(schema['source_columns']):,} columns:\n")
     for column, encoding in schema["encodings"].items():
         write(f"    {column!r}: {action_of(encoding)}\n")
-    sampled = plan.data_report.get("sampled")
+    sampled = outcome.data_report.get("sampled")
     if sampled:
         write(f"  data report: from a sample of {sampled['rows']:,} of {sampled['of_rows']:,} rows\n")
     limit = f"{LAMBDA_PREPROCESS_MAX_BYTES / 2**20:,.0f} MiB"
@@ -121,7 +110,7 @@ def _print_plan(stream: IO[str], plan, written, config, size: int, seconds: floa
     write(f"  in the cloud, preprocessing would run on {where}\n")
     write(_estimate(config, size))
     write(f"  wrote {out}: schema.json, data_report.json, data/raw/test.csv, ")
-    write(", ".join(f"{split} {len(parts)} part(s)" for split, parts in written.parts.items()) + "\n")
+    write(", ".join(f"{split} {len(parts)} part(s)" for split, parts in outcome.parts.items()) + "\n")
 
 
 def _estimate(config, size: int) -> str:

@@ -65,10 +65,11 @@ class DirStore:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the caller needs to describe the prepared data: the schema, the part files of each split
-    and the raw test split's size (the evaluation's route depends on it)."""
+    """What the caller needs to describe the prepared data: the schema, the data report, the part
+    files of each split and the raw test split's size (the evaluation's route depends on it)."""
 
     schema: dict[str, Any]
+    data_report: dict[str, Any]
     parts: dict[str, list[str]]
     raw_test_bytes: int
 
@@ -94,4 +95,6 @@ def prepare_upload(
         store.write_json(DATA_REPORT_FILE, plan.data_report)
         written: Written = write(opener, plan, store.sink, spill=spill)
     store.write_json(SCHEMA_FILE, plan.schema)
-    return Outcome(schema=plan.schema, parts=written.parts, raw_test_bytes=written.raw_test_bytes)
+    return Outcome(
+        schema=plan.schema, data_report=plan.data_report, parts=written.parts, raw_test_bytes=written.raw_test_bytes
+    )
