@@ -1,0 +1,98 @@
+"""docs/deploy.md's parameter table agrees with template.yaml's Parameters (one declaration per fact).
+
+template.yaml declares each parameter and its Default; the table in docs/deploy.md repeats them for
+readers. Every row must name a parameter the template has, with the template's Default, and every
+parameter must have a row: no other document has a parameter table, so the one in deploy.md is the
+complete list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT
+
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+HEADER = ("Parameter", "Default", "Meaning")
+#: How the table writes an empty-string Default (a bare word, not in backticks).
+EMPTY = "empty"
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of one Markdown table row (``\\|`` inside a cell is a literal bar)."""
+    inner = line.strip().removeprefix("|").removesuffix("|")
+    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", inner)]
+
+
+def parameter_rows(path: Path = DEPLOY_DOC) -> list[tuple[str, str, int]]:
+    """(parameter, Default cell, line number) for each row of every ``| Parameter | Default | Meaning |`` table."""
+    rows = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    in_table = False
+    for number, line in enumerate(lines, start=1):
+        if not line.lstrip().startswith("|"):
+            in_table = False
+            continue
+        cells = _cells(line)
+        if tuple(cells) == HEADER:
+            in_table = True
+        elif in_table and not all(set(cell) <= set("-: ") for cell in cells):
+            assert len(cells) == len(HEADER), f"{path.name}:{number}: expected {len(HEADER)} cells: {line}"
+            rows.append((cells[0].strip("`"), cells[1], number))
+    return rows
+
+
+ROWS = parameter_rows()
+
+
+def _documented_default(name: str, cell: str, line: int) -> str:
+    if cell == EMPTY:
+        return ""
+    assert cell.startswith("`") and cell.endswith("`"), (
+        f"{name}: docs/deploy.md:{line}: the Default {cell!r} is neither `code` nor {EMPTY!r}"
+    )
+    return cell.strip("`")
+
+
+def _same(documented: str, declared: Any) -> bool:
+    """Compared as strings (60 is "60"); a JSON object Default is compared as parsed JSON."""
+    declared_text = str(declared).lower() if isinstance(declared, bool) else str(declared)
+    if declared_text.startswith("{"):
+        try:
+            return json.loads(documented) == json.loads(declared_text)
+        except json.JSONDecodeError:
+            return False
+    return documented == declared_text
+
+
+def test_the_doc_has_a_parameter_table():
+    # Guards the parametrised test below against passing on an empty table (a renamed header, say).
+    assert len(ROWS) >= 10, f"{DEPLOY_DOC.name}: no | Parameter | Default | Meaning | table found"
+
+
+def test_no_parameter_has_two_rows():
+    names = [name for name, _, _ in ROWS]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+@pytest.mark.parametrize(("name", "cell", "line"), ROWS, ids=[name for name, _, _ in ROWS])
+def test_each_row_has_the_templates_default(template, name, cell, line):
+    parameters = template["Parameters"]
+    assert name in parameters, f"docs/deploy.md:{line}: {name} is not a parameter of template.yaml"
+    assert "Default" in parameters[name], f"template.yaml's {name} has no Default, docs/deploy.md:{line} says {cell}"
+    declared = parameters[name]["Default"]
+    documented = _documented_default(name, cell, line)
+    assert _same(documented, declared), (
+        f"{name}: docs/deploy.md:{line} says the default is {documented!r}, template.yaml's Default is {declared!r}"
+    )
+
+
+def test_every_template_parameter_has_a_row(template):
+    documented = {name for name, _, _ in ROWS}
+    missing = [name for name in template["Parameters"] if name not in documented]
+    assert missing == [], f"template.yaml parameters without a row in docs/deploy.md's table: {', '.join(missing)}"
