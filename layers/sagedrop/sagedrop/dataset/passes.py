@@ -90,7 +90,7 @@ class ColumnScan:
     high: float = -math.inf
     counts: pd.Series = field(default_factory=lambda: pd.Series(dtype=np.float64))
     overflowed: bool = False
-    sketch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    sketch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # once overflowed
     train_sum: float = 0.0
     train_count: int = 0
 
@@ -136,19 +136,42 @@ class ColumnScan:
         seen = ~missing & (kept > 0)
         values = distinct.stripped[seen]
         if values.size:
-            chunk = pd.Series(kept[seen], index=values).groupby(level=0, sort=False).sum()
-            self.counts = self.counts.add(chunk, fill_value=0) if len(self.counts) else chunk.astype(np.float64)
+            if self.overflowed:
+                self._sketch(values)
+            self._count(values, kept[seen])
             if len(self.counts) > STREAM_TRACKED_VALUES:
+                if not self.overflowed:  # until now the counts held every value: the sketch starts from them
+                    self._sketch(self.counts.index.to_numpy())
                 self.overflowed = True
-                ranked = self.counts.sort_values(ascending=False, kind="stable")
-                self.counts = ranked.iloc[: STREAM_TRACKED_VALUES // 2]
-            hashes = pd.util.hash_array(np.asarray(values, dtype=object))
-            self.sketch = np.union1d(self.sketch, hashes)[:SKETCH_SIZE]
+                # the most frequent half; ties in a fixed order (the value's), whatever the chunking
+                ranked = sorted(
+                    zip(self.counts.index, self.counts.to_numpy(), strict=True), key=lambda v: (-v[1], v[0])
+                )
+                kept_values = ranked[: STREAM_TRACKED_VALUES // 2]
+                self.counts = pd.Series(
+                    [c for _, c in kept_values], index=[v for v, _ in kept_values], dtype=np.float64
+                )
         if train.any():
             row_numbers = distinct.numbers[codes[train]]
             finite = row_numbers[np.isfinite(row_numbers)]
             self.train_sum += float(finite.sum())
             self.train_count += int(finite.size)
+
+    def _sketch(self, values: np.ndarray) -> None:
+        """Keep the SKETCH_SIZE smallest hashes of the values seen (needed once the counts are pruned)."""
+        hashes = pd.util.hash_array(np.asarray(values, dtype=object))
+        self.sketch = np.union1d(self.sketch, hashes)[:SKETCH_SIZE]
+
+    def _count(self, values: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts`` of the text ``values`` (two raw values may strip to one) to the tracked counts."""
+        known = self.counts.index
+        at = known.get_indexer(values) if len(known) else np.full(len(values), -1)
+        old = at >= 0
+        totals = self.counts.to_numpy(dtype=np.float64, copy=True)
+        totals += np.bincount(at[old], weights=counts[old], minlength=len(totals))
+        codes, new = pd.factorize(values[~old])
+        added = np.bincount(codes, weights=counts[~old], minlength=len(new))
+        self.counts = pd.Series(np.concatenate([totals, added]), index=known.append(pd.Index(new, dtype=object)))
 
     # --- decisions ----------------------------------------------------------------------------
 
