@@ -23,6 +23,7 @@ SAGEDROP_MODULES = {
     "sagedrop.dataset",
     "sagedrop.dataset.detect",
     "sagedrop.dataset.encoding",
+    "sagedrop.dataset.factorizing",
     "sagedrop.dataset.label",
     "sagedrop.dataset.numbers",
     "sagedrop.dataset.reader",

@@ -24,6 +24,7 @@ from sagedrop.dataset.detect import (
     line_of_record,
     records,
 )
+from sagedrop.dataset.factorizing import factorize_cells
 from sagedrop.dataset.numbers import read_number, read_numbers
 from sagedrop.errors import InvalidCsvError
 from sagedrop.limits import COLUMN_NAME_MAX_CHARS
@@ -267,7 +268,7 @@ class _Distinct:
         # Parsed cells are strings: factorizing with the NA sentinel skips pandas' null scan of every
         # cell, which use_na_sentinel=False makes for object arrays. Should a None or NaN be among the
         # values, that scan is wanted after all: it is a unique like any other (str() makes it 'None').
-        self.codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        self.codes, uniques = factorize_cells(values)
         if (self.codes < 0).any():
             self.codes, uniques = pd.factorize(values, use_na_sentinel=False)
         self.stripped = np.array([str(value).strip() for value in uniques], dtype=object)
