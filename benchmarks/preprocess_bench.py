@@ -4,8 +4,8 @@ Generates bank-like CSVs (bank-full's rows repeated, numbers perturbed; written 
 held) of 100 MB, 500 MB and 2 GB in the temp folder, then measures, each in a child process of its
 own (peak RSS from ``os.wait4``):
 
-* ``streamed``: ``sagedrop.dataset.streaming`` scan + write into a temp folder, with the spill of
-  pass 1 in the temp folder — what the pipeline and ``sagedrop prepare`` run;
+* ``streamed``: ``sagedrop.preparation.core.prepare_upload`` (scan + write, with the spill of pass
+  1 in the temp folder) into a temp folder — what the pipeline and ``sagedrop prepare`` run;
 * ``whole-file prepare``: the previous path, ``prepare_dataset`` on the file's bytes (skipped where
   its ~10x memory would not fit this machine);
 * ``pandas whole-file``: ``pd.read_csv`` of the whole file, ``get_dummies``, ``to_csv`` — the
@@ -150,11 +150,9 @@ def answer(p: float) -> dict:
 
 
 def prepare(path: str, out: Path | None) -> None:
-    """The streamed preparation into ``out`` (``runs/bench/`` under it, and schema.json), or a temp folder."""
+    """The pipeline's streamed preparation (``prepare_upload``) into ``runs/bench/`` under ``out`` or a temp folder."""
     from sagedrop.dataset.options import PrepareOptions
-    from sagedrop.dataset.parts import DirSink
-    from sagedrop.dataset.spill import ChunkSpill
-    from sagedrop.dataset.streaming import scan, write
+    from sagedrop.preparation.core import DirStore, prepare_upload
     from sagedrop.run_config import resolve_run_config
 
     config = resolve_run_config({}, {"label": "y"}, "bench")
@@ -163,11 +161,7 @@ def prepare(path: str, out: Path | None) -> None:
         return open(path, "rb")  # noqa: SIM115 - the preparation closes it
 
     with tempfile.TemporaryDirectory() as temp:
-        root = (out or Path(temp)) / RUN
-        with ChunkSpill() as spill:
-            plan = scan(opener, PrepareOptions.of(config), "bench.csv", spill=spill)
-            write(opener, plan, DirSink(root), spill=spill)
-        (root / "schema.json").write_text(json.dumps(plan.schema))
+        prepare_upload(opener, PrepareOptions.of(config), "bench.csv", DirStore((out or Path(temp)) / RUN))
 
 
 def write_transform_output(root: Path) -> None:
