@@ -248,6 +248,15 @@ def encode_labels(labels: pd.Series, mapping: list[Any] | None) -> tuple[np.ndar
     return pd.Categorical(values, categories=categories).codes.astype(np.int64), keep
 
 
+def encode_label_rows(distinct: _Distinct, kind: str, mapping: list[Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``encode_labels`` of a chunk's label column of type ``kind``, worked out once per distinct value."""
+    encoded, present = encode_labels(pd.Series(distinct.typed_values(kind)), mapping)
+    every = np.zeros(len(present), dtype=encoded.dtype)
+    every[present] = encoded
+    keep = present[distinct.codes]
+    return every[distinct.codes[keep]], keep
+
+
 def data_report(
     frame: pd.DataFrame,
     label: str,

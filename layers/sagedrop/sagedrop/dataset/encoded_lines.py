@@ -71,9 +71,7 @@ class LineEncoder:
             values = zip(distinct.stripped, distinct.missing, strict=True)
             hot = [zeros if missing else position.get(value, zeros) for value, missing in values]
             return groups[np.asarray(hot, dtype=np.intp)]
-        values = distinct.number_values()
-        if self.types[name] == "float":
-            values = values.astype(np.float64)
+        values = distinct.typed_values(self.types[name])
         if values.dtype.kind == "f":
             values = np.where(np.isfinite(values), values, encoding.get("fill", np.nan))
         return column_text(values)
@@ -112,8 +110,7 @@ def source_lines(
             fields = ["" if missing else _csv_field(value, delimiter) for value, missing in cells]
             pieces = np.array(fields, dtype=object)
         else:
-            numbers = distinct.number_values()
-            pieces = column_text(numbers.astype(np.float64) if types[name] == "float" else numbers)
+            pieces = column_text(distinct.typed_values(types[name]))
         columns.append(pieces[distinct.codes[rows]].tolist())
     lines = list(map(delimiter.join, zip(*columns, strict=True)))
     if len(names) == 1:  # the csv module quotes a row of one empty field, which would read as a blank line

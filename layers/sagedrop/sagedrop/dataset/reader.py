@@ -309,14 +309,19 @@ class _Distinct:
         text[self.missing] = np.nan
         return text
 
-    def number_column(self, name: object, rows: np.ndarray | None = None) -> pd.Series:
-        """The values (of ``rows``, else all) as numbers: missing and non-numbers NaN."""
-        codes = self.codes if rows is None else self.codes[rows]
-        return pd.Series(_int_when_whole(self.numbers[codes]), name=name)
+    def typed_values(self, kind: str) -> np.ndarray:
+        """Each distinct value as a column the whole file typed ``kind`` ("int", "float", "text") holds it."""
+        if kind == "text":
+            return self.text_values()
+        numbers = self.number_values()  # int64 for an "int" column: every value of it is whole
+        return numbers.astype(np.float64) if kind == "float" else numbers
 
-    def text_column(self, name: object, rows: np.ndarray | None = None) -> pd.Series:
-        codes = self.codes if rows is None else self.codes[rows]
-        return pd.Series(self.text_values()[codes], name=name, dtype=object)
+    def number_column(self, name: object) -> pd.Series:
+        """The values as numbers: missing and non-numbers NaN."""
+        return pd.Series(_int_when_whole(self.numbers[self.codes]), name=name)
+
+    def text_column(self, name: object) -> pd.Series:
+        return pd.Series(self.text_values()[self.codes], name=name, dtype=object)
 
     def first_marked(self, mark: str, role: str) -> int | None:
         """The first distinct value whose spelling uses ``mark`` ("." or ",") in ``role`` ("grouping", "decimal")."""

@@ -181,8 +181,7 @@ def write(
         else:
             read = _distinct_chunks(opener, dialect, plan.source, chunk_chars)
         for start, _, distincts in read:
-            labels = typed_frame(distincts, plan.types, [label])[label]
-            y, keep = decide.encode_labels(labels, plan.mapping)
+            y, keep = decide.encode_label_rows(distincts[label], plan.types[label], plan.mapping)
             kept = np.flatnonzero(keep)
             splits = split_of_rows(plan.seed, start, len(keep), plan.fractions)[keep]
             lines = encoder.lines(distincts, kept, y)
@@ -230,11 +229,10 @@ def typed_frame(
     """Columns ``names`` (of ``rows``, else all) as the whole-file reader types them, by the whole file's types."""
     columns = {}
     for name in names:
-        if types[name] == "text":
-            columns[name] = distincts[name].text_column(name, rows)
-        else:
-            column = distincts[name].number_column(name, rows)
-            columns[name] = column.astype(np.float64) if types[name] == "float" else column
+        distinct = distincts[name]
+        codes = distinct.codes if rows is None else distinct.codes[rows]
+        values = distinct.typed_values(types[name])
+        columns[name] = pd.Series(values[codes], name=name, dtype=object if types[name] == "text" else None)
     return pd.DataFrame(columns)
 
 
