@@ -9,7 +9,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from sagedrop.dataset import decide
-from sagedrop.dataset.encoded_lines import LineEncoder, source_lines
+from sagedrop.dataset.encoded_lines import LineEncoder, source_text
 from sagedrop.dataset.encoding import apply_encodings
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.stream import chunks
@@ -71,8 +71,9 @@ def test_lines_are_what_pandas_writes_for_the_encoded_frame(table, algorithm, cu
     frame = apply_encodings(typed.loc[keep].reset_index(drop=True), plan.encodings).iloc[cut:]
     frame.insert(0, plan.label, y[cut:])
     expected = to_headerless_csv(frame).decode().splitlines()
-    lines = LineEncoder(plan.encodings, plan.types).lines(distincts, kept, y[cut:])
-    assert lines.tolist() == expected
+    encoder = LineEncoder(plan.encodings, plan.types)
+    text = encoder.text(encoder.chunk_columns(distincts), kept, y[cut:])
+    assert text == "".join(line + "\n" for line in expected)
 
 
 def test_an_encoding_that_does_not_fit_the_column_type_is_refused():
@@ -92,7 +93,7 @@ QUOTED_CELLS = ["plain", "a,b", "a;b", "tab\there", 'say "hi"', "two\nlines", "c
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
     data=st.data(),
 )
-def test_source_lines_are_what_pandas_writes_for_the_typed_rows(columns, delimiter, data):
+def test_source_text_is_what_pandas_writes_for_the_typed_rows(columns, delimiter, data):
     rows = data.draw(st.integers(1, 40))
     frame = {}
     types = {}
@@ -112,6 +113,4 @@ def test_source_lines_are_what_pandas_writes_for_the_typed_rows(columns, delimit
     names = list(types)
 
     expected = to_source_csv(typed_frame(distincts, types, names, chosen), delimiter, header=False).decode()
-    lines = source_lines(distincts, types, names, chosen, delimiter)
-
-    assert "".join(line + "\n" for line in lines) == expected
+    assert source_text(distincts, types, names, chosen, delimiter) == expected

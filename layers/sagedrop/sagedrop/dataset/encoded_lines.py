@@ -76,32 +76,47 @@ class LineEncoder:
             values = np.where(np.isfinite(values), values, encoding.get("fill", np.nan))
         return column_text(values)
 
-    def lines(self, distincts: Mapping[str, _Distinct], rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """One line (no line end) per row of ``rows``: the encoded ``labels`` first, then every feature."""
-        columns = [column_text(labels).tolist()]
+    def chunk_columns(self, distincts: Mapping[str, _Distinct]) -> list[Column]:
+        """The chunk's features as columns (every row's code, each code's text), neighbours of few values merged.
+
+        Each text ends in the separator that follows it in a line: a comma, the last column's a line feed.
+        """
+        columns: list[Column] = []
         codes, pieces = None, None  # the group of neighbouring columns being merged
         for name, encoding in self.columns:
             distinct = distincts[name]
             more = self.pieces(name, encoding, distinct)
             if pieces is not None and len(pieces) * len(more) <= MERGED_PIECES:
                 # neighbours with few values become one column: a piece for each pair, fewer to join per row
-                codes = codes * len(more) + distinct.codes[rows]
+                codes = codes * len(more) + distinct.codes
                 pieces = np.array([f"{left},{right}" for left in pieces for right in more], dtype=object)
                 continue
             if pieces is not None:
-                columns.append(pieces[codes].tolist())
-            codes, pieces = distinct.codes[rows], more
+                columns.append((codes, pieces))
+            codes, pieces = distinct.codes, more
         if pieces is not None:
-            columns.append(pieces[codes].tolist())
-        lines = np.empty(len(rows), dtype=object)
-        lines[:] = list(map(",".join, zip(*columns, strict=True)))
-        return lines
+            columns.append((codes, pieces))
+        return _ended(columns, ",")
+
+    def text(self, columns: list[Column], rows: np.ndarray, labels: np.ndarray) -> str:
+        """The lines of ``rows`` (each ending in a line feed): ``labels`` first, then the ``chunk_columns``."""
+        # by bit pattern: -0.0 and 0.0 are equal but written apart
+        bits = labels.view(f"i{labels.itemsize}") if labels.dtype.kind == "f" else labels
+        values, label_codes = np.unique(bits, return_inverse=True)
+        values = values.view(labels.dtype)
+        end = "," if columns else "\n"
+        label = (label_codes, np.array([text + end for text in column_text(values)], dtype=object))
+        return _joined([label, *((codes[rows], pieces) for codes, pieces in columns)])
 
 
-def source_lines(
+#: A column of a chunk: each row's code, and each code's text.
+Column = tuple[np.ndarray, np.ndarray]
+
+
+def source_text(
     distincts: Mapping[str, _Distinct], types: Mapping[str, str], names: list[str], rows: np.ndarray, delimiter: str
-) -> list[str]:
-    """Lines (no line end) of columns ``names`` for ``rows``, typed by ``types``, as ``to_source_csv`` writes them."""
+) -> str:
+    """The lines of columns ``names`` for ``rows``, typed by ``types``, as ``to_source_csv`` writes them (no header)."""
     columns = []
     for name in names:
         distinct = distincts[name]
@@ -111,11 +126,29 @@ def source_lines(
             pieces = np.array(fields, dtype=object)
         else:
             pieces = column_text(distinct.typed_values(types[name]))
-        columns.append(pieces[distinct.codes[rows]].tolist())
-    lines = list(map(delimiter.join, zip(*columns, strict=True)))
-    if len(names) == 1:  # the csv module quotes a row of one empty field, which would read as a blank line
-        lines = [line or '""' for line in lines]
-    return lines
+        if len(names) == 1:  # the csv module quotes a row of one empty field, which would read as a blank line
+            pieces = np.array([piece or '""' for piece in pieces], dtype=object)
+        columns.append((distinct.codes[rows], pieces))
+    return _joined(_ended(columns, delimiter))
+
+
+def _ended(columns: list[Column], separator: str) -> list[Column]:
+    """``columns`` with ``separator`` after each text, and a line feed after the last column's instead."""
+    last = len(columns) - 1
+    return [
+        (codes, np.array([piece + ("\n" if index == last else separator) for piece in pieces], dtype=object))
+        for index, (codes, pieces) in enumerate(columns)
+    ]
+
+
+def _joined(columns: list[Column]) -> str:
+    """Each row's texts of ``columns`` (ended by ``_ended``), in one string: one join for the whole chunk."""
+    if not columns or not len(columns[0][0]):
+        return ""
+    cells = np.empty((len(columns[0][0]), len(columns)), dtype=object)
+    for index, (codes, pieces) in enumerate(columns):
+        cells[:, index] = pieces[codes]
+    return "".join(cells.ravel().tolist())
 
 
 def _csv_field(value: str, delimiter: str) -> str:

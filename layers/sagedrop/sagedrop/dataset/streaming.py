@@ -29,7 +29,7 @@ import pandas as pd
 from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import decide
 from sagedrop.dataset.detect import CP1252, Encoding
-from sagedrop.dataset.encoded_lines import LineEncoder, source_lines
+from sagedrop.dataset.encoded_lines import LineEncoder, source_text
 from sagedrop.dataset.label import resolve_label
 from sagedrop.dataset.leakage import gate_message
 from sagedrop.dataset.options import PrepareOptions
@@ -184,20 +184,19 @@ def write(
             y, keep = decide.encode_label_rows(distincts[label], plan.types[label], plan.mapping)
             kept = np.flatnonzero(keep)
             splits = split_of_rows(plan.seed, start, len(keep), plan.fractions)[keep]
-            lines = encoder.lines(distincts, kept, y)
+            columns = encoder.chunk_columns(distincts)
             for number, split in enumerate(SPLITS):
                 rows = splits == number
                 if rows.any():
-                    writers[split].write("\n".join(lines[rows].tolist()) + "\n", int(rows.sum()))
+                    writers[split].write(encoder.text(columns, kept[rows], y[rows]), int(rows.sum()))
             test = kept[splits == SPLITS.index("test")]
             if header:
                 empty = typed_frame(distincts, plan.types, source_columns, test[:0])
                 raw.write(to_source_csv(empty, dialect.delimiter, header=True).decode("utf-8"))
                 header = False
             if len(test):
-                lines = source_lines(distincts, plan.types, source_columns, test, dialect.delimiter)
-                raw.write("\n".join(lines) + "\n")
-            del distincts, lines
+                raw.write(source_text(distincts, plan.types, source_columns, test, dialect.delimiter))
+            del distincts, columns
             release_memory()
     except BaseException:
         for writer in writers.values():
