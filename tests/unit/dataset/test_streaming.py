@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sagedrop.dataset import read_table, stream
@@ -292,3 +292,57 @@ def test_the_field_count_check_finds_the_same_lines_as_a_loop_over_every_line(te
     every_line = list(enumerate(text.split("\n")))
 
     assert ragged(stream._odd_records(text, delimiter, width)) == ragged(every_line)
+
+
+CHARACTERS = st.sampled_from([",", ";", "a", "1", " ", "\t", "\r", "\u00a0", "é", "\x1c"])
+
+
+@st.composite
+def lines_of(draw, delimiter: str, width: int) -> list[str]:
+    """Lines of about ``width`` fields (some one more or less, some empty), or of any text."""
+    field = st.text(alphabet=st.sampled_from([c for c in "a1 é\t\u00a0" if c != delimiter]), max_size=3)
+    counted = st.integers(max(0, width - 1), width + 1).flatmap(lambda n: st.lists(field, min_size=n, max_size=n))
+    whole = st.lists(field, min_size=width, max_size=width).map(delimiter.join)
+    line = st.one_of(whole, whole, counted.map(delimiter.join), st.text(alphabet=CHARACTERS, max_size=8))
+    return draw(st.lists(line, min_size=1, max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    width=st.integers(min_value=1, max_value=4),
+    final_newline=st.booleans(),
+    data=st.data(),
+)
+def test_the_shortcut_past_the_field_count_check_is_taken_only_when_no_line_is_ragged(
+    delimiter, width, final_newline, data
+):
+    lines = data.draw(lines_of(delimiter, width))
+    # a line of ``width`` fields first, as pandas takes the number of fields from the first line
+    text = "\n".join([delimiter.join(["h"] * width), *lines]) + ("\n" if final_newline else "")
+    data = text.encode()
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False
+        )
+    except (pd.errors.ParserError, ValueError):
+        frame = None
+    ragged = [record for record in text.split("\n") if record.strip() and record.count(delimiter) + 1 != width]
+    if stream._one_whole_record_a_line(frame, data, width):
+        event("shortcut")
+        assert ragged == []
+        assert len(frame) == len([line for line in text.split("\n") if line])
+
+
+def test_the_shortcut_is_taken_for_whole_records_only():
+    def taken(text: str) -> bool:
+        data = text.encode()
+        frame = pd.read_csv(io.BytesIO(data), header=None, dtype=object, keep_default_na=False, na_filter=False)
+        return stream._one_whole_record_a_line(frame, data, 3)
+
+    assert taken("a,b,c\n1,2,3\n4,5,6\n") and taken("a,b,c\r\n1,2,3\r\n4,5,6")
+    assert not taken("a,b,c\n1,2\n4,5,6\n")  # short: padded
+    assert not taken("a,b,c\n1,2,\n4,5,6\n")  # an empty last field: checked
+    assert not taken("a,b,c\n\n4,5,6\n")  # a blank line skipped
+    assert not taken("a,b,c\r1,2,3\n4,5,6\n")  # a lone carriage return ends a record inside a line
+    assert not taken("a,b,c\n1,2,3\r4,5,6\n\n7,8,9\n")  # ... even where a blank line evens out the count

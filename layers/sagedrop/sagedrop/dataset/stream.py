@@ -244,6 +244,8 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     # pandas pads a short record with empty fields (na_filter is off), so field counts are checked here:
     # without quotes a line is a record and counting delimiters is enough (as the reader's check does)
     if '"' not in text:
+        if _one_whole_record_a_line(frame, data, width):
+            return frame
         for offset, record in _odd_records(text, delimiter, width, data):
             if record.strip() and record.count(delimiter) + 1 != width:
                 raise fail(_ragged(line + offset, record.count(delimiter) + 1, width))
@@ -255,6 +257,21 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
     if error is not None or frame is None or frame.shape[1] != width:
         raise error or fail(f"line {line:,}: not readable as CSV")
     return frame.fillna("")  # short records of blank fields: rows without a label, as the reader has them
+
+
+def _one_whole_record_a_line(frame: pd.DataFrame | None, data: bytes, width: int) -> bool:
+    """Whether pandas' reading of unquoted ``data`` shows that every line is one record of ``width`` fields.
+
+    pandas refuses a record longer than the first, and pads a shorter one with empty fields. So when
+    each line became one row (no blank line skipped, no lone carriage return ending a line) and no
+    row ends in an empty field, no line needs the field count check. Otherwise it runs.
+    """
+    if frame is None or frame.shape[1] != width:
+        return False
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if len(frame) != lines or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return False
+    return not (frame.iloc[:, -1].to_numpy() == "").any()
 
 
 def _odd_records(text: str, delimiter: str, width: int, data: bytes | None = None) -> Iterator[tuple[int, str]]:
