@@ -2,7 +2,8 @@
 
 Idempotent per scoring (names derived from run id and scoring id). Input: the scoring state after
 "Stage the rows" (``scoring_id``, ``validated``, ``staged.input_prefix``).
-Output (ResultPath ``$.transform``): ``{"model_name", "job_name", "status": "InProgress", "polls": 0}``.
+Output (ResultPath ``$.transform``): ``{"model_name", "job_name", "instance_type", "status": "InProgress",
+"polls": 0}``; the instance type is the run's endpoint type, or ml.m5.large where Batch Transform does not offer it.
 Raises SageMakerThrottled / SageMakerLimitExceeded (retried with backoff).
 """
 

@@ -3,7 +3,7 @@
 Input: the scoring state from "Start the scoring" (``scoring_id``, ``source`` = the dropped object,
 ``poll``). Reads ``runs/<run-id>/run.json``, ``schema.json`` and the upload's header line only.
 Output (ResultPath ``$.validated``): ``{"run_id", "name", "schema_key", "model_artifact",
-"inference_artifact", "instance_type", "problem_type", "prediction_columns", "columns"}``.
+"inference_artifact", "endpoint_instance_type", "problem_type", "prediction_columns", "columns"}``.
 Raises InvalidScoringKeyError, RunNotFoundError, RunNotScorableError, ColumnMismatchError, InvalidCsvError.
 """
 

@@ -16,13 +16,7 @@ from sagedrop.aws.s3_streams import ObjectStreams
 from sagedrop.aws.transform_jobs import BatchTransformGateway
 from sagedrop.errors import InvalidCsvError
 from sagedrop.names import endpoint_config_name, endpoint_name, evaluation_transform_job_name, model_name
-from sagedrop.pipeline.evaluation_transform import (
-    FALLBACK_INSTANCE_TYPE,
-    check_evaluation_transform,
-    stage_rows,
-    start_evaluation_transform,
-    transform_instance_type,
-)
+from sagedrop.pipeline.evaluation_transform import check_evaluation_transform, stage_rows, start_evaluation_transform
 from sagedrop.pipeline.finishing import handle_failure
 from sagedrop.pipeline.state import (
     CheckEvaluationTransformInput,
@@ -104,15 +98,6 @@ def test_a_ragged_row_a_row_too_large_or_no_row_is_refused_by_its_number():
         stage_rows(records("a,b\n1," + "x" * 200 + "\n"), lambda text: None, max_line_bytes=100)
     with pytest.raises(InvalidCsvError, match="no rows"):
         stage_rows(records("a,b\n"), lambda text: None)
-
-
-def test_the_instance_is_the_endpoints_when_batch_transform_offers_it():
-    offered = ("ml.m5.large", "ml.c5.xlarge")
-    assert transform_instance_type("ml.c5.xlarge", offered) == "ml.c5.xlarge"
-    assert transform_instance_type("ml.t2.medium", offered) == FALLBACK_INSTANCE_TYPE
-    # the service model knows the difference: t2 hosts endpoints, not transform jobs
-    real = BatchTransformGateway(boto3.client("sagemaker", region_name=REGION)).transform_instance_types()
-    assert "ml.m5.large" in real and "ml.t2.medium" not in real
 
 
 @pytest.mark.parametrize("serverless", [False, True])

@@ -75,7 +75,7 @@ def validated_section(problem_type: str = "binary_classification") -> dict:
         "schema_key": f"runs/{RUN_ID}/schema.json",
         "model_artifact": MODEL_ARTIFACT,
         "inference_artifact": INFERENCE_ARTIFACT,
-        "instance_type": "ml.m5.large",
+        "endpoint_instance_type": "ml.m5.large",
         "problem_type": problem_type,
         "prediction_columns": ["predicted_label"]
         if problem_type == "regression"

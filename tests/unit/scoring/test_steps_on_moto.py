@@ -185,7 +185,14 @@ def assemble_state(world, output: str, problem_type: str = "binary_classificatio
     state.update(
         validated=validated_section(problem_type),
         staged={"input_prefix": "s3://x/", "rows": 3, "bytes": 40},
-        transform={"model_name": "m", "job_name": "j", "status": "Completed", "polls": 2, "wait_seconds": 60},
+        transform={
+            "model_name": "m",
+            "job_name": "j",
+            "instance_type": "ml.m5.large",
+            "status": "Completed",
+            "polls": 2,
+            "wait_seconds": 60,
+        },
     )
     return state
 

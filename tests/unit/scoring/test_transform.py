@@ -15,7 +15,13 @@ from sagedrop.errors import SageMakerThrottled
 from sagedrop.pipeline.deployment import model_containers
 from sagedrop.scoring.names import scoring_model_name, transform_job_name
 from sagedrop.scoring.state import CheckTransformInput, StartTransformInput, parse_state
-from sagedrop.scoring.transform import check_transform, poll_wait_seconds, start_transform
+from sagedrop.scoring.transform import (
+    FALLBACK_INSTANCE_TYPE,
+    check_transform,
+    poll_wait_seconds,
+    start_transform,
+    transform_instance_type,
+)
 from tests.constants import BUCKET, REGION, ROLE_ARN, STACK
 
 from .conftest import (
@@ -107,6 +113,7 @@ def test_the_scoring_model_is_the_runs_pipeline_and_the_job_scores_one_record_pe
     assert transform.as_dict() == {
         "model_name": MODEL,
         "job_name": JOB,
+        "instance_type": "ml.m5.large",
         "status": "InProgress",
         "polls": 0,
         "wait_seconds": 60,  # the execution input's poll interval
@@ -137,14 +144,45 @@ def test_a_linear_learner_run_is_scored_by_its_own_algorithm_container(stubbed):
     start_transform(start_state(algorithm="linear-learner"), sagemaker, DataBucket(None, BUCKET), settings)
 
 
-def test_the_instance_type_is_the_runs(stubbed):
+def test_the_instance_is_the_endpoints_when_batch_transform_offers_it():
+    offered = ("ml.m5.large", "ml.c5.xlarge")
+    assert transform_instance_type("ml.c5.xlarge", offered) == "ml.c5.xlarge"
+    assert transform_instance_type("ml.t2.medium", offered) == FALLBACK_INSTANCE_TYPE
+    # the service model knows the difference: t2 hosts endpoints, not transform jobs
+    real = BatchTransformGateway(boto3.client("sagemaker", region_name=REGION)).transform_instance_types()
+    assert "ml.m5.large" in real and "ml.t2.medium" not in real
+
+
+def test_a_runs_endpoint_type_that_batch_transform_offers_is_the_jobs(stubbed):
     sagemaker, stubber = stubbed
     request = copy.deepcopy(TRANSFORM_JOB_REQUEST)
     request["TransformResources"]["InstanceType"] = "ml.c5.xlarge"
     stubber.add_response("create_model", {"ModelArn": ARN}, None)
     stubber.add_response("create_transform_job", {"TransformJobArn": ARN}, request)
 
-    start_transform(start_state(instance_type="ml.c5.xlarge"), sagemaker, DataBucket(None, BUCKET), make_settings())
+    transform = start_transform(
+        start_state(endpoint_instance_type="ml.c5.xlarge"), sagemaker, DataBucket(None, BUCKET), make_settings()
+    )
+
+    assert transform.instance_type == "ml.c5.xlarge"
+
+
+@pytest.mark.parametrize("endpoint_type", ["ml.t2.medium", "ml.c5.large"])
+def test_a_run_whose_endpoint_type_batch_transform_does_not_offer_is_scored_on_the_fallback(stubbed, endpoint_type):
+    sagemaker, stubber = stubbed
+    # Given a run whose endpoint ran on a type CreateTransformJob refuses (botocore's model says so)
+    assert endpoint_type not in sagemaker.transform_instance_types()
+    request = copy.deepcopy(TRANSFORM_JOB_REQUEST)
+    request["TransformResources"]["InstanceType"] = "ml.m5.large"
+    # Then the job is asked for on the fallback, and the state records that type, not the endpoint's
+    stubber.add_response("create_model", {"ModelArn": ARN}, None)
+    stubber.add_response("create_transform_job", {"TransformJobArn": ARN}, request)
+
+    transform = start_transform(
+        start_state(endpoint_instance_type=endpoint_type), sagemaker, DataBucket(None, BUCKET), make_settings()
+    )
+
+    assert transform.instance_type == FALLBACK_INSTANCE_TYPE == "ml.m5.large"
 
 
 @pytest.mark.parametrize(
@@ -175,7 +213,14 @@ def test_throttling_becomes_the_error_the_state_machine_retries(stubbed):
 
 
 def check_state(status: str = "InProgress", polls: int = 0) -> CheckTransformInput:
-    transform = {"model_name": MODEL, "job_name": JOB, "status": status, "polls": polls, "wait_seconds": 60}
+    transform = {
+        "model_name": MODEL,
+        "job_name": JOB,
+        "instance_type": "ml.m5.large",
+        "status": status,
+        "polls": polls,
+        "wait_seconds": 60,
+    }
     return parse_state(make_scoring_state(transform=transform), CheckTransformInput)
 
 
@@ -218,6 +263,7 @@ def test_each_poll_reports_the_status_counts_and_says_why_a_job_ended_badly(stub
     transform = check_transform(check_state(polls=9), sagemaker)
 
     assert transform.status == described["TransformJobStatus"] and transform.polls == 10
+    assert transform.instance_type == "ml.m5.large"  # each poll keeps what the job runs on
     assert transform.wait_seconds == 120
     assert transform.failure_reason == reason
 

@@ -9,8 +9,9 @@ rows and creates the job; "Check the evaluation transform" polls it in the bound
 * **The model** is the deployed one (``$.endpoint.model_name``), so the transform evaluates exactly
   what the endpoint serves. A serverless run's model is its single-container form: a SageMaker model
   does not belong to an endpoint type, and a transform job runs it on an instance as any model.
-  The instance is the run's ``endpoint_instance_type`` when Batch Transform offers it (``ml.t2.*``
-  and a few others are endpoint-only), else ``FALLBACK_INSTANCE_TYPE``.
+  The instance is the run's ``endpoint_instance_type`` when Batch Transform offers it (``ml.t2.*``,
+  ``ml.c5.large`` and others are endpoint-only), else ``ml.m5.large``: the rule of
+  :func:`sagedrop.scoring.transform.transform_instance_type`, which the scoring's job follows too.
 * **The input** is the raw test split staged as JSON Lines, one ``{"instances": [{column: value},
   …]}`` request per line of up to :func:`~sagedrop.scoring.requests.rows_per_request` rows
   (``sagedrop.scoring.requests``: one row per request would take hours at a million rows), values
@@ -49,12 +50,10 @@ from sagedrop.scoring.requests import (
     instance_json,
     rows_per_request,
 )
-from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS, poll_transform
+from sagedrop.scoring.transform import MAX_CONCURRENT_TRANSFORMS, poll_transform, transform_instance_type
 from sagedrop.settings import PipelineSettings
 
 JSON = "application/json"
-#: Batch Transform's instance when the endpoint's type is not offered for transform jobs.
-FALLBACK_INSTANCE_TYPE = "ml.m5.large"
 
 
 def transform_prefix(run_id: str) -> str:
@@ -68,10 +67,6 @@ def transform_input_key(run_id: str) -> str:
 def transform_output_key(run_id: str) -> str:
     """Batch Transform names its output after the input object, with ``.out`` appended."""
     return f"{transform_prefix(run_id)}output/test.jsonl.out"
-
-
-def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str]) -> str:
-    return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
 
 
 def stage_rows(

@@ -23,7 +23,7 @@ class RunModel:
     schema_key: str
     model_artifact: str
     inference_artifact: str
-    instance_type: str
+    endpoint_instance_type: str
     algorithm: Algorithm
     problem_type: ProblemType
     columns: ModelColumns
@@ -82,7 +82,7 @@ def read_run_model(bucket: DataBucket, run_id: str) -> RunModel:
         model_artifact=resources["model_artifact"],
         # The deployed model's (with its decision threshold) when the run recorded one.
         inference_artifact=resources.get("inference_artifact") or dataset["inference_artifact"],
-        instance_type=config["endpoint_instance_type"],
+        endpoint_instance_type=config["endpoint_instance_type"],
         algorithm=algorithm,
         problem_type=problem_type,
         columns=columns,

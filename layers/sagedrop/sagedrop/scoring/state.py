@@ -27,7 +27,8 @@ class Validated(Section):
     schema_key: str
     model_artifact: str
     inference_artifact: str
-    instance_type: str
+    #: the run's; the transform job runs on it only if Batch Transform offers it (``Transform.instance_type``)
+    endpoint_instance_type: str
     algorithm: Algorithm = Algorithm.XGBOOST
     problem_type: ProblemType
     prediction_columns: list[str]
@@ -47,6 +48,7 @@ class Transform(Section):
 
     model_name: str
     job_name: str
+    instance_type: str  #: what the job runs on: the run's endpoint type, or the fallback where it is not offered
     status: TransformJobStatus
     polls: int = Field(ge=0)
     wait_seconds: int = Field(ge=0)  #: what "Wait for the transform job" waits before the next poll

@@ -4,9 +4,13 @@ The model is the run's serial inference pipeline (featurizer → algorithm → l
 same containers the run's endpoint served, created under a name of its own for this scoring: the
 run's endpoint and model are long deleted, and two scorings of one run must not share a model.
 No endpoint is created; the job scores the staged rows and SageMaker stops its instances itself.
+The job runs on the run's endpoint instance type when Batch Transform offers it, else on
+``FALLBACK_INSTANCE_TYPE`` (:func:`transform_instance_type`, the evaluation's transform route's rule too).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.transform_jobs import BatchTransformGateway
@@ -31,6 +35,17 @@ MAX_CONCURRENT_TRANSFORMS = 4
 SCORING_ID_TAG = "sagedrop:scoring-id"
 CSV = "text/csv"
 JSON = "application/json"
+#: Batch Transform's instance when the endpoint's type is not offered for transform jobs (``ml.t2.*``,
+#: ``ml.c5.large`` and others host endpoints only: CreateTransformJob refuses them).
+FALLBACK_INSTANCE_TYPE = "ml.m5.large"
+
+
+def transform_instance_type(endpoint_instance_type: str, offered: Iterable[str]) -> str:
+    """The instance a transform job of a run's model runs on: the endpoint's type if ``offered``, else the fallback.
+
+    ``offered`` is what CreateTransformJob accepts (``BatchTransformGateway.transform_instance_types``).
+    """
+    return endpoint_instance_type if endpoint_instance_type in set(offered) else FALLBACK_INSTANCE_TYPE
 
 
 def poll_wait_seconds(interval_seconds: int, polls: int) -> int:
@@ -42,8 +57,10 @@ def scoring_tags(settings: PipelineSettings, run_id: str, scoring_id: str) -> li
     return [*sagemaker_tags(settings, run_id), {"Key": SCORING_ID_TAG, "Value": scoring_id}]
 
 
-def transform_requests(state: StartTransformInput, settings: PipelineSettings, bucket: DataBucket) -> dict:
-    """CreateModel and CreateTransformJob requests for one scoring (pure)."""
+def transform_requests(
+    state: StartTransformInput, settings: PipelineSettings, bucket: DataBucket, instance_type: str
+) -> dict:
+    """CreateModel and CreateTransformJob requests for one scoring, its job on ``instance_type`` (pure)."""
     validated = state.validated
     target = ScoringTarget(validated.run_id, validated.name)
     model = scoring_model_name(validated.run_id, state.scoring_id)
@@ -88,7 +105,7 @@ def transform_requests(state: StartTransformInput, settings: PipelineSettings, b
                 "Accept": CSV,
                 "AssembleWith": "Line",
             },
-            "TransformResources": {"InstanceType": validated.instance_type, "InstanceCount": 1},
+            "TransformResources": {"InstanceType": instance_type, "InstanceCount": 1},
             "Tags": tags,
         },
     }
@@ -99,14 +116,20 @@ def start_transform(
 ) -> Transform:
     """CreateModel, then CreateTransformJob; a retried step finds both by their derived names and goes on.
 
-    Returns the names with ``status: "InProgress"`` and ``polls: 0`` for the wait loop.
+    The job runs on the run's endpoint instance type, or on ``FALLBACK_INSTANCE_TYPE`` where Batch
+    Transform does not offer it. Returns the names and that instance type with ``status: "InProgress"``
+    and ``polls: 0`` for the wait loop.
     """
-    requests = transform_requests(state, settings, bucket)
+    instance_type = transform_instance_type(
+        state.validated.endpoint_instance_type, sagemaker.transform_instance_types()
+    )
+    requests = transform_requests(state, settings, bucket, instance_type)
     sagemaker.create_model(requests["model"])
     sagemaker.create_transform_job(requests["transform_job"])
     return Transform(
         model_name=requests["model"]["ModelName"],
         job_name=requests["transform_job"]["TransformJobName"],
+        instance_type=instance_type,
         status="InProgress",
         polls=0,
         wait_seconds=poll_wait_seconds(state.poll.interval_seconds, 0),

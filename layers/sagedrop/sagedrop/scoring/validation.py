@@ -38,7 +38,7 @@ def validate_scoring(state: ValidateInput, bucket: DataBucket, streams: ObjectSt
         schema_key=run.schema_key,
         model_artifact=run.model_artifact,
         inference_artifact=run.inference_artifact,
-        instance_type=run.instance_type,
+        endpoint_instance_type=run.endpoint_instance_type,
         algorithm=run.algorithm,
         problem_type=run.problem_type,
         prediction_columns=run.prediction_columns,
