@@ -346,3 +346,29 @@ def test_the_shortcut_is_taken_for_whole_records_only():
     assert not taken("a,b,c\n\n4,5,6\n")  # a blank line skipped
     assert not taken("a,b,c\r1,2,3\n4,5,6\n")  # a lone carriage return ends a record inside a line
     assert not taken("a,b,c\n1,2,3\r4,5,6\n\n7,8,9\n")  # ... even where a blank line evens out the count
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.integers(1, 300),
+    size=st.integers(1, 120),
+    cuts=st.lists(st.integers(1, 299), max_size=5),
+    seed=st.integers(0, 2**31),
+    data=st.data(),
+)
+def test_the_sample_is_the_labelled_rows_of_smallest_key_however_the_rows_are_chunked(rows, size, cuts, seed, data):
+    from sagedrop.dataset.passes import row_keys
+    from sagedrop.dataset.streaming import _Sample
+
+    frame = pd.DataFrame({"a": [f"a{i}" for i in range(rows)], "b": [str(i % 7) for i in range(rows)]}, dtype=object)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=rows, max_size=rows)))
+    sample = _Sample(size)
+    bounds = [0, *sorted({cut for cut in cuts if cut < rows}), rows]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        sample.offer(frame.iloc[start:end].reset_index(drop=True), start, keep[start:end], seed)
+
+    keys = row_keys(seed, 0, rows)
+    expected = sorted(np.flatnonzero(keep)[np.argsort(keys[keep], kind="stable")][:size].tolist())
+    assert sorted(sample.rows.tolist()) == expected
+    held = sample.frame if sample.frame is not None else frame.iloc[:0]
+    assert held["a"].tolist() == [f"a{row}" for row in sample.rows]

@@ -257,13 +257,19 @@ class _Sample:
         if not candidates.any():
             return
         rows = np.flatnonzero(candidates)
-        pool = frame.iloc[rows] if self.frame is None else pd.concat([self.frame, frame.iloc[rows]])
         keys = np.concatenate([self.keys, keys[rows]])
         positions = np.concatenate([self.rows, start + rows])
-        if len(keys) > self.size:
-            chosen = np.sort(np.argpartition(keys, self.size - 1)[: self.size])
-            pool, keys, positions = pool.iloc[chosen], keys[chosen], positions[chosen]
-        self.frame, self.keys, self.rows = pool.reset_index(drop=True), keys, positions
+        held = len(self.keys)
+        chosen = np.sort(np.argpartition(keys, self.size - 1)[: self.size]) if len(keys) > self.size else None
+        # the rows are taken once they are chosen: the held ones first, then this chunk's, in order
+        kept, new = (
+            (np.arange(held), rows) if chosen is None else (chosen[chosen < held], rows[chosen[chosen >= held] - held])
+        )
+        parts = [frame.iloc[new]]
+        if self.frame is not None and len(kept):
+            parts.insert(0, self.frame if len(kept) == held else self.frame.iloc[kept])
+        self.frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        self.keys, self.rows = (keys, positions) if chosen is None else (keys[chosen], positions[chosen])
 
     def typed(self, dialect: Dialect, types: dict[str, str]) -> pd.DataFrame:
         """The sampled rows in file order, typed; ``attrs['rows']`` their data-row positions."""
