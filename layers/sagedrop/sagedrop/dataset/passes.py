@@ -99,7 +99,7 @@ class ColumnScan:
         unique = len(distinct.stripped)
         codes = distinct.codes
         every = np.bincount(codes, minlength=unique)
-        kept = np.bincount(codes[keep], minlength=unique)
+        kept = every if keep.all() else np.bincount(codes[keep], minlength=unique)
         missing, numeric, refused = distinct.missing, distinct.numeric, distinct.refused
         present_all = int(every[~missing].sum())
         self.present_all += present_all
