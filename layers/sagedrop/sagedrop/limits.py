@@ -50,8 +50,8 @@ ANALYSIS_MAX_RUNTIME_SECONDS = 3_600
 COLUMN_NAME_MAX_CHARS = 1_024
 
 # --- streaming preprocessing (sagedrop.dataset.streaming) ----------------------------------------
-#: Text the streaming preparation parses at once (whole records): its memory is a few times this.
-STREAM_CHUNK_CHARS = 8 * 1024 * 1024
+#: UTF-8 text (bytes) the streaming preparation parses at once (whole records): its memory is a few times this.
+STREAM_CHUNK_BYTES = 8 * 1024 * 1024
 #: Each split is written as part files of at most this many bytes (``part-00000.csv``, …), ready for
 #: ShardedByS3Key training on several instances; a single record longer than this is a part of its own.
 SPLIT_PART_MAX_BYTES = 128 * 1024 * 1024

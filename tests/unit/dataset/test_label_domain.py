@@ -30,8 +30,8 @@ def csv(labels: list[str]) -> bytes:
     return ("x,y\n" + "".join(f"{i % 7},{label}\n" for i, label in enumerate(labels))).encode()
 
 
-def scanned(data: bytes, objective: str | None, chunk_chars: int = 1 << 20, problem_type: str = "regression"):
-    return scan(lambda: io.BytesIO(data), options(objective, problem_type), SOURCE, chunk_chars=chunk_chars)
+def scanned(data: bytes, objective: str | None, chunk_bytes: int = 1 << 20, problem_type: str = "regression"):
+    return scan(lambda: io.BytesIO(data), options(objective, problem_type), SOURCE, chunk_bytes=chunk_bytes)
 
 
 @pytest.mark.parametrize("objective", sorted(LABEL_DOMAINS))
@@ -60,9 +60,9 @@ def test_only_regression_objectives_have_domains():
     objective=st.sampled_from(sorted(LABEL_DOMAINS)),
     rows=st.integers(20, 300),
     bad=st.data(),
-    chunk_chars=st.sampled_from([64, 200, 1 << 20]),
+    chunk_bytes=st.sampled_from([64, 200, 1 << 20]),
 )
-def test_the_first_label_outside_is_named_by_its_line_whatever_the_chunks(objective, rows, bad, chunk_chars):
+def test_the_first_label_outside_is_named_by_its_line_whatever_the_chunks(objective, rows, bad, chunk_bytes):
     domain = LABEL_DOMAINS[objective]
     outside = "-1" if domain.bound == -1.0 else ("0" if not domain.inclusive else "-0.5")
     first = bad.draw(st.integers(0, rows - 1))
@@ -71,7 +71,7 @@ def test_the_first_label_outside_is_named_by_its_line_whatever_the_chunks(object
     if first + 3 < rows:
         labels[first + 3] = outside  # a later one is not the one named
     with pytest.raises(UnusableLabelError) as refused:
-        scanned(csv(labels), objective, chunk_chars)
+        scanned(csv(labels), objective, chunk_bytes)
     message = str(refused.value)
     assert message.startswith(f"{SOURCE}: line {first + 2:,}, column 'y': the label {outside!r} is not {domain.says}")
     assert f"objective {objective!r}" in message

@@ -57,9 +57,9 @@ def files(folder: Path) -> dict[str, bytes]:
 
 def prepared(data: bytes, out: Path, chunk: int, spill: ChunkSpill | None) -> tuple[dict[str, bytes], CountingOpener]:
     opener = CountingOpener(data)
-    plan = scan(opener, options(), SOURCE, chunk_chars=chunk, spill=spill)
+    plan = scan(opener, options(), SOURCE, chunk_bytes=chunk, spill=spill)
     opened = opener.opened
-    write(opener, plan, DirSink(out), chunk_chars=chunk, spill=spill)
+    write(opener, plan, DirSink(out), chunk_bytes=chunk, spill=spill)
     opener.opened -= opened  # what pass 2 opened
     return files(out), opener
 
@@ -110,7 +110,7 @@ def test_the_spill_starts_again_when_pass_one_rereads_the_upload_as_cp1252(tmp_p
 def test_an_error_in_pass_one_leaves_no_spill(tmp_path):
     data = table(1, 200) + b"1,2\n"  # a ragged last line
     with pytest.raises(InvalidCsvError, match="line 202"), ChunkSpill(str(tmp_path)) as spill:
-        scan(CountingOpener(data), options(), SOURCE, chunk_chars=1_000, spill=spill)
+        scan(CountingOpener(data), options(), SOURCE, chunk_bytes=1_000, spill=spill)
     assert not list(tmp_path.iterdir())
 
 

@@ -48,9 +48,9 @@ def opener_of(data: bytes):
     return lambda: io.BytesIO(data)
 
 
-def prepare_streamed(data: bytes, out: Path, chunk_chars: int = 1 << 20, **override):
-    plan = scan(opener_of(data), PrepareOptions.of(config(**override)), SOURCE, chunk_chars=chunk_chars)
-    written = write(opener_of(data), plan, DirSink(out), chunk_chars=chunk_chars)
+def prepare_streamed(data: bytes, out: Path, chunk_bytes: int = 1 << 20, **override):
+    plan = scan(opener_of(data), PrepareOptions.of(config(**override)), SOURCE, chunk_bytes=chunk_bytes)
+    written = write(opener_of(data), plan, DirSink(out), chunk_bytes=chunk_bytes)
     return plan, written
 
 
@@ -149,14 +149,14 @@ def test_errors_name_the_same_line_as_the_whole_file_reader(bad_line):
     with pytest.raises(InvalidCsvError) as whole:
         read_table(data, source=SOURCE)
     with pytest.raises(InvalidCsvError) as streamed:
-        scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE, chunk_chars=200)
+        scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE, chunk_bytes=200)
     assert str(streamed.value) == str(whole.value)
 
 
 def test_quoted_newlines_across_chunk_boundaries_are_whole_records(tmp_path):
     rows = [f'{i},"line one\nline two, {i}",{"yes" if i % 2 else "no"}\n' for i in range(100)]
     data = ("n,text,y\n" + "".join(rows)).encode()
-    plan, written = prepare_streamed(data, tmp_path, chunk_chars=50, label="y")
+    plan, written = prepare_streamed(data, tmp_path, chunk_bytes=50, label="y")
     assert plan.schema["rows"]["input"] == 100
     assert sum(written.rows.values()) == 100
     # the raw test split's size travels in the run state: it decides endpoint or Batch Transform
@@ -188,7 +188,7 @@ class GeneratedStream(io.RawIOBase):
 
 def test_the_reader_holds_one_chunk_at_a_time():
     # Given a stream far longer than one chunk
-    chunk_chars = 20_000
+    chunk_bytes = 20_000
     streams = []
 
     def opener():
@@ -199,11 +199,11 @@ def test_the_reader_holds_one_chunk_at_a_time():
         dialect: Dialect = detect_dialect(read_head(stream), None, SOURCE)
     # When the chunks are read one by one
     consumed = 0
-    for number, chunk in enumerate(chunks(opener, dialect, SOURCE, chunk_chars)):
+    for number, chunk in enumerate(chunks(opener, dialect, SOURCE, chunk_bytes)):
         consumed += len(chunk.frame.to_csv(header=False, index=False))
-        # Then each chunk holds about chunk_chars of text, and the source was read only a chunk ahead
-        assert len(chunk.frame) <= chunk_chars // 4 + 1
-        assert streams[-1].handed - consumed <= 3 * chunk_chars
+        # Then each chunk holds about chunk_bytes of text, and the source was read only a chunk ahead
+        assert len(chunk.frame) <= chunk_bytes // 4 + 1
+        assert streams[-1].handed - consumed <= 3 * chunk_bytes
         if number == 20:
             break
     assert streams[-1].produced < 1_000_000 / 10
@@ -291,7 +291,7 @@ def test_the_field_count_check_finds_the_same_lines_as_a_loop_over_every_line(te
 
     every_line = list(enumerate(text.split("\n")))
 
-    assert ragged(stream._odd_records(text, delimiter, width)) == ragged(every_line)
+    assert ragged(stream._odd_records(text.encode(), delimiter, width)) == ragged(every_line)
 
 
 CHARACTERS = st.sampled_from([",", ";", "a", "1", " ", "\t", "\r", "\u00a0", "é", "\x1c"])
@@ -372,3 +372,44 @@ def test_the_sample_is_the_labelled_rows_of_smallest_key_however_the_rows_are_ch
     assert sorted(sample.rows.tolist()) == expected
     held = sample.frame if sample.frame is not None else frame.iloc[:0]
     assert held["a"].tolist() == [f"a{row}" for row in sample.rows]
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("cp1252", b""), ("utf-16", b"")],
+)
+@pytest.mark.parametrize("chunk", [29, 1 << 20])
+def test_every_encoding_streams_in_small_blocks_as_the_whole_file_reads_it(tmp_path, codec, bom, chunk):
+    # Non-ASCII text (two- and three-byte characters in UTF-8) that blocks of 29 bytes cut in the middle,
+    # and a quoted field holding a line break and the delimiter.
+    rows = [f'{i},{"café" if i % 3 else "€uro"},"x, {i}\nnext",{"oui" if i % 2 else "non"}\n' for i in range(120)]
+    data = bom + ("montant,ville,note,y\n" + "".join(rows)).encode(codec)
+    whole = prepare_dataset(data, config(label="y"), SOURCE)
+    plan, written = prepare_streamed(data, tmp_path, chunk, label="y")
+    for key in SCHEMA_KEYS:
+        assert plan.schema[key] == whole.schema[key], key
+    assert plan.schema["rows"]["input"] == 120
+    assert plan.schema["encodings"]["ville"]["categories"] == ["café", "€uro"]
+    raw = pd.read_csv(tmp_path / "data" / "raw" / "test.csv", dtype=object, encoding="utf-8")
+    assert list(raw.columns) == ["montant", "ville", "note"]
+    assert set(raw["ville"]) <= {"café", "€uro"} and len(raw) == written.rows["test"] > 0
+    assert all(note.startswith("x, ") and note.endswith("\nnext") for note in raw["note"])
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_headerless_file_reads_its_first_number_past_the_byte_order_mark(tmp_path, bom):
+    data = bom + "".join(f"{i + 0.5},{'yes' if i % 2 else 'no'}\n" for i in range(60)).encode()
+    whole = prepare_dataset(data, config(label="col_1"), SOURCE)
+    plan, written = prepare_streamed(data, tmp_path, 16, label="col_1")
+    assert plan.types["col_0"] == "float" and plan.schema["encodings"] == whole.schema["encodings"]
+
+
+def test_a_nul_byte_deep_in_the_file_names_its_line_with_small_blocks():
+    good = "".join(f"{i},{'yes' if i % 3 else 'no'}\n" for i in range(300))
+    data = ("x,y\n" + good + "\x00,no\n" + good).encode()
+    with pytest.raises(InvalidCsvError) as whole:
+        read_table(data, source=SOURCE)
+    with pytest.raises(InvalidCsvError) as streamed:
+        scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE, chunk_bytes=37)
+    assert str(streamed.value) == str(whole.value)
+    assert "line 302" in str(streamed.value)

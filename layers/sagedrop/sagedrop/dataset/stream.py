@@ -34,7 +34,7 @@ from sagedrop.dataset.reader import (
     _show,
 )
 from sagedrop.errors import InvalidCsvError
-from sagedrop.limits import STREAM_CHUNK_CHARS
+from sagedrop.limits import STREAM_CHUNK_BYTES
 
 #: Bytes read at once from the source stream.
 READ_BYTES = 1 << 20
@@ -123,8 +123,14 @@ def detect_dialect(head: bytes, delimiter: str | None, source: str, encoding: En
     return Dialect(encoding, delimiter, header, names)
 
 
-def text_blocks(stream: BinaryIO, encoding: Encoding, fail, block_bytes: int = READ_BYTES) -> Iterator[str]:
-    """The stream decoded block by block; binary data and undecodable bytes fail as the reader fails."""
+def utf8_blocks(
+    stream: BinaryIO, encoding: Encoding, fail, block_bytes: int = READ_BYTES
+) -> Iterator[tuple[bytes, int]]:
+    """The stream as UTF-8 bytes block by block, each with its line feeds counted.
+
+    Binary data and undecodable bytes fail as the reader fails. UTF-8 passes through as read (once
+    decoded, to know it is), without its byte-order mark; another encoding is decoded and encoded.
+    """
     decoder = codecs.getincrementaldecoder(encoding.codec)()
     offset = 0
     lines = 0
@@ -138,14 +144,24 @@ def text_blocks(stream: BinaryIO, encoding: Encoding, fail, block_bytes: int = R
             raise fail(
                 f"not UTF-8 or Windows-1252 text (undecodable byte at offset {offset + error.start:,})"
             ) from None
+        if encoding != UTF8:
+            data = text.encode("utf-8")
+        else:
+            data = block[len(codecs.BOM_UTF8) :] if offset == 0 and block.startswith(codecs.BOM_UTF8) else block
         offset += len(block)
-        if encoding.codec == "utf-16" or _controls_in(block):
+        if encoding.codec == "utf-16" or _controls_in(data):
             _check_controls(text, lines, fail)
-        lines += text.count("\n")
-        if text:
-            yield text
+        count = _count(data, b"\n")
+        lines += count
+        if data:
+            yield data, count
         if not block:
             return
+
+
+def _count(data: bytes, byte: bytes) -> int:
+    """How often ``byte`` (one ASCII byte) occurs in ``data``: numpy counts several times faster than bytes.count."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord(byte)))
 
 
 # Bytes that are no control character (tab, line feed and carriage return are not counted as ones).
@@ -168,54 +184,61 @@ def _controls_in(block: bytes) -> bool:
     return bool(block.translate(None, _NOT_CONTROL))
 
 
-def record_texts(blocks: Iterator[str], chunk_chars: int) -> Iterator[tuple[int, str]]:
-    """(first line, text) of chunks of about ``chunk_chars`` characters, each ending at a record boundary."""
-    pending: list[str] = []
+def record_chunks(blocks: Iterator[tuple[bytes, int]], chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(first line, data) of chunks of about ``chunk_bytes`` UTF-8 bytes, each ending at a record boundary.
+
+    ``blocks``: UTF-8 bytes, each with its line feeds counted (``utf8_blocks``). A line feed or quote
+    byte is never part of another character in UTF-8, so records are found in the bytes.
+    """
+    pending: list[bytes] = []
     size = 0
-    quotes = 0  # quote characters in ``pending``: odd means the text ends inside a quoted field
+    quotes = 0  # quote characters in ``pending``: odd means the data ends inside a quoted field
+    newlines = 0  # line feeds in ``pending``
     line = 1
-    for block in blocks:
+    for block, count in blocks:
         pending.append(block)
         size += len(block)
-        quotes += block.count('"')
-        if size < chunk_chars:
+        quotes += _count(block, b'"')
+        newlines += count
+        if size < chunk_bytes:
             continue
-        text = "".join(pending)
-        cut = _boundary(text, quotes)
+        data = b"".join(pending)
+        cut = _boundary(data, quotes)
         if cut <= 0:
-            pending, size = [text], len(text)
+            pending, size = [data], len(data)
             continue
-        yield line, text[:cut]
-        line += text.count("\n", 0, cut)
-        rest = text[cut:]
-        pending, size, quotes = [rest], len(rest), rest.count('"')
-    text = "".join(pending)
-    if text.strip():
-        yield line, text
+        yield line, data[:cut]
+        rest = data[cut:]
+        rest_newlines = rest.count(b"\n")
+        line += newlines - rest_newlines
+        pending, size, quotes, newlines = [rest], len(rest), rest.count(b'"'), rest_newlines
+    data = b"".join(pending)
+    if data.decode("utf-8").strip():
+        yield line, data
 
 
-def _boundary(text: str, quotes: int) -> int:
-    """The end of the last whole record in ``text`` (after its newline), 0 when there is none."""
-    cut = text.rfind("\n")
+def _boundary(data: bytes, quotes: int) -> int:
+    """The end of the last whole record in ``data`` (after its newline), 0 when there is none."""
+    cut = data.rfind(b"\n")
     while cut >= 0:
-        # quotes after the newline; the text before it must hold an even number
-        if (quotes - text.count('"', cut)) % 2 == 0:
+        # quotes after the newline; the data before it must hold an even number
+        if (quotes - data.count(b'"', cut)) % 2 == 0:
             return cut + 1
-        cut = text.rfind("\n", 0, cut)
+        cut = data.rfind(b"\n", 0, cut)
     return 0
 
 
-def chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int = STREAM_CHUNK_CHARS) -> Iterator[Chunk]:
+def chunks(opener: Opener, dialect: Dialect, source: str, chunk_bytes: int = STREAM_CHUNK_BYTES) -> Iterator[Chunk]:
     """Every data row of the upload, chunk by chunk, all fields text (stripped later), blank lines skipped."""
     fail = failer(source)
     width = len(dialect.names)
     start = 0
     first = True
     with opener() as stream:
-        for line, text in record_texts(
-            text_blocks(stream, dialect.encoding, fail, min(READ_BYTES, chunk_chars)), chunk_chars
+        for line, data in record_chunks(
+            utf8_blocks(stream, dialect.encoding, fail, min(READ_BYTES, chunk_bytes)), chunk_bytes
         ):
-            frame = _parse(text, dialect.delimiter, width, line, fail)
+            frame = _parse(data, dialect.delimiter, width, line, fail)
             if first and dialect.header:
                 frame = frame.iloc[1:].reset_index(drop=True)
             first = False
@@ -225,8 +248,8 @@ def chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int = STR
                 start += len(frame)
 
 
-def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFrame:
-    data = text.encode("utf-8")  # pandas reads bytes about a third faster than a StringIO it must encode itself
+def _parse(data: bytes, delimiter: str, width: int, line: int, fail) -> pd.DataFrame:
+    # pandas reads bytes about a third faster than a StringIO it must encode itself
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -243,17 +266,17 @@ def _parse(text: str, delimiter: str, width: int, line: int, fail) -> pd.DataFra
         frame = None
     # pandas pads a short record with empty fields (na_filter is off), so field counts are checked here:
     # without quotes a line is a record and counting delimiters is enough (as the reader's check does)
-    if '"' not in text:
+    if b'"' not in data:
         if _one_whole_record_a_line(frame, data, width):
             return frame
-        for offset, record in _odd_records(text, delimiter, width, data):
+        for offset, record in _odd_records(data, delimiter, width):
             if record.strip() and record.count(delimiter) + 1 != width:
                 raise fail(_ragged(line + offset, record.count(delimiter) + 1, width))
         if frame is not None and frame.shape[1] == width:
             return frame
-    elif frame is not None and frame.shape[1] == width and _first_ragged(text, delimiter, width, line, fail) is None:
+    elif frame is not None and frame.shape[1] == width and _first_ragged(data, delimiter, width, line, fail) is None:
         return frame
-    error = _first_ragged(text, delimiter, width, line, fail)
+    error = _first_ragged(data, delimiter, width, line, fail)
     if error is not None or frame is None or frame.shape[1] != width:
         raise error or fail(f"line {line:,}: not readable as CSV")
     return frame.fillna("")  # short records of blank fields: rows without a label, as the reader has them
@@ -274,17 +297,16 @@ def _one_whole_record_a_line(frame: pd.DataFrame | None, data: bytes, width: int
     return not (frame.iloc[:, -1].to_numpy() == "").any()
 
 
-def _odd_records(text: str, delimiter: str, width: int, data: bytes | None = None) -> Iterator[tuple[int, str]]:
-    """(index, text) of the lines of ``text`` without ``width - 1`` delimiters, in order.
+def _odd_records(data: bytes, delimiter: str, width: int) -> Iterator[tuple[int, str]]:
+    """(index, text) of the lines of UTF-8 ``data`` without ``width - 1`` delimiters, in order.
 
-    Counted on the UTF-8 bytes (``data``, when the caller has them) with numpy; the caller checks each
-    line it gets as before (a blank one is no record). The same findings as that check on every line of
-    ``text.split("\\n")``.
+    Counted on the bytes with numpy; the caller checks each line it gets as before (a blank one is
+    no record). The same findings as that check on every line of ``data.decode().split("\\n")``.
     """
     if len(delimiter) != 1 or ord(delimiter) > 127:
-        yield from enumerate(text.split("\n"))
+        yield from enumerate(data.decode("utf-8").split("\n"))
         return
-    data = np.frombuffer(text.encode("utf-8") if data is None else data, dtype=np.uint8)
+    data = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(data == 10)
     starts, ends = np.r_[0, newlines + 1], np.r_[newlines, len(data)]
     delimiters = np.flatnonzero(data == ord(delimiter))
@@ -293,9 +315,8 @@ def _odd_records(text: str, delimiter: str, width: int, data: bytes | None = Non
         yield int(index), data[starts[index] : ends[index]].tobytes().decode("utf-8")
 
 
-def _first_ragged(text: str, delimiter: str, width: int, line: int, fail) -> InvalidCsvError | None:
-    """The reader's message for the first record of ``text`` whose field count is not ``width``."""
-    data = text.encode("utf-8")
+def _first_ragged(data: bytes, delimiter: str, width: int, line: int, fail) -> InvalidCsvError | None:
+    """The reader's message for the first record of UTF-8 ``data`` whose field count is not ``width``."""
     for record_line, row in detect.records(UTF8, data, delimiter, fail):
         if len(row) != width and any(field.strip() for field in row):
             return fail(_ragged(line + record_line - 1, len(row), width))

@@ -49,7 +49,7 @@ from sagedrop.dataset.stream import (
 )
 from sagedrop.dataset.writer import to_source_csv
 from sagedrop.errors import DataLeakageError, LabelNotFoundError, UnusableLabelError
-from sagedrop.limits import STREAM_CHUNK_CHARS, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
+from sagedrop.limits import STREAM_CHUNK_BYTES, STREAM_SAMPLE_CELLS, STREAM_SAMPLE_ROWS
 from sagedrop.memory import release_memory
 
 RAW_TEST = "data/raw/test.csv"
@@ -85,7 +85,7 @@ def scan(
     opener: Opener,
     options: PrepareOptions,
     source: str,
-    chunk_chars: int = STREAM_CHUNK_CHARS,
+    chunk_bytes: int = STREAM_CHUNK_BYTES,
     spill: ChunkSpill | None = None,
 ) -> Plan:
     """Pass 1; every problem is the named error the whole-file path raises (DataLeakageError last).
@@ -93,16 +93,16 @@ def scan(
     With a ``spill``, each chunk's reading is kept there for :func:`write`.
     """
     try:
-        return _scan(opener, options, source, chunk_chars, None, spill)
+        return _scan(opener, options, source, chunk_bytes, None, spill)
     except RetryAsCp1252:
-        return _scan(opener, options, source, chunk_chars, CP1252, spill)
+        return _scan(opener, options, source, chunk_bytes, CP1252, spill)
 
 
 def _scan(
     opener: Opener,
     config: PrepareOptions,
     source: str,
-    chunk_chars: int,
+    chunk_bytes: int,
     encoding: Encoding | None,
     spill: ChunkSpill | None,
 ) -> Plan:
@@ -121,7 +121,7 @@ def _scan(
     label_scan = LabelScan()
     sample = _Sample(min(STREAM_SAMPLE_ROWS, max(1, STREAM_SAMPLE_CELLS // len(dialect.names))))
     rows = 0
-    for chunk in chunks(opener, dialect, source, chunk_chars):
+    for chunk in chunks(opener, dialect, source, chunk_bytes):
         frame = chunk.frame
         rows = chunk.start + len(frame)
         splits = split_of_rows(config.seed, chunk.start, len(frame), fractions)
@@ -163,7 +163,7 @@ def _scan(
 
 
 def write(
-    opener: Opener, plan: Plan, sink: Sink, chunk_chars: int = STREAM_CHUNK_CHARS, spill: ChunkSpill | None = None
+    opener: Opener, plan: Plan, sink: Sink, chunk_bytes: int = STREAM_CHUNK_BYTES, spill: ChunkSpill | None = None
 ) -> Written:
     """Pass 2: encode every chunk and write it to its split's parts and (test rows) the raw test split.
 
@@ -179,7 +179,7 @@ def write(
         if spill is not None and spill.complete:
             read = spill.chunks()
         else:
-            read = _distinct_chunks(opener, dialect, plan.source, chunk_chars)
+            read = _distinct_chunks(opener, dialect, plan.source, chunk_bytes)
         for start, _, distincts in read:
             y, keep = decide.encode_label_rows(distincts[label], plan.types[label], plan.mapping)
             kept = np.flatnonzero(keep)
@@ -211,9 +211,9 @@ def write(
     return written
 
 
-def _distinct_chunks(opener: Opener, dialect: Dialect, source: str, chunk_chars: int) -> Iterator[SpilledChunk]:
+def _distinct_chunks(opener: Opener, dialect: Dialect, source: str, chunk_bytes: int) -> Iterator[SpilledChunk]:
     """The upload read again: each chunk's first row, rows and distinct values, as a spill holds them."""
-    for chunk in chunks(opener, dialect, source, chunk_chars):
+    for chunk in chunks(opener, dialect, source, chunk_bytes):
         yield chunk.start, len(chunk.frame), distinct_values(chunk.frame, dialect.delimiter, dialect.names)
 
 
