@@ -16,7 +16,7 @@ import pandas as pd
 from sagedrop.algorithms import Algorithm
 from sagedrop.dataset import leakage
 from sagedrop.dataset.encoding import DROPPED, NUMERIC, _unique_name, text_encoding
-from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_problem_type, label_stats_from_training
+from sagedrop.dataset.label import MULTICLASS, REGRESSION, encode_label, infer_problem_type, label_stats_from_counts
 from sagedrop.dataset.options import PrepareOptions
 from sagedrop.dataset.passes import LABEL_TRACKED_VALUES, ColumnScan, LabelScan, split_at
 from sagedrop.dataset.profile import build_data_report
@@ -92,8 +92,7 @@ def label_decision(label: str, kind: str, scan: ColumnScan, labels: LabelScan, c
     index = {_key(value, numeric): position for position, value in enumerate(mapping)}
     for value, counts in by_value.items():
         per_split[:, index[_key(value, numeric)]] += counts
-    train = per_split[0]
-    stats = label_stats_from_training(problem_type, np.repeat(np.arange(len(mapping)), train), len(mapping))
+    stats = label_stats_from_counts(per_split[0])  # from the counts: a row per training label would be O(rows)
     return Target(problem_type, mapping, split_rows, stats, [int(n) for n in per_split.sum(axis=0)])
 
 

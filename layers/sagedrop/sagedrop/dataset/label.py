@@ -130,5 +130,10 @@ def label_stats_from_training(problem_type: str, y_train: Sequence[float] | np.n
     y_train = np.asarray(y_train, dtype=float)
     if problem_type == REGRESSION:
         return {"mean": float(y_train.mean())}
-    counts = np.bincount(y_train.astype(np.int64), minlength=class_count)
+    return label_stats_from_counts(np.bincount(y_train.astype(np.int64), minlength=class_count))
+
+
+def label_stats_from_counts(class_counts: Sequence[int] | np.ndarray) -> dict:
+    """:func:`label_stats_from_training` of a classification, from the training rows' count of each class."""
+    counts = np.asarray(class_counts, dtype=np.int64)
     return {"majority_class": int(counts.argmax()), "class_counts": [int(c) for c in counts]}
