@@ -167,3 +167,41 @@ def test_a_disk_that_fills_up_drops_the_spill_and_pass_two_reads_the_upload_agai
         spilled, opener = prepared(data, tmp_path / "spilled", 2_000, spill)
         assert spill.dropped and not list(scratch.iterdir())
     assert spilled == reread and opener.opened == 1
+
+
+LEFT_BEHIND = """
+import os, sys
+from sagedrop.dataset.spill import ChunkSpill
+from tests.unit.dataset.test_spill import options, table, SOURCE
+from sagedrop.dataset.streaming import scan
+import io
+data = table(1, 300)
+spill = ChunkSpill(sys.argv[1])
+scan(lambda: io.BytesIO(data), options(), SOURCE, chunk_bytes=500, spill=spill)
+os._exit(0)  # ends like a Lambda invocation that timed out: the spill is never removed
+"""
+
+
+def test_a_spill_left_by_a_process_that_ended_mid_run_is_removed_by_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", LEFT_BEHIND, str(tmp_path)], check=True, cwd=Path(__file__).parents[3])
+    (left,) = tmp_path.glob("sagedrop-spill-*.pickle")
+    other = tmp_path / "someone-else.pickle"
+    other.write_bytes(b"not ours")
+    with ChunkSpill(str(tmp_path)):
+        assert not left.exists()
+    assert other.exists()
+
+
+def test_a_live_spill_is_not_taken_for_a_leftover(tmp_path):
+    data = table(2, 200)
+    with ChunkSpill(str(tmp_path)) as live:
+        scan(lambda: io.BytesIO(data), options(), SOURCE, chunk_bytes=500, spill=live)
+        (path,) = tmp_path.glob("sagedrop-spill-*.pickle")
+        assert spill_module.remove_leftover_spills(str(tmp_path)) == []
+        with ChunkSpill(str(tmp_path)):
+            assert path.exists()
+        assert sum(1 for _ in live.chunks()) > 1  # and it is still whole
+    assert not path.exists()

@@ -8,11 +8,14 @@ pass 2 reads it back a chunk at a time: memory stays one chunk, the disk holds t
 
 The disk is not unbounded (the preprocessing Lambda's ephemeral storage, a Processing volume): a
 spill past its budget is dropped and pass 2 reads the upload again, as it does without a spill.
+A Lambda's /tmp also outlives an invocation that timed out, with its spill: a live spill holds a
+lock on its file, and a new one removes the files of the folder that nobody holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pickle
 import shutil
@@ -24,6 +27,13 @@ import numpy as np
 
 from sagedrop.dataset.reader import _Distinct
 from sagedrop.limits import SPILL_DISK_SHARE, SPILL_MAX_BYTES
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so no spill is ever taken for a leftover
+    fcntl = None
+
+SPILL_PREFIX = "sagedrop-spill-"
 
 #: (first data row, rows, each column's distinct values) of one chunk
 SpilledChunk = tuple[int, int, dict[str, _Distinct]]
@@ -39,6 +49,7 @@ class ChunkSpill:
 
     def __init__(self, folder: str | None = None, max_bytes: int | None = None) -> None:
         self.folder = folder or tempfile.gettempdir()
+        remove_leftover_spills(self.folder)
         self.max_bytes = default_budget(self.folder) if max_bytes is None else max_bytes
         self._file: BinaryIO | None = None
         self._path: str | None = None
@@ -61,7 +72,9 @@ class ChunkSpill:
             return
         try:
             if self._file is None:
-                handle, self._path = tempfile.mkstemp(prefix="sagedrop-spill-", suffix=".pickle", dir=self.folder)
+                handle, self._path = tempfile.mkstemp(prefix=SPILL_PREFIX, suffix=".pickle", dir=self.folder)
+                if fcntl is not None:  # held until the file is closed: this spill is alive
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._file = os.fdopen(handle, "wb")
             compact = {name: _compact(distinct) for name, distinct in distincts.items()}
             pickle.dump((start, rows, compact), self._file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -100,6 +113,22 @@ class ChunkSpill:
                 file.close()
         if path is not None:
             os.unlink(path)
+
+
+def remove_leftover_spills(folder: str) -> list[str]:
+    """Remove the spills in ``folder`` that no live spill holds (its process ended without removing it)."""
+    removed = []
+    if fcntl is None:
+        return removed
+    for path in glob.glob(os.path.join(glob.escape(folder), f"{SPILL_PREFIX}*.pickle")):
+        try:
+            with open(path, "rb") as file:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # refused while a live spill holds it
+                os.unlink(path)
+            removed.append(path)
+        except OSError:  # held, gone already, or not ours to remove
+            continue
+    return removed
 
 
 def _compact(distinct: _Distinct) -> tuple[np.ndarray, ...]:
