@@ -413,3 +413,34 @@ def test_a_nul_byte_deep_in_the_file_names_its_line_with_small_blocks():
         scan(opener_of(data), PrepareOptions.of(config(label="y")), SOURCE, chunk_bytes=37)
     assert str(streamed.value) == str(whole.value)
     assert "line 302" in str(streamed.value)
+
+
+def test_read_ahead_yields_in_order_and_raises_the_producers_error_where_it_happened():
+    made = []
+
+    def produce():
+        for item in range(5):
+            made.append(item)
+            if item == 3:
+                raise InvalidCsvError("line 4: bad")
+            yield item
+
+    received = []
+    with pytest.raises(InvalidCsvError, match="line 4: bad"):
+        for item in stream.ahead(produce()):
+            received.append(item)
+    assert received == [0, 1, 2]
+
+
+def test_read_ahead_makes_at_most_one_item_more_than_the_caller_takes():
+    made = []
+
+    def produce():
+        for item in range(100):
+            made.append(item)
+            yield item
+
+    items = stream.ahead(produce())
+    assert [next(items), next(items)] == [0, 1]
+    items.close()
+    assert made == [0, 1, 2]

@@ -14,8 +14,9 @@ import codecs
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ READ_BYTES = 1 << 20
 HEAD_MAX_BYTES = 64 * 1024 * 1024
 
 Opener = Callable[[], BinaryIO]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -235,10 +237,9 @@ def chunks(opener: Opener, dialect: Dialect, source: str, chunk_bytes: int = STR
     start = 0
     first = True
     with opener() as stream:
-        for line, data in record_chunks(
-            utf8_blocks(stream, dialect.encoding, fail, min(READ_BYTES, chunk_bytes)), chunk_bytes
-        ):
-            frame = _parse(data, dialect.delimiter, width, line, fail)
+        records = record_chunks(utf8_blocks(stream, dialect.encoding, fail, min(READ_BYTES, chunk_bytes)), chunk_bytes)
+        parsed = ((line, _parse(data, dialect.delimiter, width, line, fail)) for line, data in records)
+        for _, frame in ahead(parsed):
             if first and dialect.header:
                 frame = frame.iloc[1:].reset_index(drop=True)
             first = False
@@ -246,6 +247,20 @@ def chunks(opener: Opener, dialect: Dialect, source: str, chunk_bytes: int = STR
             if len(frame):
                 yield Chunk(start, frame)
                 start += len(frame)
+
+
+def ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, the next one made in a thread of its own while the caller uses this one.
+
+    pandas parses a chunk mostly without the GIL, so reading and parsing the next chunk overlaps the
+    work on this one (one chunk more in memory). The producer's errors reach the caller as they are.
+    """
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sagedrop-read-ahead") as pool:
+        pending = pool.submit(next, items, done)
+        while (item := pending.result()) is not done:
+            pending = pool.submit(next, items, done)
+            yield item
 
 
 def _parse(data: bytes, delimiter: str, width: int, line: int, fail) -> pd.DataFrame:
