@@ -36,6 +36,11 @@ route is not measured where the raw test split is over ``EVALUATION_TRANSFORM_BY
 takes the transform route there.
 Goals (issue 10): peak RSS under 400 MB at every size (preparation and evaluation), and at least 3x
 the pandas path's throughput. ``--sizes 100`` runs a subset.
+
+``--pairs N`` then runs the streamed preparation and the pandas path N more times back to back per
+size and prints each pair's throughput ratio and their median: the table's columns run minutes
+apart, and a shared machine's speed drifts by a third in that time, so one pair run together is the
+steadier measure of the ratio.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import gzip
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -385,6 +391,18 @@ def measure(
     return (size_of or path).stat().st_size / MB / seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
+def paired_ratios(path: Path, pairs: int, run=None) -> list[float]:
+    """Streamed over pandas whole-file throughput, ``pairs`` times, each pair measured back to back."""
+    run = run or measure
+    return [run("streamed", path)[0] / run("pandas whole-file", path)[0] for _ in range(pairs)]
+
+
+def ratio_line(ratios: list[float]) -> str:
+    shown = " ".join(f"{ratio:.2f}x" for ratio in ratios)
+    median = statistics.median(ratios)
+    return f"streamed / pandas whole-file, {len(ratios)} pairs run back to back: {shown} (median {median:.2f}x)"
+
+
 def available_mb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -406,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PYTHON",
         default=sys.executable,
         help="an interpreter with pyarrow, for the ceiling column (e.g. a venv of its own)",
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=0, metavar="N", help="then N back-to-back pairs of streamed and pandas runs"
     )
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -459,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
             if name == "streamed" and ARROW in results:
                 verdicts.append(f"{results[name][0] / results[ARROW][0]:.2f}x the pyarrow read's")
             print(f"{'':>8}  {name}: " + "; ".join(verdicts), flush=True)
+        if args.pairs and "pandas whole-file" in results:
+            print(f"{'':>8}  " + ratio_line(paired_ratios(path, args.pairs)), flush=True)
     if args.local_run:
         local_run_table([int(size) for size in args.local_run.split(",")], Path(args.folder))
     return 0

@@ -85,3 +85,17 @@ def test_a_ceiling_is_measured_as_the_command_it_is_given(tmp_path):
     failing = [sys.executable, "-c", "raise SystemExit(3)"]
     with pytest.raises(SystemExit, match="failed with status 3"):
         preprocess_bench.measure(preprocess_bench.ARROW, path, command=failing)
+
+
+def test_each_pair_is_measured_back_to_back_and_the_median_ratio_printed():
+    calls = []
+    speeds = iter([30.0, 10.0, 20.0, 10.0, 36.0, 12.0])  # streamed, pandas, streamed, pandas, ...
+
+    def run(mode, path):
+        calls.append(mode)
+        return next(speeds), 100.0
+
+    ratios = preprocess_bench.paired_ratios(Path("x.csv"), 3, run=run)
+    assert calls == ["streamed", "pandas whole-file"] * 3
+    assert ratios == [3.0, 2.0, 3.0]
+    assert preprocess_bench.ratio_line(ratios).endswith("3.00x 2.00x 3.00x (median 3.00x)")
