@@ -348,10 +348,7 @@ def local_run_table(sizes: list[int], folder: Path) -> None:
 
 
 def child(mode: str, path: str, out: str | None = None) -> None:
-    """Runs in the measured process."""
-    from sagedrop.run_config import resolve_run_config
-
-    config = resolve_run_config({}, {"label": "y"}, "bench")
+    """Runs in the measured process; each mode imports only what it uses (imports are part of the time)."""
     if mode == "streamed":
         prepare(path, Path(out) if out else None)
     elif mode in EVALUATION_MODES:
@@ -360,7 +357,9 @@ def child(mode: str, path: str, out: str | None = None) -> None:
         local_run(path, Path(out))
     elif mode == "whole-file prepare":
         from sagedrop.dataset.prepare import prepare_dataset
+        from sagedrop.run_config import resolve_run_config
 
+        config = resolve_run_config({}, {"label": "y"}, "bench")
         prepared = prepare_dataset(Path(path).read_bytes(), config, "bench.csv")
         for split in ("train", "validation", "test"):
             getattr(prepared, split).to_csv(os.devnull, header=False, index=False)
