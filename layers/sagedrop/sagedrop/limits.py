@@ -73,9 +73,9 @@ STREAM_SAMPLE_CELLS = 2_000_000
 SPILL_DISK_SHARE = 0.25
 SPILL_MAX_BYTES = 16 * 1024**3
 #: Uploads up to this size are preprocessed by the Lambda (3,008 MB, 15 minutes; memory is no limit:
-#: the streamed preparation peaked at 250-380 MB from 100 MB to 2 GB of CSV). Its throughput, both
-#: passes together, was 3.5-7 MB/s of bank-like CSV on a busy shared 2-core machine
-#: (benchmarks/preprocess_bench.py), so 1.5 GB takes 4-7 minutes there: the rest of Lambda's 15
+#: the streamed preparation peaked at 200-230 MB from 100 MB to 2 GB of CSV). Its throughput, both
+#: passes together, was 18-25 MB/s of bank-like CSV on a shared 2-core machine
+#: (benchmarks/preprocess_bench.py), so 1.5 GB takes 1-1.5 minutes there: the rest of Lambda's 15
 #: minutes is the margin for a slower CPU share and S3 reads. Larger uploads are prepared by a SageMaker
 #: Processing job (the default of the stack parameter LambdaPrepareMaxBytes, which routes them).
 LAMBDA_PREPROCESS_MAX_BYTES = 1_500 * 1024 * 1024
