@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT
+from .doc_tables import table_rows
 
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 HEADER = ("Parameter", "Default", "Meaning")
@@ -24,28 +25,9 @@ HEADER = ("Parameter", "Default", "Meaning")
 EMPTY = "empty"
 
 
-def _cells(line: str) -> list[str]:
-    """The cells of one Markdown table row (``\\|`` inside a cell is a literal bar)."""
-    inner = line.strip().removeprefix("|").removesuffix("|")
-    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", inner)]
-
-
 def parameter_rows(path: Path = DEPLOY_DOC) -> list[tuple[str, str, int]]:
     """(parameter, Default cell, line number) for each row of every ``| Parameter | Default | Meaning |`` table."""
-    rows = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    in_table = False
-    for number, line in enumerate(lines, start=1):
-        if not line.lstrip().startswith("|"):
-            in_table = False
-            continue
-        cells = _cells(line)
-        if tuple(cells) == HEADER:
-            in_table = True
-        elif in_table and not all(set(cell) <= set("-: ") for cell in cells):
-            assert len(cells) == len(HEADER), f"{path.name}:{number}: expected {len(HEADER)} cells: {line}"
-            rows.append((cells[0].strip("`"), cells[1], number))
-    return rows
+    return [(row[0].strip("`"), row[1], number) for row, number in table_rows(HEADER, path)]
 
 
 ROWS = parameter_rows()

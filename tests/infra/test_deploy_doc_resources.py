@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from . import doc_tables
 from .conftest import ROOT, STATE_MACHINES
 
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
@@ -29,27 +30,9 @@ FUNCTION = "AWS::Serverless::Function"
 SUFFIX = "Function"
 
 
-def _cells(line: str) -> list[str]:
-    """The cells of one Markdown table row (``\\|`` inside a cell is a literal bar)."""
-    inner = line.strip().removeprefix("|").removesuffix("|")
-    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", inner)]
-
-
 def table_rows(header: tuple[str, ...], path: Path = DEPLOY_DOC) -> list[tuple[list[str], int]]:
-    """(cells, line number) of each body row of every table whose header row is ``header``."""
-    rows = []
-    in_table = False
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.lstrip().startswith("|"):
-            in_table = False
-            continue
-        cells = _cells(line)
-        if tuple(cells) == header:
-            in_table = True
-        elif in_table and not all(set(cell) <= set("-: ") for cell in cells):
-            assert len(cells) == len(header), f"{path.name}:{number}: expected {len(header)} cells: {line}"
-            rows.append((cells, number))
-    return rows
+    """(cells, line number) of each body row of every table of ``path`` (deploy.md) whose header row is ``header``."""
+    return doc_tables.table_rows(header, path)
 
 
 def _names(cell: str) -> list[str]:
