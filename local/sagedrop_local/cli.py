@@ -27,7 +27,7 @@ from sagedrop_local import predict_cli, prepare_cli, score_cli
 from sagedrop_local.cloud import REPO_ROOT, LocalCloud
 from sagedrop_local.cloud_client import CloudClient, default_state_dir
 from sagedrop_local.files import open_input, writable_folder
-from sagedrop_local.interrupt import stop_run, wakeable_retry_waits
+from sagedrop_local.interrupt import stop_execution, wakeable_retry_waits
 from sagedrop_local.terminal import EscapingStream, one_line
 
 #: The exit status of a command ended by Ctrl-C (128 + SIGINT, as shells report it).
@@ -155,7 +155,7 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
         except KeyboardInterrupt:
             stream.write(f"\n  interrupted: stopping run {run_id}\n")
             stopped = True
-            final, backstop = stop_run(cloud, outcome["execution_arn"], wake)
+            final, backstop = stop_execution(cloud, outcome["execution_arn"], wake)
         history = cloud.history(outcome["execution_arn"])
         cloud.download(f"runs/{run_id}/", out / "bucket")
         score_cli.keep_run(cloud, run_id, Path(args.state_dir))  # so `local score` finds it later
@@ -170,13 +170,14 @@ def run_command(args: argparse.Namespace, stream: IO[str]) -> int:
     return _summarise(stream, out, record, wall, endpoints_left)
 
 
-def _interrupted_outcome(status: str, backstop: dict | None) -> str:
-    """What stopping the run did, from the execution's status and the backstop's answer, in a few words."""
+def _interrupted_outcome(status: str, backstop: dict | None, record: str = "run.json") -> str:
+    """What stopping the run or scoring did, from the execution's status and the backstop's answer, in a few words."""
     if backstop is None:
         if status == "RUNNING":  # a running local up's state machine, in a Retry's interval
             return "asked to stop; still RUNNING when this command ended (its failure is recorded once it stops)"
         return f"had already ended {status}"
-    done = ["aborted", "recorded in run.json" if backstop.get("recorded") else "not recorded"]
+    done = ["aborted", f"recorded in {record}" if backstop.get("recorded") else "not recorded"]
+    done += [f"stopped {name}" for name in backstop.get("stopped") or []]
     done += [f"deleted {name}" for name in backstop.get("deleted") or []]
     return ", ".join(done)
 

@@ -80,7 +80,7 @@ class LocalCloud(CloudClient):
         self.stack = LocalStack.from_template(
             root, region=REGION, parameter_overrides={**LOCAL_PARAMETERS, **(parameter_overrides or {})}
         )
-        _name_state_machines(self.stack)
+        name_state_machines(self.stack)
         self.startup_seconds = startup_seconds
         self.clock = clock
         self.warm_containers = warm_containers  # the commands' clouds: containers started ahead of need
@@ -211,24 +211,13 @@ class LocalCloud(CloudClient):
         self.state_machine_arn = self.state_machine_arns["PipelineStateMachine"]
         self.scoring_state_machine_arn = self.state_machine_arns["ScoringStateMachine"]
 
-    def _function_events(self, kind: str) -> list[tuple[str, dict]]:
-        """(function logical id, event properties) of every SAM event source of ``kind``, resolved."""
-        found = []
-        for logical_id, resource in self.stack.template["Resources"].items():
-            if resource["Type"] != "AWS::Serverless::Function":
-                continue
-            for source in resource.get("Properties", {}).get("Events", {}).values():
-                if source.get("Type") == kind:
-                    found.append((logical_id, self.stack.resolve(source.get("Properties", {}))))
-        return found
-
     def _create_event_rules(self) -> None:
         """The bucket sends every event to EventBridge; the template's rules route them to functions."""
         self.s3.put_bucket_notification_configuration(
             Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
         events = self._events
-        for logical_id, rule in self._function_events("EventBridgeRule"):
+        for logical_id, rule in function_events(self.stack, "EventBridgeRule"):
             name = rule.get("RuleName") or f"{self.stack.stack_name}-{logical_id}".lower()
             events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED")
             target = {"Id": logical_id, "Arn": self.functions[logical_id].arn}
@@ -243,7 +232,7 @@ class LocalCloud(CloudClient):
 
     def schedules(self) -> list[tuple[str, dict]]:
         """(function logical id, ScheduleV2 properties) of every schedule the template declares."""
-        return self._function_events("ScheduleV2")
+        return function_events(self.stack, "ScheduleV2")
 
     def outputs(self) -> dict[str, str]:
         """The template's stack outputs, as ``sam deploy`` prints them: those of resources built here."""
@@ -296,35 +285,20 @@ class LocalCloud(CloudClient):
         """Hand an S3 event to the starter, as the EventBridge rule does."""
         return self.invoke("StartPipelineFunction", event)
 
-    def publish(self, event: dict) -> list[tuple[str, dict]]:
-        """Put an event on the default bus: every rule whose pattern matches hands it to its functions.
 
-        moto matches S3's events to rules but delivers to no Lambda target, so this does the
-        delivery: (function logical id, its response) per target reached.
-        """
-        from moto.events.models import EventPattern
-
-        events = self._events
-        by_arn = {function.arn: logical_id for logical_id, function in self.functions.items()}
-        delivered = []
-        for page in events.get_paginator("list_rules").paginate():
-            for rule in page["Rules"]:
-                if rule.get("State") != "ENABLED" or not rule.get("EventPattern"):
-                    continue
-                if not EventPattern.load(rule["EventPattern"]).matches_event(event):
-                    continue
-                for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                    logical_id = by_arn.get(target["Arn"])
-                    if logical_id is None:
-                        continue
-                    try:
-                        delivered.append((logical_id, self.invoke(logical_id, event)))
-                    except RuntimeError as error:  # the function failed: Lambda logs it, EventBridge is done
-                        delivered.append((logical_id, {"error": str(error)}))
-        return delivered
+def function_events(stack: LocalStack, kind: str) -> list[tuple[str, dict]]:
+    """(function logical id, event properties) of every SAM event source of ``kind``, resolved."""
+    found = []
+    for logical_id, resource in stack.template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for source in resource.get("Properties", {}).get("Events", {}).values():
+            if source.get("Type") == kind:
+                found.append((logical_id, stack.resolve(source.get("Properties", {}))))
+    return found
 
 
-def _name_state_machines(stack: LocalStack) -> None:
+def name_state_machines(stack: LocalStack) -> None:
     """Each state machine under the name its template ``Name`` gives (``<stack>-pipeline``, ``<stack>-scoring``).
 
     LocalStack names every state machine ``<stack>-pipeline``; with two machines the second would

@@ -77,6 +77,34 @@ class CloudClient:
             raise RuntimeError(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
         return payload
 
+    def publish(self, event: dict) -> list[tuple[str, dict]]:
+        """Put an event on the default bus: every rule whose pattern matches hands it to its functions.
+
+        The rules are the template's (``LocalCloud`` creates them on moto's EventBridge, which a
+        running ``local up`` shares). moto matches events to rules but delivers to no Lambda target,
+        so this does the delivery: (function logical id, its response) per target reached.
+        """
+        from moto.events.models import EventPattern
+
+        events = self.client("events")
+        by_arn = {arn: logical_id for logical_id, arn in self.function_arns.items()}
+        delivered = []
+        for page in events.get_paginator("list_rules").paginate():
+            for rule in page["Rules"]:
+                if rule.get("State") != "ENABLED" or not rule.get("EventPattern"):
+                    continue
+                if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+                    continue
+                for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+                    logical_id = by_arn.get(target["Arn"])
+                    if logical_id is None:
+                        continue
+                    try:
+                        delivered.append((logical_id, self.invoke(logical_id, event)))
+                    except RuntimeError as error:  # the function failed: Lambda logs it, EventBridge is done
+                        delivered.append((logical_id, {"error": str(error)}))
+        return delivered
+
     def history(self, execution_arn: str) -> list[dict]:
         events: list[dict] = []
         for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):

@@ -1,9 +1,11 @@
-"""Ctrl-C during ``sagedrop local run``: stop the execution and record the run, as the cloud's backstop does.
+"""Ctrl-C during ``sagedrop local run`` or ``local score``: stop the execution and record it, as the cloud would.
 
 In AWS, StopExecution ends an execution ABORTED and Step Functions sends a status change event, which
-the template's rule hands to RecordAbandonedRunFunction: it stops the run's training job, deletes
-its endpoint unless kept, writes run.json with the error and notifies. moto sends no such event, so
-the command sends it itself, to the same function of the same stack.
+the template's rules route by state machine: ``<stack>-run-ended`` to RecordAbandonedRunFunction (it
+stops the run's training job, deletes its endpoint unless kept, writes run.json with the error and
+notifies), ``<stack>-scoring-ended`` to RecordAbandonedScoringFunction (it stops the transform job,
+deletes the scoring model, writes status.json and notifies). moto sends no such event, so the
+command puts it on the local event bus itself, where the same rules hand it to the same functions.
 
 moto's interpreter notices a stop between states, and sleeps out a Retry's interval with
 ``time.sleep``: a run waiting for training capacity would stay RUNNING for minutes after the stop.
@@ -23,9 +25,8 @@ from typing import Any
 from sagedrop_local.cloud_client import REGION, CloudClient
 from sagedrop_local.stack import ACCOUNT_ID
 
-BACKSTOP = "RecordAbandonedRunFunction"
 INTERRUPTED_ERROR = "Interrupted"
-INTERRUPTED_CAUSE = "sagedrop local run was interrupted (Ctrl-C)"
+INTERRUPTED_CAUSE = "sagedrop local {command} was interrupted (Ctrl-C)"
 
 
 def status_change_event(description: dict[str, Any]) -> dict[str, Any]:
@@ -87,18 +88,24 @@ def wakeable_retry_waits(enabled: bool = True) -> Iterator[threading.Event]:
         retrier_decl.time = previous
 
 
-def stop_run(
-    cloud: CloudClient, execution_arn: str, wake: threading.Event | None = None, settle_seconds: float = 10.0
+def stop_execution(
+    cloud: CloudClient,
+    execution_arn: str,
+    wake: threading.Event | None = None,
+    settle_seconds: float = 10.0,
+    command: str = "run",
 ) -> tuple[dict, dict | None]:
-    """Stop the execution (unless it ended meanwhile) and have the backstop record it.
+    """Stop the execution (unless it ended meanwhile) and have its state machine's backstop record it.
 
     ``wake``: the event of :func:`wakeable_retry_waits`, set once the stop is asked for. Returns the
     execution's final description and the backstop's answer (None when the execution ended by
     itself, whose own success or failure path recorded it, or was still running after
-    ``settle_seconds``, as a ``local up`` in a Retry's interval can be).
+    ``settle_seconds``, as a ``local up`` in a Retry's interval can be, or when no rule took it).
     """
     with contextlib.suppress(cloud.sfn.exceptions.ClientError):  # it ended between Ctrl-C and now
-        cloud.sfn.stop_execution(executionArn=execution_arn, error=INTERRUPTED_ERROR, cause=INTERRUPTED_CAUSE)
+        cloud.sfn.stop_execution(
+            executionArn=execution_arn, error=INTERRUPTED_ERROR, cause=INTERRUPTED_CAUSE.format(command=command)
+        )
     if wake is not None:
         wake.set()
     deadline = time.monotonic() + settle_seconds
@@ -108,4 +115,5 @@ def stop_run(
         description = cloud.sfn.describe_execution(executionArn=execution_arn)
     if description["status"] != "ABORTED":
         return description, None
-    return description, cloud.invoke(BACKSTOP, status_change_event(description))
+    answers = [response for _, response in cloud.publish(status_change_event(description))]
+    return description, answers[0] if answers else None

@@ -10,6 +10,7 @@ scoring needs of a run that succeeded (run.json, schema.json, the model and the 
 in the state directory (``runs/<run-id>/``); this command puts it back into the bucket when the
 bucket does not have the run. Exit 0 when the scoring SUCCEEDED, 1 with its error in one line
 otherwise (an unknown run id: RunNotFoundError; a wrong column: ColumnMismatchError naming it).
+Ctrl-C stops the scoring, which the stack's scoring backstop records in status.json (exit 130).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def _one_line(final: dict) -> str:
 
 
 def score_command(args: argparse.Namespace, stream: IO[str]) -> int:
-    from sagedrop_local.cli import ProgressPrinter, _cloud
+    from sagedrop_local.cli import INTERRUPTED_STATUS, LocalCloud, ProgressPrinter, _cloud, _interrupted_outcome
+    from sagedrop_local.interrupt import stop_execution, wakeable_retry_waits
 
     source, destination = _check_paths(args)
     data, name = _read_input(source)
@@ -117,7 +119,10 @@ def score_command(args: argparse.Namespace, stream: IO[str]) -> int:
     key = f"{SCORE_PREFIX}{args.run_id}/{name}.csv"
     started = time.perf_counter()
     stream.write(f"sagedrop local score: {source} ({len(data):,} bytes) with run {args.run_id}\n")
-    with _cloud(state_dir, state_dir / "score", stream) as cloud:
+    with (
+        _cloud(state_dir, state_dir / "score", stream) as cloud,
+        wakeable_retry_waits(enabled=isinstance(cloud, LocalCloud)) as wake,
+    ):
         if not restore_run(cloud, args.run_id, state_dir):
             stream.write(f"  run {args.run_id} is neither in the bucket nor kept in {state_dir / KEPT_RUNS}\n")
         outcome = cloud.start_scoring(data, key)
@@ -125,7 +130,14 @@ def score_command(args: argparse.Namespace, stream: IO[str]) -> int:
         if not outcome.get("started"):
             stream.write(f"sagedrop: no scoring started: {outcome.get('reason')}\n")
             return 2
-        final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
+        try:
+            final = cloud.wait(outcome["execution_arn"], on_event=ProgressPrinter(stream))
+        except KeyboardInterrupt:
+            stream.write(f"\n  interrupted: stopping scoring {outcome['scoring_id']}\n")
+            final, backstop = stop_execution(cloud, outcome["execution_arn"], wake, command="score")
+            what = _interrupted_outcome(final["status"], backstop, record="status.json")
+            stream.write(f"sagedrop: interrupted: scoring {outcome['scoring_id']} {what}\n")
+            return INTERRUPTED_STATUS
         if final["status"] != "SUCCEEDED":
             stream.write(f"\nscoring {final['status'].lower()}: {_one_line(final)}\n")
             return 1

@@ -51,6 +51,7 @@ FUNCTIONS = {  # docs/CONTRACTS.md: folder -> logical id
     "assemble_scores": "AssembleScoresFunction",
     "finish_scoring": "FinishScoringFunction",
     "handle_scoring_failure": "HandleScoringFailureFunction",
+    "record_abandoned_scoring": "RecordAbandonedScoringFunction",
 }
 #: Each state machine and its ASL file.
 STATE_MACHINES = {
@@ -58,7 +59,17 @@ STATE_MACHINES = {
     "ScoringStateMachine": ROOT / "statemachine" / "scoring.asl.json",
 }
 #: Functions no state of the state machine invokes: EventBridge rules and the schedule do.
-EVENT_TARGETS = {"StartPipelineFunction", "CleanupEndpointsFunction", "RecordAbandonedRunFunction"}
+EVENT_TARGETS = {
+    "StartPipelineFunction",
+    "CleanupEndpointsFunction",
+    "RecordAbandonedRunFunction",
+    "RecordAbandonedScoringFunction",
+}
+#: Each state machine's backstop: the function its "Execution Status Change" rule hands its unsuccessful ends to.
+BACKSTOPS = {
+    "PipelineStateMachine": ("RecordAbandonedRunFunction", "RunEnded", "RunEndedEventsDeadLetterQueue"),
+    "ScoringStateMachine": ("RecordAbandonedScoringFunction", "ScoringEnded", "ScoringEndedEventsDeadLetterQueue"),
+}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

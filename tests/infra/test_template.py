@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .conftest import (
-    ASL,
+    BACKSTOPS,
     EVENT_TARGETS,
     FUNCTIONS,
     ROOT,
@@ -409,14 +409,19 @@ def test_only_the_starter_starts_executions_and_only_of_the_stacks_state_machine
     )
 
 
-def test_execution_history_readers_are_limited_to_pipeline_executions(translated, resources):
-    machine_name = resources["PipelineStateMachine"]["Properties"]["Name"]["Fn::Sub"]
-    readers = []
+def test_execution_history_readers_are_limited_to_one_state_machines_executions(translated, resources):
+    pipeline = resources["PipelineStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    scoring = resources["ScoringStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    readers = {}
     for role, statement in role_statements(translated["Resources"]):
         if "states:GetExecutionHistory" in actions(statement):
-            readers.append(role)
-            assert statement["Resource"]["Fn::Sub"].endswith(f":execution:{machine_name}:*")
-    assert sorted(readers) == ["FinishRunFunctionRole", "HandleFailureFunctionRole", "RecordAbandonedRunFunctionRole"]
+            readers[role] = statement["Resource"]["Fn::Sub"].rsplit(":execution:", 1)[1]
+    assert readers == {
+        "FinishRunFunctionRole": f"{pipeline}:*",
+        "HandleFailureFunctionRole": f"{pipeline}:*",
+        "RecordAbandonedRunFunctionRole": f"{pipeline}:*",
+        "RecordAbandonedScoringFunctionRole": f"{scoring}:*",
+    }
 
 
 def test_sagemaker_role_is_for_sagemaker_and_touches_only_the_data_bucket(resources):
@@ -445,6 +450,7 @@ def test_notifications_are_published_only_by_finish_failure_and_cleanup(translat
         "HandleFailureFunctionRole",
         "HandleScoringFailureFunctionRole",
         "RecordAbandonedRunFunctionRole",
+        "RecordAbandonedScoringFunctionRole",
     ]
 
 
@@ -530,38 +536,52 @@ def test_samconfig_deploys_with_iam_capability_and_a_changeset():
     assert default["validate"]["parameters"]["lint"] is True
 
 
-# --- the backstop and the training job limit ----------------------------------------------------
-def test_the_backstop_rule_sends_this_machines_unsuccessful_ends_to_its_function(resources):
-    event = resources["RecordAbandonedRunFunction"]["Properties"]["Events"]["RunEnded"]
+# --- the backstops and the training job limit ---------------------------------------------------
+@pytest.mark.parametrize("machine", sorted(BACKSTOPS))
+def test_the_backstop_rule_sends_this_machines_unsuccessful_ends_to_its_function(resources, machine):
+    function, event_name, _ = BACKSTOPS[machine]
+    event = resources[function]["Properties"]["Events"][event_name]
     assert event["Type"] == "EventBridgeRule"
     pattern = event["Properties"]["Pattern"]
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
-    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PipelineStateMachine"}]  # this machine only
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine}]  # this machine only
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert "SUCCEEDED" not in pattern["detail"]["status"] and "RUNNING" not in pattern["detail"]["status"]
 
 
-def test_the_backstop_is_no_state_and_invoked_by_nothing_but_its_rule(resources):
-    for machine in STATE_MACHINES:
-        assert "RecordAbandonedRunFunction" not in _tasks(resources, machine)
-    assert "record_abandoned_run" not in ASL.read_text(encoding="utf-8")
+def test_each_state_machine_has_exactly_one_backstop_rule(resources):
+    watched = {}
+    for logical_id, resource in _functions(resources).items():
+        for source in resource["Properties"].get("Events", {}).values():
+            pattern = source.get("Properties", {}).get("Pattern", {})
+            if pattern.get("source") == ["aws.states"]:
+                for machine in pattern["detail"]["stateMachineArn"]:
+                    watched.setdefault(machine["Ref"], []).append(logical_id)
+    assert watched == {machine: [function] for machine, (function, _, _) in BACKSTOPS.items()}
 
 
-def test_events_the_backstop_failed_on_are_kept_in_an_encrypted_queue(resources):
-    properties = resources["RecordAbandonedRunFunction"]["Properties"]
-    queue_arn = {"Fn::GetAtt": ["RunEndedEventsDeadLetterQueue", "Arn"]}
+@pytest.mark.parametrize("machine", sorted(BACKSTOPS))
+def test_the_backstop_is_no_state_and_invoked_by_nothing_but_its_rule(resources, machine):
+    function = BACKSTOPS[machine][0]
+    folder = resources[function]["Properties"]["CodeUri"].removeprefix("functions/").strip("/")
+    for other in STATE_MACHINES:
+        assert function not in _tasks(resources, other)
+        assert folder not in STATE_MACHINES[other].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("machine", sorted(BACKSTOPS))
+def test_events_the_backstop_failed_on_are_kept_in_an_encrypted_queue(resources, machine):
+    function, event_name, queue = BACKSTOPS[machine]
+    properties = resources[function]["Properties"]
+    queue_arn = {"Fn::GetAtt": [queue, "Arn"]}
     assert properties["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": queue_arn}
-    rule = properties["Events"]["RunEnded"]["Properties"]
+    rule = properties["Events"][event_name]["Properties"]
     assert rule["DeadLetterConfig"] == {"Arn": queue_arn}
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    assert resources["RunEndedEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == {
-        "Fn::GetAtt": ["SagedropKey", "Arn"]
-    }
+    assert resources[queue]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["SagedropKey", "Arn"]}
     [allow] = [
-        s
-        for s in resources["RunEndedEventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Allow"
+        s for s in resources[f"{queue}Policy"]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
     ]
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(":rule/" + rule["RuleName"]["Fn::Sub"])
 
@@ -574,6 +594,31 @@ def test_the_backstop_stops_only_this_stacks_training_jobs_and_touches_only_run_
     assert [s["Resource"] for s in s3] == [{"Fn::Sub": "${DataBucket.Arn}/runs/*"}]
     states = [s for s in statements if any(a.startswith("states:") for a in actions(s))]
     assert {a for s in states for a in actions(s)} == {"states:DescribeExecution", "states:GetExecutionHistory"}
+
+
+def test_the_scoring_backstop_touches_only_scoring_executions_transform_jobs_models_and_status(resources):
+    statements = _function_statements(resources, "RecordAbandonedScoringFunction")
+    granted = {a for s in statements for a in actions(s)}
+    assert granted == {
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+        "sagemaker:DeleteModel",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+    }
+    [stop] = [s for s in statements if "sagemaker:StopTransformJob" in actions(s)]
+    assert stop["Condition"] == {"StringEquals": {"aws:ResourceTag/sagedrop:stack": {"Ref": "AWS::StackName"}}}
+    [objects] = [s for s in statements if "s3:PutObject" in actions(s)]
+    assert objects["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/runs/*/scoring/*/status.json"}
+    [states] = [s for s in statements if "states:GetExecutionHistory" in actions(s)]
+    machine_name = resources["ScoringStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    assert states["Resource"]["Fn::Sub"].endswith(f":execution:{machine_name}:*")
+    assert all(s["Resource"] != "*" for s in statements)
 
 
 def test_the_training_job_limit_reaches_start_training(template, resources):

@@ -96,7 +96,8 @@ def test_the_asynchronously_invoked_starter_has_a_dead_letter_queue_not_a_skip(c
     def results(kind: str) -> set[tuple[str, str]]:
         return {(c["check_id"], c["resource"]) for c in checkov_report["results"][kind]}
 
-    for function in ("StartPipelineFunction", "RecordAbandonedRunFunction"):  # both EventBridge targets
+    # the EventBridge targets
+    for function in ("StartPipelineFunction", "RecordAbandonedRunFunction", "RecordAbandonedScoringFunction"):
         dlq = ("CKV_AWS_116", f"AWS::Serverless::Function.{function}")
         assert dlq in results("passed_checks")
         assert dlq not in results("skipped_checks")
@@ -150,6 +151,7 @@ def test_environment_queue_topic_and_log_groups_are_encrypted_with_the_key(templ
     assert template["Globals"]["Function"]["KmsKeyArn"] == KEY_ARN
     assert resources["UploadEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
     assert resources["RunEndedEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
+    assert resources["ScoringEndedEventsDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
     assert resources["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"] == KEY_ARN
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Logs::LogGroup":
@@ -173,6 +175,7 @@ def test_key_use_is_granted_on_the_key_only_and_through_one_service(translated):
     assert {role for role, used in services.items() if "sns" in used} == publishers
     assert services.get("StartPipelineFunctionRole") == {"sqs"}
     assert services.get("RecordAbandonedRunFunctionRole") == {"sns", "sqs"}  # notifies, dead-letters
+    assert services.get("RecordAbandonedScoringFunctionRole") == {"sns", "sqs"}
     assert set(services) == publishers | {"StartPipelineFunctionRole"}
 
 

@@ -2,7 +2,8 @@
 
 Ctrl-C stops the execution, and the stack's backstop (RecordAbandonedRunFunction) records the run
 ABORTED, stops its training job and removes what the job had unpacked; the command says so in one
-line and exits 130.
+line and exits 130. Ctrl-C during `sagedrop local score` goes the same way, by the template's
+scoring-ended rule, to RecordAbandonedScoringFunction.
 """
 
 from __future__ import annotations
@@ -88,6 +89,46 @@ def test_ctrl_c_during_training_stops_the_job_records_the_run_and_exits_130(tmp_
     jobs = json.loads((state / "sagemaker-state.json").read_text())["training_jobs"]
     assert [job["TrainingJobStatus"] for job in jobs.values()] == ["Stopped"]
     assert state_files(state) == []
+
+
+def test_ctrl_c_during_a_scoring_stops_it_and_the_scoring_backstop_records_it(tmp_path, small_csv, monkeypatch, capsys):
+    # Given a scoring whose first check is busy for seconds (its Lambda in flight) when Ctrl-C comes
+    class SlowCheck(cli.LocalCloud):
+        def __enter__(self):
+            cloud = super().__enter__()
+            runtime, original = cloud.lambdas, cloud.lambdas.run
+
+            def run(name_or_arn: str, event: dict):
+                if runtime.function(name_or_arn).logical_id == "ValidateScoringFunction":
+                    time.sleep(3)
+                return original(name_or_arn, event)
+
+            runtime.run = run
+            return cloud
+
+    monkeypatch.setattr(cli, "LocalCloud", SlowCheck)
+
+    class CtrlCOnceStarted(cli.ProgressPrinter):
+        def __call__(self, event: dict) -> None:
+            super().__call__(event)
+            if (event.get("stateExitedEventDetails") or {}).get("name") == "Start the scoring":
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "ProgressPrinter", CtrlCOnceStarted)
+    out = tmp_path / "scored.csv"
+
+    # When the operator presses Ctrl-C
+    status = main(
+        ["local", "score", "bank-0123456789abcdef", str(small_csv), "--out", str(out), "--state-dir", str(tmp_path)]
+    )
+
+    # Then the scoring-ended rule handed the stop to the scoring's backstop, which recorded it; one line, exit 130
+    printed = capsys.readouterr()
+    assert status == INTERRUPTED_STATUS
+    last = printed.out.strip().splitlines()[-1]
+    assert last.startswith("sagedrop: interrupted: scoring bank-") and "aborted, recorded in status.json" in last
+    assert "Traceback" not in printed.out + printed.err
+    assert not out.exists()
 
 
 def test_sigint_to_the_process_ends_it_with_one_line_and_no_traceback(tmp_path, small_csv):

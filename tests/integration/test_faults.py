@@ -34,6 +34,7 @@ import pytest
 
 from sagedrop.limits import RUN_CONFIG_MAX_BYTES, STATE_PAYLOAD_MAX_BYTES
 from sagedrop.names import endpoint_name
+from sagedrop.pipeline.run_record import describe_failure
 from sagedrop_local.cloud import LocalCloud
 from sagedrop_local.sagemaker.faults import FaultPlan
 
@@ -198,7 +199,7 @@ def status_change_event(cloud: LocalCloud, execution_arn: str) -> dict:
     event.update(id=str(uuid.uuid4()), resources=[execution_arn])
     event["detail"] = {
         "executionArn": execution_arn,
-        "stateMachineArn": cloud.state_machine_arn,
+        "stateMachineArn": description["stateMachineArn"],
         "name": description["name"],
         "status": description["status"],
         "startDate": int(description["startDate"].timestamp() * 1000),
@@ -353,6 +354,37 @@ def test_a_terminal_error_no_catch_sees_is_recorded_by_the_backstop(cloud, small
     # and a second delivery of the same event changes nothing
     [(_, again)] = cloud.publish(status_change_event(cloud, outcome["execution_arn"]))
     assert again["recorded"] is False and cloud.notifications(mentioning=run_id) == []
+
+
+def test_a_scorings_terminal_error_reaches_the_scoring_backstop_which_writes_status_json(
+    cloud, small_csv, clean_faults
+):
+    # Given a scoring whose first check answers an error no Catch receives
+    broken = lambda_error("States.DataLimitExceeded", "The state/task 'Check the run and the file' returned too much.")
+    key = "score/bank-0123456789abcdef/terminal.csv"
+    with lambda_faults(cloud, {"ValidateScoringFunction": lambda *_: broken}):
+        outcome = cloud.start_scoring(small_csv, key)
+        assert outcome["started"], outcome
+        final = cloud.wait(outcome["execution_arn"], timeout_seconds=60)
+    status_key = "runs/bank-0123456789abcdef/scoring/terminal/status.json"
+    assert final["status"] == "FAILED" and final["error"] == "States.Runtime"
+    assert cloud.keys(status_key) == [], "no failure path ran"
+
+    # When the execution's status change is put on the bus
+    [(function, response)] = cloud.publish(status_change_event(cloud, outcome["execution_arn"]))
+
+    # Then the scoring's rule, not the pipeline's, handed it to the scoring's backstop, which recorded it
+    assert function == "RecordAbandonedScoringFunction"
+    assert response["recorded"] is True and response["status_key"] == status_key
+    status = json.loads(cloud.read(status_key))
+    assert (status["status"], status["recorded_by"]) == ("FAILED", "backstop")
+    assert status["error"] == describe_failure({"Error": final["error"], "Cause": final["cause"]})  # the execution's
+    [notification] = cloud.notifications(mentioning=key)
+    assert notification["subject"] == "sagedrop scoring of terminal with run bank-0123456789abcdef failed"
+    assert cloud.read(key) == small_csv, "the upload is left as it was"
+    # and a second delivery changes nothing
+    [(_, again)] = cloud.publish(status_change_event(cloud, outcome["execution_arn"]))
+    assert again["recorded"] is False and cloud.notifications(mentioning=key) == []
 
 
 def test_a_failure_path_that_dies_is_completed_by_the_backstop(cloud, small_csv, clean_faults):

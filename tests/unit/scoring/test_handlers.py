@@ -11,7 +11,7 @@ from tests.constants import ACCOUNT, BUCKET, REGION
 from tests.unit.handlers.conftest import ENVIRONMENT, emf_metrics
 from tests.unit.pipeline.conftest import load_event
 
-from .conftest import RUN_ID, World, make_run_record, make_schema
+from .conftest import RUN_ID, World, make_run_record, make_schema, make_scoring_state
 
 SCORING_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:sagedrop-test-scoring"
 PASS = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
@@ -80,7 +80,6 @@ def test_the_failure_handler_records_an_unknown_run(load_handler, aws, lambda_co
     s3.create_bucket(Bucket=BUCKET)
     sns = boto3.client("sns", region_name=REGION)
     sns.create_topic(Name=ENVIRONMENT["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1])
-    from .conftest import make_scoring_state
 
     state = make_scoring_state(failure={"Error": "RunNotFoundError", "Cause": "there is no run"})
 
@@ -89,3 +88,56 @@ def test_the_failure_handler_records_an_unknown_run(load_handler, aws, lambda_co
     assert result["error"] == {"error": "RunNotFoundError", "message": "there is no run"}
     assert result["problems"] == [] and result["status_key"] == f"runs/{RUN_ID}/scoring/customers/status.json"
     assert json.loads(s3.get_object(Bucket=BUCKET, Key=result["status_key"])["Body"].read())["status"] == "FAILED"
+
+
+# --- record_abandoned_scoring (the scoring's backstop; an EventBridge target, not a state) ---------
+def test_the_scoring_backstop_records_an_aborted_scoring_once(load_handler, machines, lambda_context, capsys):
+    # Given a scoring execution stopped from the console (no failure path ran)
+    world = World()
+    starter_input = {key: value for key, value in make_scoring_state().items() if key != "execution_arn"}
+    execution_arn = machines.start_execution(
+        stateMachineArn=SCORING_ARN, name=starter_input["scoring_id"], input=json.dumps(starter_input)
+    )["executionArn"]
+    machines.stop_execution(executionArn=execution_arn)
+    event = load_event("scoring_execution_timed_out.json")
+    event["resources"] = [execution_arn]
+    event["detail"].update(
+        executionArn=execution_arn, stateMachineArn=SCORING_ARN, status="ABORTED", input=json.dumps(starter_input)
+    )
+    app = load_handler("record_abandoned_scoring")
+
+    # When EventBridge delivers its status change, twice (at least once delivery)
+    first = app.lambda_handler(event, lambda_context)
+    first_metrics = emf_metrics(capsys.readouterr().out)
+    second = app.lambda_handler(event, lambda_context)
+
+    # Then the first records it and says what it did, the second does nothing
+    assert set(first) == {
+        "execution_arn",
+        "status",
+        "recorded",
+        "reason",
+        "scoring_id",
+        "status_key",
+        "error",
+        "stopped",
+        "deleted",
+        "problems",
+    }
+    assert (first["recorded"], first["status"]) == (True, "ABORTED")
+    assert first["error"] == {"error": "ExecutionAborted", "message": "the execution ended ABORTED"}
+    assert first_metrics == {"AbandonedScoringsRecorded": 1.0}
+    assert second["recorded"] is False
+    status = json.loads(world.read(first["status_key"]))
+    assert (status["status"], status["recorded_by"], status["execution_arn"]) == ("FAILED", "backstop", execution_arn)
+    [message] = world.messages()
+    assert "the execution ended ABORTED" in message["message"] and message["attributes"]["workflow"] == "scoring"
+
+
+def test_the_scoring_backstop_rejects_other_events(load_handler, aws, lambda_context):
+    from sagedrop.errors import InvalidEventError
+
+    app = load_handler("record_abandoned_scoring")
+
+    with pytest.raises(InvalidEventError, match="Step Functions Execution Status Change"):
+        app.lambda_handler(load_event("object_created_score.json"), lambda_context)

@@ -12,6 +12,7 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.aws.transform_jobs import BatchTransformGateway
+from sagedrop.backstop import RECORDED_BY_STATE_MACHINE
 from sagedrop.names import RUN_ID_TAG
 from sagedrop.pipeline.costing import run_cost
 from sagedrop.pipeline.deployment import hosting_names
@@ -21,8 +22,6 @@ from sagedrop.pipeline.state import Failure, FailureHandled, FailureInput, Finis
 from sagedrop.pipeline.tuning import trials_key
 
 LOG = logging.getLogger(__name__)
-#: run.json's ``recorded_by``: the state machine's own failure path ("Record the failure").
-RECORDED_BY_STATE_MACHINE = "state machine"
 
 
 def _keep_endpoint(state: RunState) -> bool:

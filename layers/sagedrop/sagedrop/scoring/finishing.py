@@ -15,6 +15,7 @@ from typing import Any
 from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.transform_jobs import BatchTransformGateway
+from sagedrop.backstop import RECORDED_BY_STATE_MACHINE
 from sagedrop.pipeline.run_record import describe_failure
 from sagedrop.scoring.errors import InvalidScoringKeyError
 from sagedrop.scoring.keys import ScoringTarget, scoring_target, status_key
@@ -32,7 +33,8 @@ LOG = logging.getLogger(__name__)
 NOTIFICATION_WORKFLOW = "scoring"
 
 
-def _target(state: ScoringState) -> ScoringTarget | None:
+def target_of(state: ScoringState) -> ScoringTarget | None:
+    """The run and name the scoring is for: the checked ones, else the key's; None for a key that names no run."""
     if state.validated is not None:
         return ScoringTarget(state.validated.run_id, state.validated.name)
     try:
@@ -49,6 +51,7 @@ def status_document(
     deleted: list[str],
     stopped: list[str] | None = None,
     problems: list[str] | None = None,
+    recorded_by: str = RECORDED_BY_STATE_MACHINE,
 ) -> dict[str, Any]:
     document = state.as_dict()
     return {
@@ -69,6 +72,7 @@ def status_document(
             "deleted": deleted,
         },
         "problems": problems or [],
+        "recorded_by": recorded_by,
     }
 
 
@@ -103,14 +107,21 @@ def finish_scoring(
 
 
 def handle_scoring_failure(
-    state: ScoringFailureInput, *, sagemaker: BatchTransformGateway, bucket: DataBucket, notifier: Notifier
+    state: ScoringFailureInput,
+    *,
+    sagemaker: BatchTransformGateway,
+    bucket: DataBucket,
+    notifier: Notifier,
+    recorded_by: str = RECORDED_BY_STATE_MACHINE,
+    note: str | None = None,
 ) -> ScoringFailureHandled:
     """Stop the transform job if it runs, delete the scoring model, record the failure, notify.
 
     A step that died after CreateTransformJob (a Lambda timeout) never returned the names, so once the
-    request was validated they are derived, as the start step derived them.
+    request was validated they are derived, as the start step derived them. Shared by the state
+    machine's failure path and the backstop (``recorded_by``, and its ``note`` in the notification).
     """
-    target = _target(state)
+    target = target_of(state)
     stopped: list[str] = []
     deleted: list[str] = []
     problems: list[str] = []
@@ -136,7 +147,9 @@ def handle_scoring_failure(
     if model:
         attempt(f"delete model {model}", lambda: deleted.extend([model] if sagemaker.delete_model(model) else []))
 
-    document = status_document(state, target, status="FAILED", deleted=deleted, stopped=stopped, problems=problems)
+    document = status_document(
+        state, target, status="FAILED", deleted=deleted, stopped=stopped, problems=problems, recorded_by=recorded_by
+    )
     key = status_key(target) if target else None
     if key:
         attempt("write status.json", lambda: bucket.write_json(key, document))
@@ -145,6 +158,7 @@ def handle_scoring_failure(
         f"sagedrop could not score {bucket.uri(state.source.key)}.",
         "",
         f"  {error.get('error')}: {error.get('message')}",
+        *([note] if note else []),
         "",
         f"Input (left as it was): {bucket.uri(state.source.key)}",
         *([f"Status: {bucket.uri(key)}"] if key else []),
