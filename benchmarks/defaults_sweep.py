@@ -258,6 +258,11 @@ def candidates(problem_type: ProblemType, defaults: Mapping[str, str]) -> list[C
         found.append(Candidate(f"RECOMMENDED, stop on {other_metric}", dict(RECOMMENDED), eval_metric=other_metric))
     if problem_type is ProblemType.BINARY:
         found.append(Candidate("RECOMMENDED, scale_pos_weight", dict(RECOMMENDED), scale_pos_weight=True))
+    if problem_type is ProblemType.REGRESSION:
+        # without the regression default (XGBOOST_OBJECTIVES' min_child_weight 20): xgboost's own value
+        found.append(
+            Candidate("RECOMMENDED, min_child_weight 1 (xgboost's own)", tuned(RECOMMENDED, min_child_weight=1))
+        )
     return found
 
 
@@ -271,7 +276,13 @@ def train_xgboost(splits: Splits, candidate: Candidate, seed: int) -> tuple[xgb.
     hp = dict(candidate.hyperparameters)
     rounds = int(hp.pop("num_round"))
     patience = int(hp.pop("early_stopping_rounds", 0))
-    params: dict[str, object] = {**hp, "objective": objectives.default, "eval_metric": [metric]}
+    # as training_hyperparameters: the default objective's own hyperparameters under the candidate's
+    params: dict[str, object] = {
+        **objectives.hyperparameters,
+        **hp,
+        "objective": objectives.default,
+        "eval_metric": [metric],
+    }
     params.update({"nthread": THREADS, "seed": seed, "verbosity": 0})
     if splits.problem_type is ProblemType.MULTICLASS:
         params["num_class"] = splits.class_count

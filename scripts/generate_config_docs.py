@@ -52,7 +52,9 @@ def render_keys() -> str:
 def render_objectives() -> str:
     lines = []
     for kind, table in XGBOOST_OBJECTIVES.items():
-        names = [f"`{name}`" + (" (*default*)" if name == table.default else "") for name in table.allowed]
+        own = ", ".join(f"`{name}` {value}" for name, value in table.hyperparameters.items())
+        marks = {table.default: f" (*default*{', with ' + own if own else ''})"}
+        names = [f"`{name}`" + marks.get(name, "") for name in table.allowed]
         lines.append(f"  - `{kind}`: {', '.join(names)}")
     domains = ", ".join(f"`{name}` {domain.says}" for name, domain in LABEL_DOMAINS.items())
     lines.append(

@@ -109,6 +109,27 @@ def test_hyperparameters_follow_the_problem_type(stubbed, problem_type, classes,
         assert hyperparameters["num_class"] == "4"
     else:
         assert "num_class" not in hyperparameters
+    # regression's default objective trains with at least 20 rows per leaf; classification keeps xgboost's 1
+    assert hyperparameters.get("min_child_weight") == ("20" if problem_type == "regression" else None)
+
+
+def _regression_hyperparameters(**config) -> dict[str, str]:
+    state = parse_state(
+        make_state(config=make_config(**config), dataset=make_dataset("regression")), StartTrainingInput
+    )
+    return training_hyperparameters(state.prepared.config, state.prepared.dataset)
+
+
+def test_a_configured_min_child_weight_wins_over_the_problem_types_default():
+    assert _regression_hyperparameters(hyperparameters={"min_child_weight": 1})["min_child_weight"] == "1"
+    assert _regression_hyperparameters(hyperparameters={"min_child_weight": 35.5})["min_child_weight"] == "35.5"
+
+
+def test_another_regression_objective_does_not_get_the_default_objectives_leaf_size():
+    # count:poisson's hessian is the predicted mean, not 1 per row: 20 would mean something else there
+    chosen = _regression_hyperparameters(problem_type="regression", hyperparameters={"objective": "count:poisson"})
+    assert chosen["objective"] == "count:poisson"
+    assert "min_child_weight" not in chosen
 
 
 def test_every_channel_is_csv_from_an_s3_prefix(stubbed):

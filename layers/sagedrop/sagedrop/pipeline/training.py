@@ -26,7 +26,8 @@ def algorithm_image(algorithm: Algorithm, settings: PipelineSettings) -> str:
 def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict[str, str]:
     """The run's hyperparameters, as the strings the built-in algorithm expects.
 
-    XGBoost: the objective and eval_metric default from the problem type (a run configuration may
+    XGBoost: the objective, eval_metric and the default objective's own hyperparameters
+    (``XGBoostObjectives.hyperparameters``) default from the problem type (a run configuration may
     pick another objective only together with problem_type); num_class always follows the data.
     Linear Learner: :func:`linear_learner_hyperparameters`.
     """
@@ -44,6 +45,8 @@ def training_hyperparameters(config: RunConfig, dataset: DatasetSummary) -> dict
     chosen = {"verbosity": "1", "eval_metric": objectives.eval_metric}
     chosen.update({name: str(value) for name, value in config.hyperparameters.items()})
     chosen.setdefault("objective", objectives.default)
+    if chosen["objective"] == objectives.default:
+        chosen = {**objectives.hyperparameters, **chosen}
     if dataset.problem_type is ProblemType.MULTICLASS:
         chosen["num_class"] = str(dataset.class_count)
     else:
