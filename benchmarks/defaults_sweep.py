@@ -50,7 +50,7 @@ from threshold_rules import THRESHOLD_RULES, oracle_f1  # beside this script
 
 from sagedrop.dataset import prepare_dataset
 from sagedrop.problem_types import XGBOOST_OBJECTIVES, ProblemType
-from sagedrop.run_config import resolve_run_config
+from sagedrop.run_config import RunConfig, resolve_run_config
 from sagedrop.run_config.hyperparameters import DEFAULT_XGBOOST_HYPERPARAMETERS
 from sagedrop_local.sagemaker.hyperparameters import _MAXIMIZE_METRICS as MAXIMIZE_METRICS
 
@@ -116,11 +116,13 @@ def pipeline_splits(name: str, split_seed: int | None = None) -> Splits:
 
 
 def run_splits(name: str, runs: Path) -> Splits:
-    """The splits a real run wrote: ``runs/<name>/run/bucket/runs/<run-id>/`` as model_quality.py --out keeps it.
+    """The splits a real run wrote on the default split, as model_quality.py --out keeps it.
 
-    Exactly the pipeline's splits, whatever its preparation does (label-first headerless part files).
+    ``runs/<name>/seed-<seed>/run/bucket/runs/<run-id>/``: exactly the pipeline's splits, whatever its
+    preparation does (label-first headerless part files).
     """
-    run_dirs = sorted((runs / name / "run" / "bucket" / "runs").glob("*/schema.json"))
+    seed = RunConfig.model_fields["seed"].default
+    run_dirs = sorted((runs / name / f"seed-{seed}" / "run" / "bucket" / "runs").glob("*/schema.json"))
     if not run_dirs:
         raise SystemExit(f"{runs / name}: no run of {name} (make one with model_quality.py --out {runs})")
     run_dir = run_dirs[-1].parent

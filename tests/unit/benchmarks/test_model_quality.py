@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "model_quality.py"
+if str(PATH.parent) not in sys.path:
+    sys.path.append(str(PATH.parent))  # the script imports quality_tables from beside it
 _spec = importlib.util.spec_from_file_location("model_quality", PATH)
 model_quality = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("model_quality", model_quality)  # dataclasses look their module up there
@@ -119,6 +121,39 @@ def test_rounds_used_reads_the_kept_rounds_where_the_run_recorded_them():
     assert model_quality.rounds_used({}, {"rounds": {"kept": 120, "best_iteration": 119}}) == 120
     assert model_quality.rounds_used({"pipeline_record": {"training": {"rounds": 80}}}, {}) == 80
     assert model_quality.rounds_used({"pipeline_record": None}, {}) is None
+
+
+def test_the_splits_start_with_the_default_split_and_never_repeat_one():
+    assert model_quality.split_seeds(1, 1729) == [1729]
+    assert model_quality.split_seeds(4, 1729) == [1729, 1, 2, 3]
+    assert model_quality.split_seeds(3, 2) == [2, 1, 3]
+
+
+def test_a_summary_row_judges_the_means_and_counts_the_splits_won_by_each_split():
+    check = Check("r2", 0.56)
+    row = model_quality.summary_row("abalone", check, [0.55, 0.58, 0.57], [0.56, 0.54, 0.57])
+
+    assert row["sagedrop"] == pytest.approx(0.5667, abs=1e-4)
+    assert row["histgb"] == pytest.approx(0.5567, abs=1e-4)
+    assert row["won"] == "2/3"  # lost the first, won the second, tied the third
+    assert row["verdict"] == "pass"  # the means: 0.5667 ≥ 0.56 and ≥ HistGB's 0.5567
+    below = model_quality.summary_row("abalone", check, [0.55, 0.55], [0.50, 0.50])
+    assert below["won"] == "2/2" and below["verdict"] == "FAIL"  # beats HistGB, misses the target
+
+
+def test_splits_won_counts_lower_errors_as_better_and_skips_missing_figures():
+    assert model_quality.splits_won("rmse", [2.0, 2.5, None], [2.1, 2.4, 2.0]) == "1/2"
+    assert model_quality.summary_row("bank", Check("f1@0.5", None, compare=False), [0.5], [0.6])["won"] == "—"
+    assert model_quality.summary_row("bank", Check("f1", 0.6), [None, None], [0.6, 0.6])["verdict"] == "n/a"
+
+
+def test_each_splits_figures_are_printed_side_by_side_under_their_seed():
+    entries = [{"dataset": "bank", "metric": "roc_auc", "ours": [0.9383, 0.935], "theirs": [0.9376, None]}]
+
+    lines = model_quality.format_splits(entries, [1729, 1]).splitlines()
+
+    assert "seed 1729: sagedrop / HistGB" in lines[0] and "seed 1: sagedrop / HistGB" in lines[0]
+    assert "0.9383 / 0.9376" in lines[2] and "0.9350 / —" in lines[2]
 
 
 def test_the_table_aligns_its_columns_and_shows_missing_figures_as_a_dash():
