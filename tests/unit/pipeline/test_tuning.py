@@ -222,6 +222,45 @@ def test_an_alias_of_a_tuned_name_is_not_sent_as_a_static_hyperparameter():
     assert static["max_delta_step"] == "1" and static["num_round"] == "40"
 
 
+def _ranges_of(request: dict) -> dict[str, tuple[str, str]]:
+    ranges = request["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    return {spec["Name"]: (spec["MinValue"], spec["MaxValue"]) for specs in ranges.values() for spec in specs}
+
+
+def test_the_search_holds_the_value_one_training_job_would_have_used():
+    # A regression's default min_child_weight (20) is above the declared range (1-10): the search must be able to
+    # try it, or tuning could end worse than the single job it replaces.
+    config, dataset = inputs(make_config(tuning={}), make_dataset("regression"))
+    request = tuning_job_request(run_id=RUN_ID, job_name="t", config=config, dataset=dataset, settings=make_settings())
+    assert _ranges_of(request)["min_child_weight"] == ("1", "20")
+    assert "min_child_weight" not in request["TrainingJobDefinition"]["StaticHyperParameters"]
+
+    # classification keeps the declared range; a configured value outside one widens it, an alias's too
+    configured = {"max_depth": 12, "eta": None, "learning_rate": 0.005}  # eta's alias instead of the default eta
+    config, dataset = inputs(make_config(tuning={}, hyperparameters=configured), make_dataset())
+    request = tuning_job_request(run_id=RUN_ID, job_name="t", config=config, dataset=dataset, settings=make_settings())
+    ranges = _ranges_of(request)
+    declared = {spec.name: spec for spec in PARAMETER_RANGES[Algorithm.XGBOOST]}
+    assert ranges["min_child_weight"] == ("1", "10")
+    assert ranges["max_depth"] == ("3", "12")
+    assert ranges["eta"] == ("0.005", _bound(declared["eta"].high))
+    assert ranges["subsample"] == (_bound(declared["subsample"].low), _bound(declared["subsample"].high))
+
+
+def _bound(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def test_a_value_the_ranges_kind_cannot_hold_leaves_it_as_declared():
+    from sagedrop.pipeline.tuning import ParameterRange, search_ranges
+
+    depth = ParameterRange("max_depth", "Integer", 3, 10)
+    rate = ParameterRange("eta", "Continuous", 0.01, 0.3, "Logarithmic")
+    assert search_ranges((depth, rate), {"max_depth": "12.5", "eta": "0"}) == (depth, rate)
+    assert search_ranges((depth, rate), {"max_depth": "nan", "eta": "x"}) == (depth, rate)
+    assert search_ranges((depth,), {"max_depth": "2"}) == (ParameterRange("max_depth", "Integer", 2, 10),)
+
+
 def test_a_config_without_tuning_has_no_tuning_request():
     config, dataset = inputs(make_config(), make_dataset())
     with pytest.raises(ValueError, match="no tuning"):

@@ -18,7 +18,7 @@ import math
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
@@ -156,6 +156,37 @@ def tuning_objective(algorithm: Algorithm, problem_type: ProblemType) -> dict[st
     return {"Type": OBJECTIVE_TYPES[metric], "MetricName": metric}
 
 
+def search_ranges(ranges: tuple[ParameterRange, ...], hyperparameters: Mapping[str, str]) -> tuple[ParameterRange, ...]:
+    """``ranges``, each widened to hold the run's own value of its hyperparameter (or of an alias).
+
+    That value, configured or the problem type's default (a regression's ``min_child_weight`` 20), is
+    what the single training job would have used: a search that cannot try it may end worse than no
+    search. A value the range's kind or scale cannot hold is left out; the run configuration's checks
+    already keep every value within what the container accepts.
+    """
+    widened = []
+    for spec in ranges:
+        value = next((hyperparameters[name] for name in (spec.name, *spec.aliases) if name in hyperparameters), None)
+        number = _number(value)
+        fits = (
+            number is not None
+            and (spec.kind != INTEGER or number.is_integer())
+            and (spec.scaling != LOGARITHMIC or number > 0)
+        )
+        if fits and not spec.low <= number <= spec.high:
+            spec = replace(spec, low=min(spec.low, number), high=max(spec.high, number))
+        widened.append(spec)
+    return tuple(widened)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        number = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
 def static_hyperparameters(hyperparameters: Mapping[str, str], ranges: tuple[ParameterRange, ...]) -> dict[str, str]:
     """The run's hyperparameters minus the tuned ones (and their aliases, which would contradict them)."""
     tuned = {name for spec in ranges for name in (spec.name, *spec.aliases)}
@@ -168,9 +199,10 @@ def tuning_job_request(
     """The complete CreateHyperParameterTuningJob request for one run (a pure function of its inputs)."""
     if config.tuning is None:
         raise ValueError("the run configuration asks for no tuning (tuning is null)")
-    ranges = PARAMETER_RANGES[config.algorithm]
+    hyperparameters = training_hyperparameters(config, dataset)
+    ranges = search_ranges(PARAMETER_RANGES[config.algorithm], hyperparameters)
     definition = training_job_definition(run_id=run_id, config=config, dataset=dataset, settings=settings)
-    definition["StaticHyperParameters"] = static_hyperparameters(training_hyperparameters(config, dataset), ranges)
+    definition["StaticHyperParameters"] = static_hyperparameters(hyperparameters, ranges)
     by_kind: dict[str, list[dict]] = {}
     for spec in ranges:
         by_kind.setdefault(f"{spec.kind}ParameterRanges", []).append(spec.as_request())

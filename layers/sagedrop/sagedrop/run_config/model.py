@@ -309,7 +309,8 @@ class RunConfig(_Part):
         description="An object runs a SageMaker **Automatic Model Tuning** job (Bayesian search over sagedrop's "
         "ranges for the algorithm, objective: the validation metric) instead of one training job, and deploys its "
         "best trial; its missing keys take their defaults. The tuned hyperparameters' values in `hyperparameters` "
-        "are replaced by the search. Needs a validation split. `null`: one training job.",
+        "are replaced by the search, whose range is widened to include them (and a regression's default "
+        "`min_child_weight`). Needs a validation split. `null`: one training job.",
     )
     delimiter: Literal[",", ";", "\t", "|"] | None = Field(None, description="`null`: detected from the file.")
     balance_classes: Flag = Field(
