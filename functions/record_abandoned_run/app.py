@@ -16,6 +16,7 @@ from sagedrop.aws.notifications import Notifier
 from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.backstop import parse_status_change
 from sagedrop.pipeline.abandoned import record_abandoned_run
 from sagedrop.settings import PipelineSettings
 
@@ -34,7 +35,9 @@ EXECUTIONS = Executions(client("stepfunctions", retries=RetryPolicy.SELF))
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    outcome = record_abandoned_run(event, sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS)
+    outcome = record_abandoned_run(
+        parse_status_change(event), sagemaker=SAGEMAKER, bucket=BUCKET, notifier=NOTIFIER, executions=EXECUTIONS
+    )
     logger.append_keys(run_id=outcome.run_id, execution_arn=outcome.execution_arn)
     if outcome.recorded:
         metrics.add_metric(name="AbandonedRunsRecorded", unit=MetricUnit.Count, value=1)

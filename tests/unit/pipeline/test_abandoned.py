@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from sagedrop.aws.stepfunctions import Executions
+from sagedrop.backstop import parse_status_change
 from sagedrop.errors import InvalidEventError
 from sagedrop.pipeline.abandoned import latest_run_state, record_abandoned_run, terminal_failure
 from sagedrop.pipeline.finishing import handle_failure
@@ -117,7 +118,7 @@ def world():
 
 def backstop(world: World, event: dict, sagemaker=None):
     return record_abandoned_run(
-        event,
+        parse_status_change(event),
         sagemaker=sagemaker or world.sagemaker,
         bucket=world.bucket,
         notifier=world.notifier,

@@ -20,10 +20,10 @@ from sagedrop.aws.stepfunctions import Executions
 from sagedrop.backstop import (
     ENDED_WITHOUT_SUCCESS,
     RECORDED_BY_BACKSTOP,
+    ExecutionStatusChange,
     backstop_note,
     execution_input,
     latest_state,
-    parse_status_change,
     read_history,
     terminal_failure,
 )
@@ -47,7 +47,7 @@ class AbandonedRunOutcome(Section):
 
 
 def record_abandoned_run(
-    event: Any,
+    event: ExecutionStatusChange,
     *,
     sagemaker: SageMakerGateway,
     bucket: DataBucket,
@@ -55,8 +55,7 @@ def record_abandoned_run(
     executions: Executions,
 ) -> AbandonedRunOutcome:
     """Record the failure of the execution in ``event`` unless its failure path already did."""
-    detail = parse_status_change(event).detail
-    arn = detail.execution_arn
+    arn = event.detail.execution_arn
     description = executions.describe(arn)
     # The event is delivered best effort and may be late: the execution may have been redriven.
     status = description["status"]
