@@ -1,7 +1,8 @@
-"""Write the generated parts of docs/CONTRACTS.md: the step map and the run state's shape.
+"""Write the generated parts of docs/CONTRACTS.md: the functions, the step map and the run state's shape.
 
 Sources: sagedrop.pipeline.steps (one declaration per step), sagedrop.pipeline.state (the models),
-statemachine/pipeline.asl.json (state names, ResultPaths) and template.yaml (function logical ids).
+statemachine/*.asl.json (state names, ResultPaths) and template.yaml (every function's folder, logical
+id and event sources, and which state machine's placeholders name it).
 Run ``python scripts/generate_contracts.py`` after changing any of them; a test fails while the
 document is stale. ``--check`` exits 1 instead of writing.
 """
@@ -16,11 +17,15 @@ from pathlib import Path
 
 from sagedrop.pipeline import state
 from sagedrop.pipeline.steps import STEPS, substitution_key
+from sagedrop_local.stack import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "docs" / "CONTRACTS.md"
 ASL = ROOT / "statemachine" / "pipeline.asl.json"
+TEMPLATE = ROOT / "template.yaml"
 BEGIN, END = "<!-- generated: steps and run state (scripts/generate_contracts.py) -->", "<!-- end generated -->"
+FUNCTIONS_BEGIN = "<!-- generated: functions (scripts/generate_contracts.py) -->"
+FUNCTIONS_END = "<!-- end generated: functions -->"
 SECTIONS = (
     state.RunState,
     state.SourceObject,
@@ -44,6 +49,49 @@ def states_by_function(asl: dict) -> dict[str, list[str]]:
         if match:
             found.setdefault(match.group(1), []).append(name)
     return found
+
+
+def render_functions(template: dict) -> str:
+    """Every function of template.yaml: its folder, logical id, and what invokes it."""
+    resources = template["Resources"]
+    invokers: dict[str, list[str]] = {}
+    for machine_id, machine in resources.items():
+        if machine["Type"] != "AWS::Serverless::StateMachine":
+            continue
+        properties = machine["Properties"]
+        by_key = states_by_function(json.loads((ROOT / properties["DefinitionUri"]).read_text()))
+        for key, target in properties.get("DefinitionSubstitutions", {}).items():
+            function_id = target.get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
+            if function_id and key in by_key:
+                names = ", ".join(f'"{name}"' for name in by_key[key])
+                invokers.setdefault(function_id, []).append(f"{machine_id} {names}")
+    lines = [
+        FUNCTIONS_BEGIN,
+        "| function folder (handler `app.py`) | logical id | invoked by |",
+        "| --- | --- | --- |",
+    ]
+    functions = {key: value for key, value in resources.items() if value["Type"] == "AWS::Serverless::Function"}
+    for function_id, function in sorted(functions.items(), key=lambda item: item[1]["Properties"]["CodeUri"]):
+        properties = function["Properties"]
+        sources = list(invokers.get(function_id, []))
+        for event in properties.get("Events", {}).values():
+            sources.append(_event_source(event))
+        lines.append(f"| `{properties['CodeUri']}` | {function_id} | {'; '.join(sources) or '—'} |")
+    lines.append(FUNCTIONS_END)
+    return "\n".join(lines)
+
+
+def _event_source(event: dict) -> str:
+    properties = event.get("Properties", {})
+    if event["Type"] == "EventBridgeRule":
+        name = properties.get("RuleName", "")
+        name = name.get("Fn::Sub", name) if isinstance(name, dict) else name
+        return f"EventBridge rule `{str(name).replace('${AWS::StackName}', '<stack>')}`"
+    if event["Type"] == "ScheduleV2":
+        expression = properties.get("ScheduleExpression")
+        parameter = expression.get("Ref") if isinstance(expression, dict) else expression
+        return f"EventBridge Scheduler (`{parameter}`)"
+    return event["Type"]
 
 
 def _type_text(annotation: object) -> str:
@@ -87,18 +135,21 @@ def render(asl: dict) -> str:
     return "\n".join(lines)
 
 
-def updated(document: str, generated: str) -> str:
-    if BEGIN in document and END in document:
-        head, _, rest = document.partition(BEGIN)
-        _, _, tail = rest.partition(END)
+def updated(document: str, generated: str, begin: str = BEGIN, end: str = END) -> str:
+    """``document`` with the block between ``begin`` and ``end`` replaced (appended when it has none)."""
+    if begin in document and end in document:
+        head, _, rest = document.partition(begin)
+        _, _, tail = rest.partition(end)
         return head + generated + tail
     return document.rstrip("\n") + "\n\n## Pipeline steps and run state (generated)\n\n" + generated + "\n"
 
 
 def main(argv: list[str]) -> int:
-    generated = render(json.loads(ASL.read_text()))
     current = CONTRACTS.read_text()
-    new = updated(current, generated)
+    new = updated(current, render(json.loads(ASL.read_text())))
+    if FUNCTIONS_BEGIN not in new:
+        raise SystemExit(f"docs/CONTRACTS.md has no {FUNCTIONS_BEGIN} block to fill")
+    new = updated(new, render_functions(load_template(TEMPLATE)), FUNCTIONS_BEGIN, FUNCTIONS_END)
     if "--check" in argv:
         if new != current:
             print("docs/CONTRACTS.md is stale: run python scripts/generate_contracts.py", file=sys.stderr)
