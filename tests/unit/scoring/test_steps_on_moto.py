@@ -280,6 +280,8 @@ def test_finishing_deletes_the_model_records_and_notifies(world):
         3,
         f"scores/{RUN_ID}/customers.csv",
     )
+    # which instance type the transform job ran on (the run's endpoint type, or Batch Transform's fallback)
+    assert status["resources"]["instance_type"] == state["transform"]["instance_type"] == "ml.m5.large"
     [message] = world.messages()
     assert message["attributes"] == {"status": "SUCCEEDED", "workflow": "scoring", "run_id": RUN_ID}
     assert f"s3://{BUCKET}/scores/{RUN_ID}/customers.csv" in message["message"]

@@ -68,6 +68,8 @@ def status_document(
         "resources": {
             "model": (document.get("transform") or {}).get("model_name"),
             "transform_job": (document.get("transform") or {}).get("job_name"),
+            # the type the job ran on: the run's endpoint type, or the fallback Batch Transform offers
+            "instance_type": (document.get("transform") or {}).get("instance_type"),
             "stopped": stopped or [],
             "deleted": deleted,
         },
