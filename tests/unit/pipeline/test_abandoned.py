@@ -61,18 +61,28 @@ class Machine:
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
         )["stateMachineArn"]
 
-    def run(self, stop_after: float | None = None) -> str:
+    def run(self, stop_waiting: bool = False) -> str:
         arn = self.sfn.start_execution(stateMachineArn=self.arn, name=RUN_ID, input=json.dumps(RUN_INPUT))[
             "executionArn"
         ]
-        if stop_after is not None:
-            time.sleep(stop_after)
+        if stop_waiting:
+            # StopExecution once the execution waits, not after a fixed sleep: on a loaded machine moto's
+            # interpreter may not have run the states before the Wait yet
+            self.await_wait_state(arn)
             self.sfn.stop_execution(executionArn=arn)
         for _ in range(100):
             if self.sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
                 return arn
             time.sleep(0.05)
         raise AssertionError("the execution did not end")
+
+    def await_wait_state(self, arn: str) -> None:
+        for _ in range(400):
+            events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            if any(event["type"] == "WaitStateEntered" for event in events):
+                return
+            time.sleep(0.05)
+        raise AssertionError("the execution never reached its Wait state")
 
     def event(self, execution_arn: str) -> dict:
         """The status-change event EventBridge delivers (events/execution_failed.json, re-addressed)."""
@@ -197,7 +207,7 @@ def test_an_aborted_run_stops_its_training_job_and_says_it_was_aborted(world):
     states = breaks_at_runtime(sections)
     states["Break"] = {"Type": "Wait", "Seconds": 60, "End": True}
     machine = Machine(states, first="Deployed")
-    execution_arn = machine.run(stop_after=0.5)
+    execution_arn = machine.run(stop_waiting=True)
     sagemaker = FakeSageMaker()
 
     outcome = backstop(world, machine.event(execution_arn), sagemaker).as_dict()

@@ -72,16 +72,26 @@ class Machine:
             stateMachineArn=self.arn, name=document.get("scoring_id", "other"), input=json.dumps(document)
         )["executionArn"]
 
-    def run(self, stop_after: float | None = None, document: dict = STARTER_INPUT) -> str:
+    def run(self, stop_waiting: bool = False, document: dict = STARTER_INPUT) -> str:
         arn = self.start(document)
-        if stop_after is not None:
-            time.sleep(stop_after)
+        if stop_waiting:
+            # StopExecution once the execution waits, not after a fixed sleep: on a loaded machine moto's
+            # interpreter may not have run the states before the Wait yet
+            self.await_wait_state(arn)
             self.sfn.stop_execution(executionArn=arn)
         for _ in range(200):
             if self.sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
                 return arn
             time.sleep(0.05)
         raise AssertionError("the execution did not end")
+
+    def await_wait_state(self, arn: str) -> None:
+        for _ in range(400):
+            events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            if any(event["type"] == "WaitStateEntered" for event in events):
+                return
+            time.sleep(0.05)
+        raise AssertionError("the execution never reached its Wait state")
 
     def event(self, execution_arn: str) -> dict:
         """The status-change event EventBridge delivers (events/scoring_execution_timed_out.json, re-addressed)."""
@@ -148,7 +158,7 @@ def ended(status: str, sections: dict) -> tuple[Machine, str]:
         return machine, machine.run()
     if status == "ABORTED":  # StopExecution (the console, `sagedrop local score`'s Ctrl-C)
         machine = Machine(reaching(sections, WAITING), first="Reached")
-        return machine, machine.run(stop_after=0.5)
+        return machine, machine.run(stop_waiting=True)
     # the execution's own time limit (moto's interpreter finishes the Wait after the timeout, unseen)
     machine = Machine(reaching(sections, {**WAITING, "Seconds": 2}), first="Reached", timeout_seconds=1)
     return machine, machine.run()
@@ -197,7 +207,13 @@ def test_a_scoring_that_ended_without_its_failure_path_is_recorded_failed_and_it
     assert (record["status"], record["recorded_by"], record["execution_arn"]) == ("FAILED", "backstop", execution_arn)
     assert record["error"]["error"] == error and (message is None or record["error"]["message"] == message)
     assert (record["run_id"], record["name"], record["rows"]) == (RUN_ID, "customers", 3)
-    assert record["resources"] == {"model": MODEL, "transform_job": JOB, "stopped": [JOB], "deleted": [MODEL]}
+    assert record["resources"] == {
+        "model": MODEL,
+        "transform_job": JOB,
+        "instance_type": "ml.m5.large",  # from the transform section the last state document held
+        "stopped": [JOB],
+        "deleted": [MODEL],
+    }
     # and the failure is notified as the failure path notifies it, saying the backstop did
     [notification] = world.messages()
     assert notification["subject"] == f"sagedrop scoring of customers with run {RUN_ID} failed"
@@ -209,7 +225,7 @@ def test_a_scoring_that_ended_without_its_failure_path_is_recorded_failed_and_it
 def test_a_scoring_that_ended_before_its_check_is_recorded_from_its_input(world):
     # Given a scoring stopped right after it started: no section but the starter's
     machine = Machine({"Wait": WAITING}, first="Wait")
-    execution_arn = machine.run(stop_after=0.3)
+    execution_arn = machine.run(stop_waiting=True)
 
     outcome = backstop(world, machine.event(execution_arn), FakeSageMaker()).as_dict()
 
@@ -316,7 +332,7 @@ def test_a_pipeline_execution_is_not_taken_for_a_scoring(world):
     # Given an execution whose documents are a run's (the rule routes no such event here)
     run_input = {"run_id": RUN_ID, "source": STARTER_INPUT["source"], "poll": STARTER_INPUT["poll"]}
     machine = Machine({"Wait": WAITING}, first="Wait", name="sagedrop-test-pipeline", start=None)
-    execution_arn = machine.run(stop_after=0.2, document=run_input)
+    execution_arn = machine.run(stop_waiting=True, document=run_input)
 
     with pytest.raises(InvalidEventError, match="no state document names a scoring"):
         backstop(world, machine.event(execution_arn))
