@@ -159,6 +159,8 @@ def run_facts(run_id: str) -> dict:
             "seed": 1729,
             "keep_endpoint": False,
         },
+        # what the training job reported: the configuration's and what the problem type added
+        "hyperparameters": {"max_depth": "5", "eta": "0.1", "num_round": "400", "objective": "binary:logistic"},
     }
 
 

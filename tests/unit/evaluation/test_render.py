@@ -17,6 +17,7 @@ from sagedrop.evaluation import (
     render_report_html,
 )
 from sagedrop.evaluation.curves import chart_data
+from sagedrop.evaluation.sections import run_section
 from sagedrop.pricing import estimate_run_cost
 from tests.unit.evaluation import samples
 
@@ -230,6 +231,17 @@ def test_every_chart_of_a_full_report_is_there_and_no_value_is_dumped_as_json(pr
     for heading in ("Metrics", "Data", "Columns and what preprocessing did with them", "The run"):
         assert heading in text
     assert "Estimated cost of the run" in text and "Time per step" in text and "Effective configuration" in text
+    assert "Hyperparameters of the training job" in text
+
+
+def test_the_training_jobs_hyperparameters_are_a_table_of_their_own_by_name():
+    run = samples.run_facts("r-1") | {"hyperparameters": {"objective": "reg:squarederror", "min_child_weight": "20"}}
+
+    section = run_section(run)
+
+    assert section["hyperparameters"] == [("min_child_weight", "20"), ("objective", "reg:squarederror")]
+    assert not any(name.startswith("Hyperparameters") for name, _ in section["facts"])  # not twice
+    assert run_section({"run_id": "r-1"})["hyperparameters"] == []
 
 
 def test_a_chosen_threshold_is_shown_beside_the_default_one():

@@ -116,7 +116,13 @@ def test_no_failure_means_no_error_and_a_missing_name_is_unknown():
 
 def test_the_record_of_a_run_collects_its_resources_and_steps():
     state = make_state(
-        training={"job_name": "job-1", "status": "Completed", "polls": 4, "metrics": {"validation:auc": 0.9}},
+        training={
+            "job_name": "job-1",
+            "status": "Completed",
+            "polls": 4,
+            "metrics": {"validation:auc": 0.9},
+            "hyperparameters": {"eta": "0.05", "objective": "binary:logistic"},
+        },
         endpoint={
             "model_name": "m",
             "endpoint_config_name": "c",
@@ -163,6 +169,7 @@ def test_the_record_of_a_run_collects_its_resources_and_steps():
         "deleted": ["e", "c", "m"],
     }
     assert record["training"]["polls"] == 4
+    assert record["training"]["hyperparameters"] == {"eta": "0.05", "objective": "binary:logistic"}
     assert record["analysis"] == {
         "status": "Completed",
         "analysis_key": "runs/x/analysis/output/analysis.json",

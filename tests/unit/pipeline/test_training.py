@@ -258,6 +258,12 @@ def test_check_training_carries_metrics_and_the_model_artifact_when_completed(st
                 {"MetricName": "validation:auc", "Value": 0.93},
                 {"MetricName": "train:auc", "Value": 0.97},
             ],
+            # a tuning trial's, with SageMaker's own objective name beside the model's
+            HyperParameters={
+                "eta": "0.05",
+                "objective": "binary:logistic",
+                "_tuning_objective_metric": "validation:auc",
+            },
         ),
     )
     state = make_state(training={"job_name": "job-1", "status": "InProgress", "polls": 0})
@@ -269,6 +275,7 @@ def test_check_training_carries_metrics_and_the_model_artifact_when_completed(st
     assert training["metrics"] == {"validation:auc": 0.93, "train:auc": 0.97}
     assert training["model_artifact"] == artifact
     assert training["billable_seconds"] == 95
+    assert training["hyperparameters"] == {"eta": "0.05", "objective": "binary:logistic"}
 
 
 def test_check_training_carries_the_failure_reason(stubbed):

@@ -274,10 +274,14 @@ def schema_section(schema: Mapping[str, Any]) -> dict:
 def run_section(run: Mapping[str, Any] | None) -> dict | None:
     if not run:
         return None
-    config = run.get("config")
+    config, hyperparameters = run.get("config"), run.get("hyperparameters")
     return {
-        "facts": facts(run, skip=("config", "steps", "estimated_cost_usd")),
+        "facts": facts(run, skip=("config", "hyperparameters", "steps", "estimated_cost_usd")),
         "config": facts(config) if isinstance(config, Mapping) else [],
+        # by name: what the training job used, configured or added by the problem type and the data
+        "hyperparameters": sorted((str(k), plain(v)) for k, v in hyperparameters.items())
+        if isinstance(hyperparameters, Mapping)
+        else [],
     }
 
 

@@ -133,6 +133,7 @@ def evaluate_run(
         "endpoint": state.endpoint.endpoint_name,
         "test_split_scored_by": source,
         "config": state.prepared.config.as_dict(),
+        "hyperparameters": dict(state.training.hyperparameters or {}),
     }
     charts = chart_data(dataset.problem_type, labels, predictions)
     bucket.write_json(report_data_key(run_id), {"run": run_facts, "chart_data": charts})

@@ -111,6 +111,7 @@ def build_run_record(
             "polls": training.get("polls"),
             "metrics": training.get("metrics"),
             "billable_seconds": training.get("billable_seconds"),
+            "hyperparameters": training.get("hyperparameters"),
         },
         "analysis": {
             "status": analysis.get("status"),

@@ -149,6 +149,9 @@ class Training(Section):
     metrics: dict[str, float] | None = None
     model_artifact: str | None = None
     billable_seconds: int | None = None
+    #: What the job trained with, as DescribeTrainingJob reports it (SageMaker's own "_" names left out):
+    #: the run configuration's values and what the problem type and the data added.
+    hyperparameters: dict[str, str] | None = None
 
 
 TuningJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting", "DeleteFailed"]

@@ -218,4 +218,6 @@ def describe_training(job_name: str, polls: int, sagemaker: SageMakerGateway) ->
         metrics={m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
         model_artifact=job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
         billable_seconds=job.get("BillableTimeInSeconds"),
+        # a tuning trial's also hold "_tuning_objective_metric", which is SageMaker's, not the model's
+        hyperparameters={k: v for k, v in (job.get("HyperParameters") or {}).items() if not k.startswith("_")} or None,
     )
