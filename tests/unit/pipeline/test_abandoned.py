@@ -20,6 +20,7 @@ from sagedrop.errors import InvalidEventError
 from sagedrop.pipeline.abandoned import latest_run_state, record_abandoned_run, terminal_failure
 from sagedrop.pipeline.finishing import handle_failure
 from sagedrop.pipeline.state import FailureInput, parse_state
+from tests.executions import await_wait_state
 
 from .conftest import ACCOUNT, BUCKET, REGION, RUN_ID, load_event, make_config, make_dataset
 from .test_finishing import NAMES, FakeSageMaker, World
@@ -66,23 +67,13 @@ class Machine:
             "executionArn"
         ]
         if stop_waiting:
-            # StopExecution once the execution waits, not after a fixed sleep: on a loaded machine moto's
-            # interpreter may not have run the states before the Wait yet
-            self.await_wait_state(arn)
+            await_wait_state(self.sfn, arn)  # StopExecution once it waits
             self.sfn.stop_execution(executionArn=arn)
         for _ in range(100):
             if self.sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
                 return arn
             time.sleep(0.05)
         raise AssertionError("the execution did not end")
-
-    def await_wait_state(self, arn: str) -> None:
-        for _ in range(400):
-            events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            if any(event["type"] == "WaitStateEntered" for event in events):
-                return
-            time.sleep(0.05)
-        raise AssertionError("the execution never reached its Wait state")
 
     def event(self, execution_arn: str) -> dict:
         """The status-change event EventBridge delivers (events/execution_failed.json, re-addressed)."""

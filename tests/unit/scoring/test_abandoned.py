@@ -25,6 +25,7 @@ from sagedrop.scoring.keys import ScoringTarget
 from sagedrop.scoring.names import scoring_model_name, transform_job_name
 from sagedrop.scoring.state import ScoringFailureInput, parse_state
 from tests.constants import ACCOUNT, REGION
+from tests.executions import await_wait_state
 from tests.infra.conftest import ROOT
 from tests.unit.pipeline.conftest import load_event
 
@@ -75,23 +76,13 @@ class Machine:
     def run(self, stop_waiting: bool = False, document: dict = STARTER_INPUT) -> str:
         arn = self.start(document)
         if stop_waiting:
-            # StopExecution once the execution waits, not after a fixed sleep: on a loaded machine moto's
-            # interpreter may not have run the states before the Wait yet
-            self.await_wait_state(arn)
+            await_wait_state(self.sfn, arn)  # StopExecution once it waits
             self.sfn.stop_execution(executionArn=arn)
         for _ in range(200):
             if self.sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
                 return arn
             time.sleep(0.05)
         raise AssertionError("the execution did not end")
-
-    def await_wait_state(self, arn: str) -> None:
-        for _ in range(400):
-            events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            if any(event["type"] == "WaitStateEntered" for event in events):
-                return
-            time.sleep(0.05)
-        raise AssertionError("the execution never reached its Wait state")
 
     def event(self, execution_arn: str) -> dict:
         """The status-change event EventBridge delivers (events/scoring_execution_timed_out.json, re-addressed)."""
