@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.errors import InvalidEventError, SagedropError
-from sagedrop.pipeline.state import Failure
+from sagedrop.pipeline.state import Failure, Section
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +55,59 @@ class ExecutionStatusChange(BaseModel):
     source: Literal["aws.states"]
     detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
     detail: ExecutionDetail
+
+
+class BackstopOutcome(Section):
+    """What a backstop did with one event (the handler's response; EventBridge discards it)."""
+
+    execution_arn: str
+    status: str
+    recorded: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndedExecution:
+    """The execution of a status-change event, as DescribeExecution and its history tell it now."""
+
+    arn: str
+    status: str  #: DescribeExecution's, not the event's: the event is delivered best effort and may be late
+    description: dict
+    history: list[dict] | None  #: None when not read (the execution is not over) or unreadable
+
+    @property
+    def ended_without_success(self) -> bool:
+        return self.status in ENDED_WITHOUT_SUCCESS
+
+    def latest_state(self, model: type[StateT], names: str) -> StateT:
+        """The most complete state it reached (:func:`latest_state`), from its history and its input."""
+        return latest_state(model, execution_input(self.description), self.arn, self.history or [], names)
+
+    def failure(self) -> Failure:
+        return terminal_failure(self.status, self.description, self.history or [])
+
+    def left_alone(self, reason: str | None = None) -> dict[str, Any]:
+        """A BackstopOutcome's fields when nothing is recorded: by default, the execution is not over."""
+        return {
+            "execution_arn": self.arn,
+            "status": self.status,
+            "recorded": False,
+            "reason": reason or f"the execution is {self.status}",
+        }
+
+    def recorded(self) -> dict[str, Any]:
+        """A BackstopOutcome's fields when the backstop recorded the failure."""
+        reason = f"the execution ended {self.status} without recording its failure"
+        return {"execution_arn": self.arn, "status": self.status, "recorded": True, "reason": reason}
+
+
+def read_ended_execution(event: ExecutionStatusChange, executions: Executions) -> EndedExecution:
+    """Describe the event's execution; read its history when it ended without success (the redriven ran on)."""
+    arn = event.detail.execution_arn
+    description = executions.describe(arn)
+    status = description["status"]
+    history = read_history(executions, arn) if status in ENDED_WITHOUT_SUCCESS else None
+    return EndedExecution(arn, status, description, history)
 
 
 def parse_status_change(event: Any) -> ExecutionStatusChange:
@@ -103,13 +157,14 @@ def state_documents(history: list[dict]) -> list[Any]:
     return found
 
 
-def latest_state(model: type[StateT], first_input: dict, execution_arn: str, history: list[dict]) -> StateT | None:
+def latest_state(model: type[StateT], first_input: dict, execution_arn: str, history: list[dict], names: str) -> StateT:
     """The most complete state the execution reached, as ``model``: its latest state document that reads.
 
     A document that does not read as ``model`` (cut off at the size limit, a foreign shape) is
     passed over for the one before it; the execution input, which the starter wrote, is the last
-    resort; None when nothing reads. Keys ``model`` does not name (a Catch's ``cleanup_error``) are
-    left out, and ``execution_arn`` is the execution's where a document has none.
+    resort; when nothing reads, InvalidEventError says no document names ``names`` ("a run (run_id,
+    source, poll)"). Keys ``model`` does not name (a Catch's ``cleanup_error``) are left out, and
+    ``execution_arn`` is the execution's where a document has none.
     """
     for document in [*state_documents(history), {**first_input, "execution_arn": execution_arn}]:
         if not isinstance(document, dict):
@@ -120,7 +175,7 @@ def latest_state(model: type[StateT], first_input: dict, execution_arn: str, his
             return model.model_validate(known)
         except (ValidationError, ValueError, SagedropError):  # the config validator raises InvalidConfigError
             continue
-    return None
+    raise InvalidEventError(f"execution {execution_arn}: no state document names {names}")
 
 
 def terminal_failure(status: str, description: dict, history: list[dict]) -> Failure:

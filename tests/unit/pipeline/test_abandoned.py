@@ -15,9 +15,9 @@ import pytest
 from moto import mock_aws
 
 from sagedrop.aws.stepfunctions import Executions
-from sagedrop.backstop import parse_status_change
+from sagedrop.backstop import parse_status_change, terminal_failure
 from sagedrop.errors import InvalidEventError
-from sagedrop.pipeline.abandoned import latest_run_state, record_abandoned_run, terminal_failure
+from sagedrop.pipeline.abandoned import latest_run_state, record_abandoned_run
 from sagedrop.pipeline.finishing import handle_failure
 from sagedrop.pipeline.state import FailureInput, parse_state
 from tests.executions import await_wait_state

@@ -18,28 +18,24 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.sagemaker import SageMakerGateway
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.backstop import (
-    ENDED_WITHOUT_SUCCESS,
     RECORDED_BY_BACKSTOP,
+    BackstopOutcome,
     ExecutionStatusChange,
     backstop_note,
-    execution_input,
     latest_state,
-    read_history,
-    terminal_failure,
+    read_ended_execution,
 )
-from sagedrop.errors import InvalidEventError
 from sagedrop.pipeline.finishing import record_failure
 from sagedrop.pipeline.run_record import run_key
-from sagedrop.pipeline.state import FailureInput, RunState, Section
+from sagedrop.pipeline.state import FailureInput, RunState
+
+#: What the InvalidEventError of an execution none of whose documents reads as a run says it lacks.
+_A_RUN = "a run (run_id, source, poll)"
 
 
-class AbandonedRunOutcome(Section):
-    """What the backstop did with one event (the handler's response; EventBridge discards it)."""
+class AbandonedRunOutcome(BackstopOutcome):
+    """What the backstop did with one run's event (the handler's response; EventBridge discards it)."""
 
-    execution_arn: str
-    status: str
-    recorded: bool
-    reason: str
     run_id: str | None = None
     error: dict[str, Any] | None = None
     deleted: list[str] = []
@@ -55,41 +51,26 @@ def record_abandoned_run(
     executions: Executions,
 ) -> AbandonedRunOutcome:
     """Record the failure of the execution in ``event`` unless its failure path already did."""
-    arn = event.detail.execution_arn
-    description = executions.describe(arn)
-    # The event is delivered best effort and may be late: the execution may have been redriven.
-    status = description["status"]
-    if status not in ENDED_WITHOUT_SUCCESS:
-        return AbandonedRunOutcome(
-            execution_arn=arn, status=status, recorded=False, reason=f"the execution is {status}"
-        )
-    history = read_history(executions, arn)
-    state = latest_run_state(execution_input(description), arn, history or [])
-    if _failure_recorded(bucket, state.run_id, arn):
-        return AbandonedRunOutcome(
-            execution_arn=arn,
-            status=status,
-            recorded=False,
-            run_id=state.run_id,
-            reason="run.json already records this execution's failure",
-        )
-    failure = terminal_failure(status, description, history or [])
+    ended = read_ended_execution(event, executions)
+    if not ended.ended_without_success:  # redriven since
+        return AbandonedRunOutcome(**ended.left_alone())
+    state = ended.latest_state(FailureInput, _A_RUN)
+    if _failure_recorded(bucket, state.run_id, ended.arn):
+        reason = "run.json already records this execution's failure"
+        return AbandonedRunOutcome(**ended.left_alone(reason), run_id=state.run_id)
     handled = record_failure(
         state,
-        failure,
+        ended.failure(),
         sagemaker=sagemaker,
         bucket=bucket,
         notifier=notifier,
-        history=history,
+        history=ended.history,
         recorded_by=RECORDED_BY_BACKSTOP,
-        note=backstop_note(status),
+        note=backstop_note(ended.status),
     )
     return AbandonedRunOutcome(
-        execution_arn=arn,
-        status=status,
-        recorded=True,
+        **ended.recorded(),
         run_id=state.run_id,
-        reason=f"the execution ended {status} without recording its failure",
         error=handled.error,
         deleted=handled.deleted,
         problems=handled.problems,
@@ -98,10 +79,7 @@ def record_abandoned_run(
 
 def latest_run_state(first_input: dict, execution_arn: str, history: list[dict]) -> RunState:
     """The most complete run state the execution reached (:func:`sagedrop.backstop.latest_state`)."""
-    state = latest_state(FailureInput, first_input, execution_arn, history)
-    if state is None:
-        raise InvalidEventError(f"execution {execution_arn}: no state document names a run (run_id, source, poll)")
-    return state
+    return latest_state(FailureInput, first_input, execution_arn, history, _A_RUN)
 
 
 def _failure_recorded(bucket: DataBucket, run_id: str, execution_arn: str) -> bool:

@@ -25,28 +25,23 @@ from sagedrop.aws.s3 import DataBucket
 from sagedrop.aws.stepfunctions import Executions
 from sagedrop.aws.transform_jobs import BatchTransformGateway
 from sagedrop.backstop import (
-    ENDED_WITHOUT_SUCCESS,
     RECORDED_BY_BACKSTOP,
+    BackstopOutcome,
     ExecutionStatusChange,
     backstop_note,
-    execution_input,
-    latest_state,
-    read_history,
-    terminal_failure,
+    read_ended_execution,
 )
-from sagedrop.errors import InvalidEventError
 from sagedrop.scoring.finishing import handle_scoring_failure, target_of
 from sagedrop.scoring.keys import status_key
-from sagedrop.scoring.state import ScoringFailureInput, Section
+from sagedrop.scoring.state import ScoringFailureInput
+
+#: What the InvalidEventError of an execution none of whose documents reads as a scoring says it lacks.
+_A_SCORING = "a scoring (scoring_id, source, poll)"
 
 
-class AbandonedScoringOutcome(Section):
-    """What the backstop did with one event (the handler's response; EventBridge discards it)."""
+class AbandonedScoringOutcome(BackstopOutcome):
+    """What the backstop did with one scoring's event (the handler's response; EventBridge discards it)."""
 
-    execution_arn: str
-    status: str
-    recorded: bool
-    reason: str
     scoring_id: str | None = None
     status_key: str | None = None
     error: dict[str, Any] | None = None
@@ -64,37 +59,25 @@ def record_abandoned_scoring(
     executions: Executions,
 ) -> AbandonedScoringOutcome:
     """Record the failure of the scoring execution in ``event`` unless status.json already holds its end."""
-    arn = event.detail.execution_arn
-    description = executions.describe(arn)
-    # The event is delivered best effort and may be late: the execution may have been redriven.
-    status = description["status"]
-    if status not in ENDED_WITHOUT_SUCCESS:
-        return AbandonedScoringOutcome(
-            execution_arn=arn, status=status, recorded=False, reason=f"the execution is {status}"
-        )
-    history = read_history(executions, arn)
-    state = latest_scoring_state(execution_input(description), arn, history or [])
+    ended = read_ended_execution(event, executions)
+    if not ended.ended_without_success:  # redriven since
+        return AbandonedScoringOutcome(**ended.left_alone())
+    state = ended.latest_state(ScoringFailureInput, _A_SCORING)
     target = target_of(state)
     key = status_key(target) if target else None
-    kept = _why_status_stays(bucket, key, arn, description.get("startDate")) if key else None
+    kept = _why_status_stays(bucket, key, ended.arn, ended.description.get("startDate")) if key else None
     if kept:
-        return AbandonedScoringOutcome(
-            execution_arn=arn, status=status, recorded=False, reason=kept, scoring_id=state.scoring_id, status_key=key
-        )
-    failure = terminal_failure(status, description, history or [])
+        return AbandonedScoringOutcome(**ended.left_alone(kept), scoring_id=state.scoring_id, status_key=key)
     handled = handle_scoring_failure(
-        state.model_copy(update={"failure": failure}),
+        state.model_copy(update={"failure": ended.failure()}),
         sagemaker=sagemaker,
         bucket=bucket,
         notifier=notifier,
         recorded_by=RECORDED_BY_BACKSTOP,
-        note=backstop_note(status),
+        note=backstop_note(ended.status),
     )
     return AbandonedScoringOutcome(
-        execution_arn=arn,
-        status=status,
-        recorded=True,
-        reason=f"the execution ended {status} without recording its failure",
+        **ended.recorded(),
         scoring_id=state.scoring_id,
         status_key=handled.status_key,
         error=handled.error,
@@ -102,16 +85,6 @@ def record_abandoned_scoring(
         deleted=handled.deleted,
         problems=handled.problems,
     )
-
-
-def latest_scoring_state(first_input: dict, execution_arn: str, history: list[dict]) -> ScoringFailureInput:
-    """The most complete scoring state the execution reached (:func:`sagedrop.backstop.latest_state`)."""
-    state = latest_state(ScoringFailureInput, first_input, execution_arn, history)
-    if state is None:
-        raise InvalidEventError(
-            f"execution {execution_arn}: no state document names a scoring (scoring_id, source, poll)"
-        )
-    return state
 
 
 def _why_status_stays(bucket: DataBucket, key: str, execution_arn: str, started: datetime | None) -> str | None:
