@@ -218,8 +218,7 @@ def run_pipeline(
 ) -> tuple[dict, dict, Path]:
     """One ``sagedrop local run`` (its own process): its run.json, evaluation.json and bucket copy.
 
-    A process per run: the handlers' loggers keep the stream of the first local cloud of a process,
-    so a second in-process run would log into a closed file.
+    A process per run, as a user starts it.
     """
     command = [sys.executable, "-m", "sagedrop_local.cli", "local", "run", str(csv), "--label", label]
     command += ["--out", str(out), "--state-dir", str(state_dir)] + (["--config", config] if config else [])

@@ -136,10 +136,9 @@ class LocalCloud(CloudClient):
     def _route_library_logs(self) -> None:
         """moto logs every failed state at WARNING; those belong in the log file, not the terminal.
 
-        Loggers that outlive a local cloud (the handlers' Powertools Logger is made once per process)
-        write into this cloud's log file, not into a closed one of an earlier cloud.
+        The handlers' Powertools Logger, made once per process, is pointed at this cloud's log file
+        for each invocation by the Lambda runtime (``lambdas._service_logs_to``).
         """
-        _repoint_handlers(_DETACHED, self.log)
         handler = logging.StreamHandler(self.log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         for name in ("moto", "sagedrop_local.sagemaker"):

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -80,6 +81,38 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
         environ.restore(saved)
 
 
+@contextlib.contextmanager
+def _service_logs_to(stream: IO[str], service: str | None) -> Iterator[None]:
+    """For one invocation, the stream handlers of the function's Powertools service logger write to ``stream``.
+
+    Powertools configures a service's logger once per process: a later ``Logger()`` of the same
+    service (the next cloud's fresh import of a handler module) keeps the first one's handler, and
+    so the stream that was current then, closed once its cloud or test is gone.
+    """
+    handlers = [
+        handler
+        for handler in (logging.getLogger(service).handlers if service else [])
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+    ]
+    previous = [_swap_stream(handler, stream) for handler in handlers]
+    try:
+        yield
+    finally:
+        for handler, before in zip(handlers, previous, strict=True):
+            _swap_stream(handler, before)
+
+
+def _swap_stream(handler: logging.StreamHandler, stream: IO[str]) -> IO[str]:
+    """Point ``handler`` at ``stream``; return the stream it had. Not ``setStream``: it flushes the
+    stream it had, which may be closed."""
+    handler.acquire()
+    try:
+        before, handler.stream = handler.stream, stream
+    finally:
+        handler.release()
+    return before
+
+
 class LocalLambdaRuntime:
     def __init__(self, functions: dict[str, LocalFunction], log: IO[str] | None = None) -> None:
         self._by_name = {}
@@ -141,7 +174,12 @@ class LocalLambdaRuntime:
         error_type = None
         try:
             handler = self._handler(function)
-            with _INVOCATION_LOCK, _environment(function.environment), contextlib.redirect_stdout(self.log):
+            with (
+                _INVOCATION_LOCK,
+                _environment(function.environment),
+                contextlib.redirect_stdout(self.log),
+                _service_logs_to(self.log, function.environment.get("POWERTOOLS_SERVICE_NAME")),
+            ):
                 result = handler(event, context)
             body = json.dumps(result).encode()
             if len(body) > STATE_PAYLOAD_LIMIT:

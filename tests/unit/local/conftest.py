@@ -12,8 +12,8 @@ from sagedrop_local.stack import LocalFunction
 
 
 @pytest.fixture
-def functions_package(tmp_path, monkeypatch):
-    """A throwaway `functions` package with a few handlers, importable as functions.<name>.app."""
+def function_declarations(tmp_path, monkeypatch) -> dict[str, LocalFunction]:
+    """A throwaway `functions` package with a few handlers, importable as functions.<name>.app, declared."""
     root = tmp_path / "functions"
     handlers = {
         "echo": """
@@ -32,6 +32,13 @@ def functions_package(tmp_path, monkeypatch):
             def lambda_handler(event, context):
                 return {"blob": "x" * 300_000}
         """,
+        "logs": """
+            from aws_lambda_powertools import Logger
+            logger = Logger()
+            def lambda_handler(event, context):
+                logger.info("handled", extra={"event": event})
+                return {}
+        """,
     }
     for name, code in handlers.items():
         (root / name).mkdir(parents=True)
@@ -41,18 +48,23 @@ def functions_package(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     for module in [m for m in sys.modules if m == "functions" or m.startswith("functions.")]:
         monkeypatch.delitem(sys.modules, module)
-    runtime = LocalLambdaRuntime(
-        {
-            name: LocalFunction(
-                name,
-                name,
-                "app.lambda_handler",
-                f"fn-{name}",
-                f"arn:aws:lambda:us-east-1:123456789012:function:fn-{name}",
-                {"GREETING": f"hi {name}"},
-            )
-            for name in handlers
-        }
-    )
+    return {
+        name: LocalFunction(
+            name,
+            name,
+            "app.lambda_handler",
+            f"fn-{name}",
+            f"arn:aws:lambda:us-east-1:123456789012:function:fn-{name}",
+            # a service of its own: Powertools configures a service's logger once per process
+            {"GREETING": f"hi {name}", "POWERTOOLS_SERVICE_NAME": f"sagedrop-test-{tmp_path.name}"},
+        )
+        for name in handlers
+    }
+
+
+@pytest.fixture
+def functions_package(function_declarations):
+    """A runtime of the throwaway package's handlers."""
+    runtime = LocalLambdaRuntime(function_declarations)
     yield runtime
     runtime.forget_handlers()

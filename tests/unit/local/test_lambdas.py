@@ -31,6 +31,30 @@ def test_an_exception_becomes_lambdas_error_payload_named_by_its_class(functions
     assert document["stackTrace"]
 
 
+def test_a_second_runtime_in_the_process_gets_its_handlers_log_lines(function_declarations, tmp_path, capsys):
+    # Given a first local cloud whose log file is closed once it is gone (a closed file refuses even a flush)
+    import io
+
+    from sagedrop_local.lambdas import LocalLambdaRuntime
+
+    first = LocalLambdaRuntime(function_declarations, log=(tmp_path / "first.log").open("w"))
+    assert first.run("fn-logs", {"n": 1})[1] is None
+    first.forget_handlers()
+    first.log.close()
+    assert '"handled"' in (tmp_path / "first.log").read_text()
+
+    # When a second cloud of the same process runs the same handler, freshly imported
+    second = LocalLambdaRuntime(function_declarations, log=io.StringIO())
+    try:
+        assert second.run("fn-logs", {"n": 2})[1] is None
+    finally:
+        second.forget_handlers()
+
+    # Then its line is in the second cloud's log, and logging wrote no error about a closed file
+    assert '"event":{"n":2}' in second.log.getvalue()
+    assert "Logging error" not in capsys.readouterr().err
+
+
 def test_an_output_over_the_state_limit_is_an_error(functions_package):
     body, error = functions_package.run("fn-huge", {})
     assert error == "Unhandled"
