@@ -54,6 +54,7 @@ def status_document(
     recorded_by: str = RECORDED_BY_STATE_MACHINE,
 ) -> dict[str, Any]:
     document = state.as_dict()
+    transform = document.get("transform") or {}
     return {
         "scoring_id": state.scoring_id,
         "run_id": target.run_id if target else None,
@@ -66,10 +67,10 @@ def status_document(
         "rows": (document.get("staged") or {}).get("rows"),
         "scores_key": (document.get("scores") or {}).get("scores_key"),
         "resources": {
-            "model": (document.get("transform") or {}).get("model_name"),
-            "transform_job": (document.get("transform") or {}).get("job_name"),
+            "model": transform.get("model_name"),
+            "transform_job": transform.get("job_name"),
             # the type the job ran on: the run's endpoint type, or the fallback Batch Transform offers
-            "instance_type": (document.get("transform") or {}).get("instance_type"),
+            "instance_type": transform.get("instance_type"),
             "stopped": stopped or [],
             "deleted": deleted,
         },
